@@ -1,0 +1,131 @@
+#include "engine/ops/matmul.h"
+
+#include <algorithm>
+
+#include "engine/core/error.h"
+#include "engine/vk/device.h"
+#include "shaders/params/matmul.h"
+
+namespace vkinfer::ops {
+namespace {
+
+ShaderId pick_shader(DType dtype, bool texel, bool tiled, bool subgroup) {
+  const bool f16 = dtype == DType::kF16;
+  if (tiled) {
+    if (f16) return texel ? ShaderId::matmul_tiled_f16_texel : ShaderId::matmul_tiled_f16_storage;
+    return texel ? ShaderId::matmul_tiled_f32_texel : ShaderId::matmul_tiled_f32_storage;
+  }
+  if (f16) {
+    if (texel) return subgroup ? ShaderId::matmul_vec_f16_texel_subgroup : ShaderId::matmul_vec_f16_texel_shared;
+    return subgroup ? ShaderId::matmul_vec_f16_storage_subgroup : ShaderId::matmul_vec_f16_storage_shared;
+  }
+  if (texel) return subgroup ? ShaderId::matmul_vec_f32_texel_subgroup : ShaderId::matmul_vec_f32_texel_shared;
+  return subgroup ? ShaderId::matmul_vec_f32_storage_subgroup : ShaderId::matmul_vec_f32_storage_shared;
+}
+
+struct VecSpec {
+  uint32_t workgroup, rows, max_m;
+};
+struct TiledSpec {
+  uint32_t local_n, local_m, tile_n, tile_m;
+};
+
+}  // namespace
+
+void matmul(vk::CommandStream& stream, const MatmulArgs& args, const MatmulPolicy& policy,
+            MatmulKind kind) {
+  vk::Device& device = stream.device();
+  const Weight& weight = *args.weight;
+  if (args.weight_up && (args.weight_up->rows != weight.rows || args.weight_up->cols != weight.cols ||
+                         args.weight_up->dtype != weight.dtype ||
+                         args.weight_up->chunks.size() != weight.chunks.size()))
+    fail(ErrorCode::kInternal, "matmul: GLU weights disagree in shape or chunking");
+  if (args.M == 0) return;
+  const bool tiled = kind == MatmulKind::kTiled ||
+                     (kind == MatmulKind::kAuto && args.M >= policy.tiled_min_m);
+  const bool texel = policy.texel_weights && device.info().enabled.texel_buffers;
+  const bool subgroup = policy.subgroup && device.info().enabled.subgroup_arithmetic;
+
+  vk::KernelDesc desc;
+  desc.shader = pick_shader(weight.dtype, texel, tiled, subgroup);
+  const vk::BindingKind w_kind = texel ? vk::BindingKind::kTexel : vk::BindingKind::kStorage;
+  desc.bindings = {vk::BindingKind::kStorage, w_kind, w_kind, vk::BindingKind::kStorage,
+                   vk::BindingKind::kStorage, vk::BindingKind::kStorage};
+  desc.written_bindings = 1u << 5;
+  desc.push_constant_bytes = sizeof(params::MatmulParams);
+  if (tiled) {
+    TiledSpec spec{policy.tile_local_n, policy.tile_local_m, policy.tile_n, policy.tile_m};
+    desc.spec = vk::spec_values(spec);
+    desc.local_size = {spec.local_n, spec.local_m, 1};
+  } else {
+    uint32_t workgroup = subgroup ? device.info().subgroup_size : policy.vec_workgroup;
+    VecSpec spec{workgroup, policy.vec_rows, policy.vec_max_m};
+    desc.spec = vk::spec_values(spec);
+    desc.local_size = {workgroup, 1, 1};
+  }
+  const vk::Kernel& kernel = device.kernel(desc);
+  const vk::Buffer& dummy = device.dummy_buffer();
+  const VkFormat texel_format =
+      weight.dtype == DType::kF16 ? VK_FORMAT_R32G32B32A32_UINT : VK_FORMAT_R32G32B32A32_SFLOAT;
+
+  const int64_t n_begin = args.n_begin;
+  const int64_t n_end = args.n_end > 0 ? args.n_end : weight.rows;
+  for (size_t c = 0; c < weight.chunks.size(); ++c) {
+    const WeightChunk& chunk = weight.chunks[c];
+    const int64_t lo = std::max(n_begin, chunk.row_begin);
+    const int64_t hi = std::min(n_end, chunk.row_begin + chunk.row_count);
+    if (lo >= hi) continue;
+    // Bind from the chunk's first row we compute; offsets stay in elements.
+    const int64_t first_row = lo - chunk.row_begin;
+    const uint64_t row_bytes = weight.row_stride * dtype_size(weight.dtype);
+    vk::BufferRange w(chunk.buffer, first_row * row_bytes, (hi - lo) * row_bytes);
+    vk::BufferRange w2 = w;
+    if (args.weight_up) {
+      const WeightChunk& up = args.weight_up->chunks[c];
+      w2 = vk::BufferRange(up.buffer, first_row * row_bytes, (hi - lo) * row_bytes);
+    }
+    if (texel) {
+      w.texel_format = texel_format;
+      w2.texel_format = texel_format;
+    }
+    params::MatmulParams p{};
+    p.M = static_cast<uint32_t>(args.M);
+    p.N = static_cast<uint32_t>(hi - lo);
+    p.K = static_cast<uint32_t>(weight.cols);
+    p.x_offset = args.x.offset;
+    p.x_stride = args.x.stride;
+    p.w_stride = static_cast<uint32_t>(weight.row_stride);
+    p.y_offset = args.y.offset + static_cast<uint32_t>(lo);
+    p.y_stride = args.y.stride;
+    p.flags = static_cast<uint32_t>(args.act) << MATMUL_ACT_SHIFT;
+    if (args.bias) {
+      p.flags |= MATMUL_FLAG_BIAS;
+      p.bias_offset = args.bias.offset + static_cast<uint32_t>(lo);
+    }
+    if (args.residual) {
+      p.flags |= MATMUL_FLAG_RESIDUAL;
+      p.r_offset = args.residual.offset + static_cast<uint32_t>(lo);
+      p.r_stride = args.residual.stride;
+    }
+    if (args.weight_up) p.flags |= MATMUL_FLAG_GLU;
+
+    uint32_t groups_x, groups_y = 1;
+    if (tiled) {
+      groups_x = static_cast<uint32_t>((p.N + policy.tile_local_n * policy.tile_n - 1) /
+                                       (policy.tile_local_n * policy.tile_n));
+      groups_y = static_cast<uint32_t>((p.M + policy.tile_local_m * policy.tile_m - 1) /
+                                       (policy.tile_local_m * policy.tile_m));
+    } else {
+      groups_x = (p.N + policy.vec_rows - 1) / policy.vec_rows;
+    }
+    const double weight_bytes = double(hi - lo) * weight.cols * dtype_size(weight.dtype);
+    vk::OpCost cost{weight_bytes + 4.0 * args.M * (weight.cols + (hi - lo)),
+                    2.0 * args.M * (hi - lo) * weight.cols * (args.weight_up ? 2 : 1)};
+    stream.dispatch(kernel,
+                    {*args.x.buffer, w, w2, args.bias ? *args.bias.buffer : dummy,
+                     args.residual ? *args.residual.buffer : dummy, *args.y.buffer},
+                    p, groups_x, groups_y, 1, tiled ? "matmul_tiled" : "matmul_vec", cost);
+  }
+}
+
+}  // namespace vkinfer::ops

@@ -1,0 +1,38 @@
+// Which kernel variant and tile sizes an op uses on a device, decided from
+// the device's properties (type, subgroup support and size, texel buffers),
+// never from its name. Tests and the kernel lab override it to run every
+// variant; VKINFER_DISABLE_FEATURES turns the features off underneath.
+#pragma once
+
+#include <cstdint>
+
+namespace vkinfer::vk {
+struct DeviceInfo;
+}
+
+namespace vkinfer::ops {
+
+struct MatmulPolicy {
+  bool texel_weights = false;  // uniform texel buffers for weights
+  bool subgroup = false;       // subgroupAdd reductions in the GEMV kernel
+  uint32_t vec_workgroup = 8;  // GEMV lanes (== subgroup size when subgroup)
+  uint32_t vec_rows = 4;       // GEMV output columns per workgroup
+  uint32_t vec_max_m = 4;      // GEMV activation rows per pass
+  uint32_t tiled_min_m = 5;    // M at or above which the tiled GEMM is used
+  uint32_t tile_local_n = 8, tile_local_m = 8;
+  uint32_t tile_n = 4, tile_m = 8;
+};
+
+struct ReducePolicy {
+  bool subgroup = false;
+  uint32_t workgroup = 64;  // lanes per row in norm/softmax/attention kernels
+};
+
+struct KernelPolicy {
+  MatmulPolicy matmul;
+  ReducePolicy reduce;
+};
+
+KernelPolicy choose_policy(const vk::DeviceInfo& info);
+
+}  // namespace vkinfer::ops

@@ -1,0 +1,67 @@
+// Device tensors. Activations are fp32, row-major [rows, cols] with a row
+// stride of `cols`. Weights are matrices [rows, cols] (rows = output features,
+// as nn.Linear stores them) kept in fp32 or fp16, each row padded to a
+// multiple of 8 elements, and split by rows into chunks that each fit the
+// device's maxStorageBufferRange and maxTexelBufferElements, so a 154 MB
+// embedding works on a device that binds at most 128 MiB at once.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "engine/core/dtype.h"
+#include "engine/vk/buffer.h"
+
+namespace vkinfer {
+
+namespace vk {
+class Device;
+}
+
+struct Tensor {
+  vk::Buffer buffer;
+  int64_t rows = 0;
+  int64_t cols = 0;
+
+  static Tensor create(vk::Device& device, int64_t rows, int64_t cols);
+  int64_t elements() const { return rows * cols; }
+  uint64_t bytes() const { return static_cast<uint64_t>(elements()) * 4u; }
+  void upload(vk::Device& device, const std::vector<float>& values);
+  std::vector<float> download(vk::Device& device) const;
+};
+
+struct WeightChunk {
+  vk::Buffer buffer;
+  int64_t row_begin = 0;
+  int64_t row_count = 0;
+};
+
+struct Weight {
+  DType dtype = DType::kF32;
+  int64_t rows = 0;
+  int64_t cols = 0;
+  int64_t row_stride = 0;  // elements, multiple of 8
+  std::vector<WeightChunk> chunks;
+
+  bool empty() const { return rows == 0; }
+  uint64_t bytes() const;  // device bytes, padding included
+};
+
+// Fills `row_count` rows starting at `row_begin` into `dst` (rows of
+// `row_stride` elements of the weight's dtype; the padding is pre-zeroed).
+using RowWriter = std::function<void(int64_t row_begin, int64_t row_count, void* dst,
+                                     int64_t row_stride)>;
+
+// Rows per chunk so that a chunk fits every binding limit of the device.
+int64_t max_rows_per_chunk(const vk::Device& device, DType dtype, int64_t row_stride);
+
+Weight create_weight(vk::Device& device, DType dtype, int64_t rows, int64_t cols,
+                     const RowWriter& write_rows, int64_t max_chunk_rows = 0);
+
+// Convenience for tests: from fp32 host rows [rows, cols].
+Weight create_weight_from_f32(vk::Device& device, DType dtype, int64_t rows, int64_t cols,
+                              const std::vector<float>& values, int64_t max_chunk_rows = 0);
+
+}  // namespace vkinfer

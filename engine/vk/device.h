@@ -1,0 +1,80 @@
+// A logical device on one physical device: one compute queue, a command pool,
+// the memory pool, the pipeline cache and the kernel cache. Several Devices
+// may be opened on the same physical device; tensor-parallel tests use that
+// to run "multi-GPU" code on one lavapipe.
+#pragma once
+
+#include <vulkan/vulkan.h>
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "engine/vk/buffer.h"
+#include "engine/vk/device_info.h"
+#include "engine/vk/kernel.h"
+#include "engine/vk/memory_pool.h"
+
+namespace vkinfer::vk {
+
+class Instance;
+
+struct DeviceOptions {
+  // Where the VkPipelineCache is loaded from and saved to; empty = in memory.
+  std::filesystem::path pipeline_cache_path;
+};
+
+class Device {
+ public:
+  static std::unique_ptr<Device> create(Instance& instance, uint32_t physical_index,
+                                        const DeviceOptions& options = {});
+  ~Device();
+  Device(const Device&) = delete;
+  Device& operator=(const Device&) = delete;
+
+  VkDevice handle() const { return device_; }
+  VkQueue queue() const { return queue_; }
+  uint32_t queue_family() const { return queue_family_; }
+  VkCommandPool command_pool() const { return command_pool_; }
+  VkPipelineCache pipeline_cache() const { return pipeline_cache_; }
+  const DeviceInfo& info() const { return info_; }
+  MemoryPool& memory_pool() { return *memory_pool_; }
+  // Device-local memory is host visible (CPU drivers, integrated GPUs with
+  // ReBAR-like heaps): uploads are plain memcpy.
+  bool unified_memory() const { return unified_memory_; }
+
+  const Kernel& kernel(const KernelDesc& desc);
+  // A small zeroed buffer bound to unused optional bindings.
+  const Buffer& dummy_buffer();
+
+  // Blocking host<->device copies for set-up and small read-backs.
+  void upload(Buffer& buffer, uint64_t offset, const void* data, uint64_t bytes);
+  void download(const Buffer& buffer, uint64_t offset, void* data, uint64_t bytes);
+
+  // Thread-safe queue submission (queues are externally synchronized).
+  void submit(VkCommandBuffer command_buffer, VkFence fence);
+  void wait_fence(VkFence fence);
+  void save_pipeline_cache() const;
+
+ private:
+  Device() = default;
+  void run_one_time(const std::function<void(VkCommandBuffer)>& record);
+
+  VkDevice device_ = VK_NULL_HANDLE;
+  VkQueue queue_ = VK_NULL_HANDLE;
+  uint32_t queue_family_ = 0;
+  VkCommandPool command_pool_ = VK_NULL_HANDLE;
+  VkPipelineCache pipeline_cache_ = VK_NULL_HANDLE;
+  std::filesystem::path pipeline_cache_path_;
+  DeviceInfo info_;
+  bool unified_memory_ = false;
+  std::unique_ptr<MemoryPool> memory_pool_;
+  std::map<KernelDesc, std::unique_ptr<Kernel>> kernels_;
+  std::unique_ptr<Buffer> dummy_;
+  std::mutex kernels_mutex_;
+  std::mutex queue_mutex_;
+};
+
+}  // namespace vkinfer::vk

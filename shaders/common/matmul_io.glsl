@@ -1,0 +1,78 @@
+// Bindings, weight loads and the fused epilogue shared by the matmul kernels.
+// Weights are rows of `w_stride` elements (a multiple of 8, zero padded), read
+// in groups of 8: fp32 as two vec4, fp16 as one uvec4 of packed halves that
+// unpackHalf2x16 widens, so fp16 weights need no 16-bit device features.
+// WEIGHT_TEXEL reads weights through uniform texel buffers, which lavapipe
+// streams 2-2.7x faster than storage buffers.
+#include "params/matmul.h"
+#include "common/activation.glsl"
+
+layout(push_constant) uniform PushConstants { MATMUL_PARAMS_FIELDS } pc;
+
+layout(std430, binding = 0) readonly buffer XBuffer { float x_data[]; };
+layout(std430, binding = 0) readonly buffer XBuffer4 { vec4 x_data4[]; };
+#if defined(WEIGHT_F16) && defined(WEIGHT_TEXEL)
+layout(binding = 1) uniform usamplerBuffer w_tex;
+layout(binding = 2) uniform usamplerBuffer w2_tex;
+#define W_RAW(i) texelFetch(w_tex, int(i))
+#define W2_RAW(i) texelFetch(w2_tex, int(i))
+#elif defined(WEIGHT_F16)
+layout(std430, binding = 1) readonly buffer WBuffer { uvec4 w_data[]; };
+layout(std430, binding = 2) readonly buffer W2Buffer { uvec4 w2_data[]; };
+#define W_RAW(i) w_data[i]
+#define W2_RAW(i) w2_data[i]
+#elif defined(WEIGHT_TEXEL)
+layout(binding = 1) uniform samplerBuffer w_tex;
+layout(binding = 2) uniform samplerBuffer w2_tex;
+#define W_RAW(i) texelFetch(w_tex, int(i))
+#define W2_RAW(i) texelFetch(w2_tex, int(i))
+#else
+layout(std430, binding = 1) readonly buffer WBuffer { vec4 w_data[]; };
+layout(std430, binding = 2) readonly buffer W2Buffer { vec4 w2_data[]; };
+#define W_RAW(i) w_data[i]
+#define W2_RAW(i) w2_data[i]
+#endif
+layout(std430, binding = 3) readonly buffer BiasBuffer { float bias_data[]; };
+layout(std430, binding = 4) readonly buffer ResidualBuffer { float residual_data[]; };
+layout(std430, binding = 5) writeonly buffer YBuffer { float y_data[]; };
+
+#ifdef WEIGHT_F16
+#define LOAD_W8(RAW, row, g, lo, hi)                                          \
+  {                                                                          \
+    uvec4 packed_w = RAW((row) * (pc.w_stride / 8u) + (g));                  \
+    lo = vec4(unpackHalf2x16(packed_w.x), unpackHalf2x16(packed_w.y));       \
+    hi = vec4(unpackHalf2x16(packed_w.z), unpackHalf2x16(packed_w.w));       \
+  }
+#else
+#define LOAD_W8(RAW, row, g, lo, hi)                                          \
+  {                                                                          \
+    uint base_w = (row) * (pc.w_stride / 4u) + 2u * (g);                     \
+    lo = RAW(base_w);                                                        \
+    hi = RAW(base_w + 1u);                                                   \
+  }
+#endif
+
+// Eight activations X[m, 8g .. 8g+7]; `tail` guards reads past K.
+void load_x8(uint m, uint g, bool tail, out vec4 lo, out vec4 hi) {
+  uint base = pc.x_offset + m * pc.x_stride + 8u * g;
+  if (!tail && (base & 3u) == 0u && (pc.x_stride & 3u) == 0u) {
+    lo = x_data4[base / 4u];
+    hi = x_data4[base / 4u + 1u];
+    return;
+  }
+  uint k = 8u * g;
+  float v[8];
+  for (uint i = 0u; i < 8u; ++i) v[i] = (k + i < pc.K) ? x_data[base + i] : 0.0;
+  lo = vec4(v[0], v[1], v[2], v[3]);
+  hi = vec4(v[4], v[5], v[6], v[7]);
+}
+
+void store_output(uint m, uint n, float value, float value2) {
+  if ((pc.flags & MATMUL_FLAG_BIAS) != 0u) value += bias_data[pc.bias_offset + n];
+  uint act = (pc.flags >> MATMUL_ACT_SHIFT) & 0xffu;
+  value = apply_activation(value, act);
+  if ((pc.flags & MATMUL_FLAG_GLU) != 0u) value *= value2;
+  if ((pc.flags & MATMUL_FLAG_RESIDUAL) != 0u)
+    value += residual_data[pc.r_offset + m * pc.r_stride + n];
+  y_data[pc.y_offset + m * pc.y_stride + n] = value;
+}

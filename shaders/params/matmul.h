@@ -1,0 +1,31 @@
+// Y[m, y_col0 + n] = act(X[m, :] . W[n, :] + b[n]) (+ R[m, n])  for one weight chunk.
+// All offsets/strides are in elements of the bound buffer.
+#ifndef VKINFER_PARAMS_MATMUL_H
+#define VKINFER_PARAMS_MATMUL_H
+#include "params/common.h"
+
+#define MATMUL_FLAG_BIAS 1u
+#define MATMUL_FLAG_RESIDUAL 2u
+#define MATMUL_FLAG_GLU 4u   // out = act(X.Wg) * (X.Wu): W = gate, W2 = up
+#define MATMUL_ACT_SHIFT 8u  // activation code in bits 8..15
+
+VKINFER_PARAMS_BEGIN
+#define MATMUL_PARAMS_FIELDS \
+  uint M;            \
+  uint N;            \
+  uint K;            \
+  uint x_offset;     \
+  uint x_stride;     \
+  uint w_stride;     \
+  uint y_offset;     \
+  uint y_stride;     \
+  uint r_offset;     \
+  uint r_stride;     \
+  uint bias_offset;  \
+  uint flags;
+#ifdef __cplusplus
+struct MatmulParams { MATMUL_PARAMS_FIELDS };
+static_assert(sizeof(MatmulParams) <= 128);
+#endif
+VKINFER_PARAMS_END
+#endif
