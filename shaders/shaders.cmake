@@ -30,6 +30,7 @@ function(vkinfer_shader name source)
 endfunction()
 
 include(${VKINFER_SHADER_DIR}/variants.cmake)
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${VKINFER_SHADER_DIR}/variants.cmake)
 
 # shader_id.h / shader_registry.cpp: the enum and the table of embedded blobs.
 set(enum_body "")

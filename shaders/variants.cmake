@@ -12,3 +12,9 @@ foreach(dtype f32 f16)
     vkinfer_shader(matmul_vec_${dtype}_${access}_shared matmul_vec.comp ${defines})
   endforeach()
 endforeach()
+
+# Other op families declare their variants in shaders/variants_<family>.cmake.
+file(GLOB VKINFER_VARIANT_FILES ${CMAKE_SOURCE_DIR}/shaders/variants_*.cmake)
+foreach(f ${VKINFER_VARIANT_FILES})
+  include(${f})
+endforeach()
