@@ -1,0 +1,97 @@
+#include "engine/ops/attention.h"
+
+#include <algorithm>
+
+#include "engine/core/error.h"
+#include "engine/vk/device.h"
+#include "shaders/params/attention.h"
+
+namespace vkinfer::ops {
+namespace {
+
+struct AttentionSpec {
+  uint32_t workgroup, head_dim;
+};
+
+}  // namespace
+
+void attention(vk::CommandStream& stream, const AttentionArgs& args, const ReducePolicy& policy) {
+  vk::Device& device = stream.device();
+  if (args.num_heads % args.num_kv_heads != 0)
+    fail(ErrorCode::kInternal, "attention: {} heads not a multiple of {} kv heads", args.num_heads,
+         args.num_kv_heads);
+  const bool subgroup = policy.subgroup && device.info().enabled.subgroup_arithmetic;
+  vk::KernelDesc desc;
+  desc.shader = subgroup ? ShaderId::attention_subgroup : ShaderId::attention_shared;
+  desc.bindings.assign(5, vk::BindingKind::kStorage);
+  desc.written_bindings = 1u << 4;
+  desc.push_constant_bytes = sizeof(params::AttentionParams);
+  // Shared-memory merging keeps WORKGROUP x (head_dim + 2) floats; stay small.
+  const uint32_t workgroup = subgroup ? device.info().subgroup_size : std::min<uint32_t>(policy.workgroup, 16);
+  AttentionSpec spec{workgroup, static_cast<uint32_t>(args.head_dim)};
+  desc.spec = vk::spec_values(spec);
+  desc.local_size = {workgroup, 1, 1};
+  const vk::Kernel& kernel = device.kernel(desc);
+
+  params::AttentionParams p{};
+  p.group = static_cast<uint32_t>(args.num_heads / args.num_kv_heads);
+  p.rows_per_seq = static_cast<uint32_t>(args.rows_per_seq);
+  p.q_offset = args.q.offset;
+  p.q_stride = args.q.stride;
+  p.o_offset = args.out.offset;
+  p.o_stride = args.out.stride;
+  p.k_offset = args.kv.k_offset;
+  p.v_offset = args.kv.v_offset;
+  p.kv_seq_stride = args.kv.seq_stride;
+  p.kv_head_stride = args.kv.head_stride;
+  p.kv_pos_stride = args.kv.pos_stride;
+  p.past = static_cast<uint32_t>(args.past);
+  p.causal = args.causal ? 1u : 0u;
+  p.scale = args.scale;
+  const double keys = double(args.past + args.rows_per_seq);
+  vk::OpCost cost{4.0 * args.batch * args.num_kv_heads * keys * args.head_dim * 2,
+                  4.0 * args.batch * args.rows_per_seq * args.num_heads * keys * args.head_dim};
+  stream.dispatch(kernel, {*args.q.buffer, *args.kv.k, *args.kv.v, *args.seq_bounds, *args.out.buffer},
+                  p, static_cast<uint32_t>(args.num_heads),
+                  static_cast<uint32_t>(args.batch * args.rows_per_seq), 1, "attention", cost);
+}
+
+void kv_store(vk::CommandStream& stream, const KvStoreArgs& args) {
+  vk::Device& device = stream.device();
+  vk::KernelDesc desc;
+  desc.shader = ShaderId::kv_store;
+  desc.bindings.assign(3, vk::BindingKind::kStorage);
+  desc.written_bindings = (1u << 1) | (1u << 2);
+  desc.push_constant_bytes = sizeof(params::KvStoreParams);
+  desc.local_size = {64, 1, 1};
+  const vk::Kernel& kernel = device.kernel(desc);
+  params::KvStoreParams p{};
+  p.rows = static_cast<uint32_t>(args.batch * args.rows_per_seq);
+  p.rows_per_seq = static_cast<uint32_t>(args.rows_per_seq);
+  p.kv_heads = static_cast<uint32_t>(args.num_kv_heads);
+  p.head_dim = static_cast<uint32_t>(args.head_dim);
+  p.src_offset = args.k_src.offset;
+  p.src_stride = args.k_src.stride;
+  p.v_src_delta = args.v_delta;
+  p.ctx = static_cast<uint32_t>(args.ctx);
+  p.past = static_cast<uint32_t>(args.past);
+  const uint64_t total = uint64_t(p.rows) * p.kv_heads * p.head_dim;
+  const uint64_t groups = (total + 63) / 64;
+  const uint32_t groups_x = static_cast<uint32_t>(std::min<uint64_t>(groups, 65535));
+  const uint32_t groups_y = static_cast<uint32_t>((groups + groups_x - 1) / groups_x);
+  stream.dispatch(kernel, {*args.k_src.buffer, *args.k_cache, *args.v_cache}, p, groups_x, groups_y,
+                  1, "kv_store", {8.0 * total * 2, 0});
+}
+
+KvLayout cache_layout(const vk::Buffer& k_cache, const vk::Buffer& v_cache, int64_t num_kv_heads,
+                      int64_t ctx, int64_t head_dim) {
+  KvLayout layout;
+  layout.k = &k_cache;
+  layout.v = &v_cache;
+  layout.pos_stride = static_cast<uint32_t>(head_dim);
+  layout.head_stride = static_cast<uint32_t>(ctx * head_dim);
+  layout.seq_stride = static_cast<uint32_t>(num_kv_heads * ctx * head_dim);
+  return layout;
+}
+
+}  // namespace vkinfer::ops

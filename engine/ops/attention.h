@@ -1,0 +1,48 @@
+// Fused multi-head attention (MHA/GQA, causal or padded) and the KV-cache
+// write. K/V are addressed by strides, so one kernel serves decoders (KV
+// cache) and encoders (straight from the fused qkv rows).
+#pragma once
+
+#include "engine/ops/policy.h"
+#include "engine/ops/view.h"
+#include "engine/vk/command_stream.h"
+
+namespace vkinfer::ops {
+
+struct KvLayout {
+  const vk::Buffer* k = nullptr;
+  const vk::Buffer* v = nullptr;
+  uint32_t k_offset = 0, v_offset = 0;  // elements
+  uint32_t seq_stride = 0, head_stride = 0, pos_stride = 0;
+};
+
+struct AttentionArgs {
+  View q;                  // rows [B*T], q head h at column h*head_dim
+  View out;                // rows [B*T], head h at column h*head_dim
+  KvLayout kv;
+  const vk::Buffer* seq_bounds = nullptr;  // uint32 [B][2]: first visible key, end (non-causal)
+  int64_t batch = 1, rows_per_seq = 1;
+  int64_t num_heads = 1, num_kv_heads = 1, head_dim = 1;
+  int64_t past = 0;  // key position of each sequence's first query row
+  bool causal = true;
+  float scale = 1.0f;
+};
+
+void attention(vk::CommandStream& stream, const AttentionArgs& args, const ReducePolicy& policy);
+
+// Cache layout [B][kv_heads][ctx][head_dim] in `k_cache`/`v_cache`.
+struct KvStoreArgs {
+  View k_src;              // rows [B*T]: k head 0 at offset, v at offset + v_delta
+  uint32_t v_delta = 0;
+  const vk::Buffer* k_cache = nullptr;
+  const vk::Buffer* v_cache = nullptr;
+  int64_t batch = 1, rows_per_seq = 1, num_kv_heads = 1, head_dim = 1, ctx = 1, past = 0;
+};
+
+void kv_store(vk::CommandStream& stream, const KvStoreArgs& args);
+
+// The cache's layout for AttentionArgs::kv.
+KvLayout cache_layout(const vk::Buffer& k_cache, const vk::Buffer& v_cache, int64_t num_kv_heads,
+                      int64_t ctx, int64_t head_dim);
+
+}  // namespace vkinfer::ops

@@ -1,0 +1,94 @@
+#version 450
+// Fused attention for one (query row, head) per workgroup: lanes stride over
+// the visible keys keeping an online softmax (running max, sum and weighted
+// V) in registers, then the lanes' partial states are merged with subgroup
+// operations (SUBGROUP) or shared memory. Scores are never written to memory.
+// Visible keys: [seq_start[b], causal ? past + t + 1 : seq_end[b]).
+#extension GL_GOOGLE_include_directive : require
+#ifdef SUBGROUP
+#extension GL_KHR_shader_subgroup_arithmetic : require
+#endif
+#include "params/attention.h"
+
+layout(local_size_x_id = 0) in;
+layout(constant_id = 0) const uint WORKGROUP = 8;
+layout(constant_id = 1) const uint HEAD_DIM = 64;
+
+layout(push_constant) uniform PushConstants { ATTENTION_PARAMS_FIELDS } pc;
+layout(std430, binding = 0) readonly buffer QBuffer { float q_data[]; };
+layout(std430, binding = 1) readonly buffer KBuffer { float k_data[]; };
+layout(std430, binding = 2) readonly buffer VBuffer { float v_data[]; };
+layout(std430, binding = 3) readonly buffer SeqBuffer { uint seq_bounds[]; };  // [B][2]
+layout(std430, binding = 4) writeonly buffer OBuffer { float o_data[]; };
+
+#ifndef SUBGROUP
+shared float lane_state[WORKGROUP][HEAD_DIM + 2u];
+#endif
+
+void main() {
+  const uint head = gl_WorkGroupID.x;
+  const uint row = gl_WorkGroupID.y;
+  const uint lane = gl_LocalInvocationID.x;
+  const uint seq = row / pc.rows_per_seq;
+  const uint t = row % pc.rows_per_seq;
+  const uint kv_head = head / pc.group;
+  const uint key_begin = seq_bounds[2u * seq];
+  const uint key_end = pc.causal != 0u ? pc.past + t + 1u : seq_bounds[2u * seq + 1u];
+
+  float q[HEAD_DIM];
+  const uint q_base = pc.q_offset + row * pc.q_stride + head * HEAD_DIM;
+  for (uint d = 0u; d < HEAD_DIM; ++d) q[d] = q_data[q_base + d] * pc.scale;
+
+  float running_max = -1.0 / 0.0;
+  float running_sum = 0.0;
+  float acc[HEAD_DIM];
+  for (uint d = 0u; d < HEAD_DIM; ++d) acc[d] = 0.0;
+
+  const uint kv_base = seq * pc.kv_seq_stride + kv_head * pc.kv_head_stride;
+  for (uint j = key_begin + lane; j < key_end; j += WORKGROUP) {
+    const uint k_base = pc.k_offset + kv_base + j * pc.kv_pos_stride;
+    float score = 0.0;
+    for (uint d = 0u; d < HEAD_DIM; ++d) score += q[d] * k_data[k_base + d];
+    const float new_max = max(running_max, score);
+    const float correction = exp(running_max - new_max);
+    const float weight = exp(score - new_max);
+    running_sum = running_sum * correction + weight;
+    const uint v_base = pc.v_offset + kv_base + j * pc.kv_pos_stride;
+    for (uint d = 0u; d < HEAD_DIM; ++d) acc[d] = acc[d] * correction + weight * v_data[v_base + d];
+    running_max = new_max;
+  }
+
+  const uint o_base = pc.o_offset + row * pc.o_stride + head * HEAD_DIM;
+#ifdef SUBGROUP
+  const float global_max = subgroupMax(running_max);
+  const float factor = running_max == -1.0 / 0.0 ? 0.0 : exp(running_max - global_max);
+  const float total = subgroupAdd(running_sum * factor);
+  // A row that sees no key (padding) outputs zeros rather than NaN.
+  const float inv_total = total > 0.0 ? 1.0 / total : 0.0;
+  for (uint d = 0u; d < HEAD_DIM; ++d) {
+    float value = subgroupAdd(acc[d] * factor);
+    if (d % WORKGROUP == lane) o_data[o_base + d] = value * inv_total;
+  }
+#else
+  lane_state[lane][HEAD_DIM] = running_max;
+  lane_state[lane][HEAD_DIM + 1u] = running_sum;
+  for (uint d = 0u; d < HEAD_DIM; ++d) lane_state[lane][d] = acc[d];
+  barrier();
+  float global_max = -1.0 / 0.0;
+  for (uint l = 0u; l < WORKGROUP; ++l) global_max = max(global_max, lane_state[l][HEAD_DIM]);
+  float total = 0.0;
+  for (uint l = 0u; l < WORKGROUP; ++l) {
+    float m = lane_state[l][HEAD_DIM];
+    total += m == -1.0 / 0.0 ? 0.0 : lane_state[l][HEAD_DIM + 1u] * exp(m - global_max);
+  }
+  const float inv_total = total > 0.0 ? 1.0 / total : 0.0;
+  for (uint d = lane; d < HEAD_DIM; d += WORKGROUP) {
+    float value = 0.0;
+    for (uint l = 0u; l < WORKGROUP; ++l) {
+      float m = lane_state[l][HEAD_DIM];
+      if (m != -1.0 / 0.0) value += lane_state[l][d] * exp(m - global_max);
+    }
+    o_data[o_base + d] = value * inv_total;
+  }
+#endif
+}

@@ -1,0 +1,45 @@
+// Fused attention: out[row, head] = softmax(scale * q . K^T over the row's
+// visible keys) . V, with K/V addressed by strides so the same kernel reads a
+// KV cache [B][kv_heads][ctx][D] or the fused qkv rows of an encoder.
+#ifndef VKINFER_PARAMS_ATTENTION_H
+#define VKINFER_PARAMS_ATTENTION_H
+#include "params/common.h"
+
+VKINFER_PARAMS_BEGIN
+#define ATTENTION_PARAMS_FIELDS \
+  uint group;           /* q heads per kv head */                  \
+  uint rows_per_seq;    /* query rows of each sequence */          \
+  uint q_offset;                                                   \
+  uint q_stride;                                                   \
+  uint o_offset;                                                   \
+  uint o_stride;                                                   \
+  uint k_offset;                                                   \
+  uint v_offset;                                                   \
+  uint kv_seq_stride;                                              \
+  uint kv_head_stride;                                             \
+  uint kv_pos_stride;                                              \
+  uint past;            /* key position of the first query row */  \
+  uint causal;                                                     \
+  float scale;
+#ifdef __cplusplus
+struct AttentionParams { ATTENTION_PARAMS_FIELDS };
+static_assert(sizeof(AttentionParams) <= 128);
+#endif
+
+// kv_store: copies the k and v parts of fused qkv rows into the cache.
+#define KV_STORE_PARAMS_FIELDS \
+  uint rows;            /* B * T */                                \
+  uint rows_per_seq;                                               \
+  uint kv_heads;                                                   \
+  uint head_dim;                                                   \
+  uint src_offset;      /* element of k head 0 in row 0 */        \
+  uint src_stride;                                                 \
+  uint v_src_delta;     /* v = k + this many elements */           \
+  uint ctx;                                                        \
+  uint past;
+#ifdef __cplusplus
+struct KvStoreParams { KV_STORE_PARAMS_FIELDS };
+static_assert(sizeof(KvStoreParams) <= 128);
+#endif
+VKINFER_PARAMS_END
+#endif

@@ -1,0 +1,26 @@
+// Rotary position embedding, in place on the first num_heads heads of each
+// row. One invocation per rotated pair.
+#ifndef VKINFER_PARAMS_ROTARY_H
+#define VKINFER_PARAMS_ROTARY_H
+#include "params/common.h"
+
+#define ROTARY_FLAG_INTERLEAVED 1u
+
+VKINFER_PARAMS_BEGIN
+#define ROTARY_PARAMS_FIELDS \
+  uint M;                \
+  uint x_offset;         \
+  uint x_stride;         \
+  uint pos_offset;       \
+  uint num_heads;        \
+  uint head_dim;         \
+  uint rotary_dim;       \
+  uint flags;            \
+  float log2_theta_hi;   \
+  float log2_theta_lo;
+#ifdef __cplusplus
+struct RotaryParams { ROTARY_PARAMS_FIELDS };
+static_assert(sizeof(RotaryParams) <= 128);
+#endif
+VKINFER_PARAMS_END
+#endif

@@ -1,0 +1,57 @@
+#version 450
+// Rotary position embedding in place on x rows [M, >= num_heads*head_dim]
+// (the q|k|v row of a fused projection: only the first num_heads heads turn).
+// Only the first rotary_dim dims of each head rotate (partial rotary, NeoX,
+// Phi). Pairs are (i, i + rotary_dim/2) for HF rotate_half (Llama, NeoX) or
+// (2i, 2i+1) for GPT-J's rotate_every_two. One invocation per pair.
+//
+// The angle follows HF in fp32: inv_freq = theta^(-2i/rotary_dim), angle =
+// float(position) * inv_freq, one fp32 rounding. GLSL only bounds cos/sin
+// error on [-pi, pi], and angles reach ~2000 rad at position 2048, so the
+// fp32 angle (taken as exact, as torch's cos does) is first reduced by 2*pi
+// split into three parts (Cody-Waite): k * kTwoPi1 is exact for k < 2^16.
+#extension GL_GOOGLE_include_directive : require
+
+layout(local_size_x_id = 0) in;
+layout(constant_id = 0) const uint WORKGROUP = 64;
+
+#include "params/rotary.h"
+
+layout(push_constant) uniform PushConstants { ROTARY_PARAMS_FIELDS } pc;
+
+layout(std430, binding = 0) buffer XBuffer { float x_data[]; };
+layout(std430, binding = 1) readonly buffer PositionBuffer { uint positions[]; };
+
+const float kInvTwoPi = 0.15915494309189535;
+const float kTwoPi1 = 6.28125;                   // 8 significant bits
+const float kTwoPi2 = 1.9353071693331003e-3;     // next 24 bits (exact fp32)
+const float kTwoPi3 = 1.0253131677018246e-11;    // the rest
+
+void main() {
+  const uint group = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
+  const uint index = group * WORKGROUP + gl_LocalInvocationID.x;
+  const uint half_dim = pc.rotary_dim / 2u;
+  if (index >= pc.M * pc.num_heads * half_dim) return;
+  const uint pair = index % half_dim;
+  const uint head = (index / half_dim) % pc.num_heads;
+  const uint row = index / (half_dim * pc.num_heads);
+
+  // theta^(-e) = exp2(-e * log2(theta)); log2(theta) comes from the host in
+  // double precision as hi + lo so the product loses nothing before exp2.
+  precise float e = float(2u * pair) / float(pc.rotary_dim);
+  precise float exponent = e * pc.log2_theta_hi + e * pc.log2_theta_lo;
+  const float inv_freq = exp2(-exponent);
+  precise float angle = float(positions[pc.pos_offset + row]) * inv_freq;
+
+  const float k = roundEven(angle * kInvTwoPi);
+  precise float reduced = ((angle - k * kTwoPi1) - k * kTwoPi2) - k * kTwoPi3;
+  const float c = cos(reduced), s = sin(reduced);
+
+  const bool interleaved = (pc.flags & ROTARY_FLAG_INTERLEAVED) != 0u;
+  const uint base = pc.x_offset + row * pc.x_stride + head * pc.head_dim;
+  const uint i0 = base + (interleaved ? 2u * pair : pair);
+  const uint i1 = interleaved ? i0 + 1u : i0 + half_dim;
+  const float a = x_data[i0], b = x_data[i1];
+  x_data[i0] = a * c - b * s;
+  x_data[i1] = b * c + a * s;
+}
