@@ -4,7 +4,10 @@
 // residual add fused in front: h = x + r, optionally stored to sum_out so the
 // residual stream and the next layer's input come from one dispatch.
 // The mean and the variance are two passes over the row (not E[x^2] - mean^2,
-// which cancels catastrophically for rows with a large mean). Every element
+// which cancels catastrophically for rows with a large mean), and LayerNorm
+// sums h - h[0] rather than h: for a row of 1000 +- 2 the fp32 sum of h would
+// lose ~1e-4 of the mean, the shifted sum keeps it (h - h[0] is exact by
+// Sterbenz when both are within a factor of 2). Every element
 // is read and written by the same lane in every pass, so y may alias x and
 // sum_out may alias x or r.
 #extension GL_GOOGLE_include_directive : require
@@ -46,20 +49,29 @@ void main() {
   const bool rms = (pc.flags & NORM_FLAG_RMS) != 0u;
   const bool keep_sum = (pc.flags & NORM_FLAG_SUM_OUT) != 0u;
 
+  // The pivot is read by every lane before anyone may overwrite h[0]
+  // through a sum_out that aliases x.
+  const float pivot = rms ? 0.0 : input_h(row, 0u);
+  if (keep_sum) {
+    memoryBarrierBuffer();
+    barrier();
+  }
+
   float acc = 0.0;
   for (uint i = lane; i < pc.N; i += WORKGROUP) {
     float h = input_h(row, i);
     if (keep_sum) s_data[pc.s_offset + row * pc.s_stride + i] = h;
-    acc += rms ? h * h : h;
+    acc += rms ? h * h : h - pivot;
   }
   const float first = row_sum(acc) / float(pc.N);
 
-  float mean = 0.0, variance = first;
+  // LayerNorm: mean = pivot + shifted_mean, never rounded into one float.
+  float shifted_mean = 0.0, variance = first;
   if (!rms) {
-    mean = first;
+    shifted_mean = first;
     float acc2 = 0.0;
     for (uint i = lane; i < pc.N; i += WORKGROUP) {
-      float d = stored_h(row, i) - mean;
+      float d = (stored_h(row, i) - pivot) - shifted_mean;
       acc2 += d * d;
     }
     variance = row_sum(acc2) / float(pc.N);
@@ -67,7 +79,7 @@ void main() {
   const float rstd = inversesqrt(variance + pc.eps);
 
   for (uint i = lane; i < pc.N; i += WORKGROUP) {
-    float v = (stored_h(row, i) - mean) * rstd;
+    float v = ((stored_h(row, i) - pivot) - shifted_mean) * rstd;
     if ((pc.flags & NORM_FLAG_GAMMA) != 0u) v *= gamma_data[pc.gamma_offset + i];
     if ((pc.flags & NORM_FLAG_BETA) != 0u) v += beta_data[pc.beta_offset + i];
     y_data[pc.y_offset + row * pc.y_stride + i] = v;

@@ -1,0 +1,554 @@
+// One parse function per family. Each reads the keys its transformers config
+// class reads, with the same defaults, and then fills DecoderConfig with what
+// the modeling code builds from them (bias flags, rotary layout, norms).
+// Anything the modeling code would do that our decoder graph cannot
+// (rope_scaling, scaled-by-layer attention, norms without weights) is
+// rejected here with kUnsupported rather than silently computed differently.
+#include "engine/model/config.h"
+
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <sstream>
+
+#include "engine/core/error.h"
+
+namespace vkinfer {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// Upper bounds for "absurd" sizes: each is far above any released model of
+// these families (largest: vocab ~256k, hidden 16k, 126 layers, 128 heads,
+// 128k positions) yet low enough that products of them cannot overflow int64
+// before the allocation planner checks device memory.
+constexpr int64_t kMaxVocab = (int64_t{1} << 31) - 1;  // token ids are int32 on the device
+constexpr int64_t kMaxHidden = int64_t{1} << 18;
+constexpr int64_t kMaxLayers = 4096;
+constexpr int64_t kMaxIntermediate = int64_t{1} << 20;
+constexpr int64_t kMaxPositions = int64_t{1} << 24;
+constexpr int64_t kMaxTypeVocab = int64_t{1} << 16;
+constexpr int64_t kMaxLabels = int64_t{1} << 16;
+
+constexpr const char* kSupportedTypes = "bert, gpt2, llama, opt, gptj, gpt_neox";
+
+// Reads typed fields of one config object. `aliases` mirrors a config class's
+// attribute_map: transformers applies those keys after the constructor
+// arguments, so when both spellings are present the alias wins.
+class Fields {
+ public:
+  Fields(const json& raw, std::string source, std::map<std::string, std::string> aliases = {})
+      : raw_(raw), source_(std::move(source)), aliases_(std::move(aliases)) {}
+
+  const std::string& source() const { return source_; }
+
+  // The value for `key` (or its alias), nullptr when absent.
+  const json* find(const std::string& key, std::string* used_key = nullptr) const {
+    for (const auto& [alias, target] : aliases_) {
+      if (target == key && raw_.contains(alias)) {
+        if (used_key) *used_key = alias;
+        return &raw_[alias];
+      }
+    }
+    if (!raw_.contains(key)) return nullptr;
+    if (used_key) *used_key = key;
+    return &raw_[key];
+  }
+
+  template <typename... Args>
+  [[noreturn]] void bad(const std::string& key, fmt::format_string<Args...> format,
+                        Args&&... args) const {
+    fail(ErrorCode::kBadConfig, "{}: field \"{}\" {}", source_, key,
+         fmt::format(format, std::forward<Args>(args)...));
+  }
+
+  template <typename... Args>
+  [[noreturn]] void unsupported(const std::string& key, fmt::format_string<Args...> format,
+                                Args&&... args) const {
+    fail(ErrorCode::kUnsupported, "{}: field \"{}\" {}", source_, key,
+         fmt::format(format, std::forward<Args>(args)...));
+  }
+
+  // A positive integer in [1, max]; `fallback` when absent.
+  int64_t size(const std::string& key, int64_t fallback, int64_t max) const {
+    std::string used = key;
+    const json* value = find(key, &used);
+    if (value == nullptr) return fallback;
+    return checked_size(used, *value, max);
+  }
+
+  // Like size(), but absent or null (Python None) means "derive it".
+  std::optional<int64_t> optional_size(const std::string& key, int64_t max) const {
+    std::string used = key;
+    const json* value = find(key, &used);
+    if (value == nullptr || value->is_null()) return std::nullopt;
+    return checked_size(used, *value, max);
+  }
+
+  // A finite number in (0, max].
+  double positive(const std::string& key, double fallback, double max) const {
+    const json* value = find(key);
+    if (value == nullptr) return fallback;
+    if (!value->is_number()) bad(key, "is a JSON {}, expected a number", value->type_name());
+    const double number = value->get<double>();
+    if (!std::isfinite(number) || number <= 0 || number > max) {
+      bad(key, "is {}, expected a number in (0, {}]", number, max);
+    }
+    return number;
+  }
+
+  bool flag(const std::string& key, bool fallback) const {
+    const json* value = find(key);
+    if (value == nullptr) return fallback;
+    if (!value->is_boolean()) bad(key, "is a JSON {}, expected true or false", value->type_name());
+    return value->get<bool>();
+  }
+
+  std::string text(const std::string& key, const std::string& fallback) const {
+    const json* value = find(key);
+    if (value == nullptr) return fallback;
+    if (!value->is_string()) bad(key, "is a JSON {}, expected a string", value->type_name());
+    return value->get<std::string>();
+  }
+
+  // A token id; -1 for none. Negative ids in the file also mean none (early
+  // LLaMA exports write pad_token_id: -1). An id written in the file must lie
+  // inside the vocabulary; a family default that does not (tiny test models
+  // keep gpt2's 50256 with a 1000-token vocab) is dropped instead, since
+  // transformers never looks such an id up either.
+  int token(const std::string& key, int fallback, int64_t vocab_size) const {
+    const json* value = find(key);
+    if (value == nullptr) return fallback >= 0 && fallback < vocab_size ? fallback : -1;
+    if (value->is_null()) return -1;
+    return checked_token(key, *value, vocab_size);
+  }
+
+  // eos_token_id: an int, a list of ints, or null.
+  std::vector<int> tokens(const std::string& key, int fallback, int64_t vocab_size) const {
+    const json* value = find(key);
+    if (value == nullptr) {
+      if (fallback >= 0 && fallback < vocab_size) return {fallback};
+      return {};
+    }
+    std::vector<int> ids;
+    if (value->is_array()) {
+      for (const json& item : *value) {
+        const int id = checked_token(key, item, vocab_size);
+        if (id >= 0) ids.push_back(id);
+      }
+    } else if (!value->is_null()) {
+      const int id = checked_token(key, *value, vocab_size);
+      if (id >= 0) ids.push_back(id);
+    }
+    return ids;
+  }
+
+  Activation activation(const std::string& key, const std::string& fallback) const {
+    const std::string name = text(key, fallback);
+    // The tanh spellings compute the same formula, 0.5x(1+tanh(sqrt(2/pi)(x+0.044715x^3))),
+    // in transformers/activations.py; they differ only in how the constant is written.
+    if (name == "gelu" || name == "gelu_python") return Activation::kGeluErf;
+    if (name == "gelu_new" || name == "gelu_pytorch_tanh" || name == "gelu_fast" ||
+        name == "gelu_accurate") {
+      return Activation::kGeluTanh;
+    }
+    if (name == "relu") return Activation::kRelu;
+    if (name == "silu" || name == "swish") return Activation::kSilu;
+    unsupported(key, "is \"{}\"; vkinfer implements gelu, gelu_new, gelu_pytorch_tanh, "
+                "gelu_fast, relu and silu",
+                name);
+  }
+
+  // rope_scaling changes the rotary frequencies; we implement only the plain
+  // schedule, so any scaling must be refused, not ignored.
+  void require_no_rope_scaling() const {
+    const json* value = find("rope_scaling");
+    if (value != nullptr && !value->is_null()) {
+      unsupported("rope_scaling", "is {}; vkinfer supports only unscaled RoPE (null)",
+                  value->dump());
+    }
+  }
+
+ private:
+  int64_t checked_size(const std::string& key, const json& value, int64_t max) const {
+    if (!value.is_number_integer()) {
+      bad(key, "is {} (a JSON {}), expected a positive integer", value.dump(),
+          value.type_name());
+    }
+    // nlohmann stores non-negative integers as unsigned, negative ones as signed.
+    if (!value.is_number_unsigned() || value.get<uint64_t>() < 1 ||
+        value.get<uint64_t>() > static_cast<uint64_t>(max)) {
+      bad(key, "is {}, expected an integer in [1, {}]", value.dump(), max);
+    }
+    return value.get<int64_t>();
+  }
+
+  int checked_token(const std::string& key, const json& value, int64_t vocab_size) const {
+    if (!value.is_number_integer()) {
+      bad(key, "is {} (a JSON {}), expected a token id", value.dump(), value.type_name());
+    }
+    if (!value.is_number_unsigned() && value.get<int64_t>() < 0) return -1;
+    if (value.is_number_unsigned() && value.get<uint64_t>() >= static_cast<uint64_t>(vocab_size)) {
+      bad(key, "is {}, outside the vocabulary of {} tokens", value.dump(), vocab_size);
+    }
+    return static_cast<int>(value.get<int64_t>());
+  }
+
+  const json& raw_;
+  std::string source_;
+  std::map<std::string, std::string> aliases_;
+};
+
+// Every family here splits hidden_size evenly over heads (the attention
+// modules raise otherwise).
+int64_t head_dim_of(const Fields& f, const std::string& hidden_key, int64_t hidden,
+                    const std::string& heads_key, int64_t heads) {
+  if (heads > hidden || hidden % heads != 0) {
+    f.bad(heads_key, "is {}, which does not divide {} = {}", heads, hidden_key, hidden);
+  }
+  return hidden / heads;
+}
+
+void check_rotary_dim(const Fields& f, const std::string& key, const DecoderConfig& c) {
+  if (c.rotary_dim <= 0 || c.rotary_dim > c.head_dim || c.rotary_dim % 2 != 0) {
+    f.bad(key, "gives rotary_dim {}, which must be even and in [2, head_dim = {}]", c.rotary_dim,
+          c.head_dim);
+  }
+}
+
+const std::map<std::string, std::string> kGpt2Aliases = {
+    {"hidden_size", "n_embd"},
+    {"max_position_embeddings", "n_positions"},
+    {"num_attention_heads", "n_head"},
+    {"num_hidden_layers", "n_layer"},
+};
+
+// configuration_gpt2.py + modeling_gpt2.py (Conv1D layers all carry biases).
+DecoderConfig parse_gpt2(const Fields& f) {
+  DecoderConfig c;
+  c.arch = Arch::kGpt2;
+  c.vocab_size = f.size("vocab_size", 50257, kMaxVocab);
+  c.hidden_size = f.size("n_embd", 768, kMaxHidden);
+  c.num_layers = f.size("n_layer", 12, kMaxLayers);
+  c.num_heads = f.size("n_head", 12, kMaxHidden);
+  c.num_kv_heads = c.num_heads;
+  c.head_dim = head_dim_of(f, "n_embd", c.hidden_size, "n_head", c.num_heads);
+  c.intermediate_size = f.optional_size("n_inner", kMaxIntermediate).value_or(4 * c.hidden_size);
+  c.max_positions = f.size("n_positions", 1024, kMaxPositions);
+  c.norm = NormKind::kLayerNorm;
+  c.norm_eps = f.positive("layer_norm_epsilon", 1e-5, 1.0);
+  c.activation = f.activation("activation_function", "gelu_new");
+  c.learned_positions = true;
+  c.tie_word_embeddings = f.flag("tie_word_embeddings", true);
+  c.qkv_bias = c.attn_out_bias = c.mlp_bias = true;
+  if (!f.flag("scale_attn_weights", true)) {
+    f.unsupported("scale_attn_weights", "is false; vkinfer always scales scores by 1/sqrt(head_dim)");
+  }
+  if (f.flag("scale_attn_by_inverse_layer_idx", false)) {
+    f.unsupported("scale_attn_by_inverse_layer_idx", "is true; vkinfer does not scale by layer");
+  }
+  c.bos_token_id = f.token("bos_token_id", 50256, c.vocab_size);
+  c.eos_token_ids = f.tokens("eos_token_id", 50256, c.vocab_size);
+  c.pad_token_id = f.token("pad_token_id", -1, c.vocab_size);
+  return c;
+}
+
+// configuration_opt.py + modeling_opt.py.
+DecoderConfig parse_opt(const Fields& f) {
+  DecoderConfig c;
+  c.arch = Arch::kOpt;
+  c.vocab_size = f.size("vocab_size", 50272, kMaxVocab);
+  c.hidden_size = f.size("hidden_size", 768, kMaxHidden);
+  c.num_layers = f.size("num_hidden_layers", 12, kMaxLayers);
+  c.num_heads = f.size("num_attention_heads", 12, kMaxHidden);
+  c.num_kv_heads = c.num_heads;
+  c.head_dim =
+      head_dim_of(f, "hidden_size", c.hidden_size, "num_attention_heads", c.num_heads);
+  c.intermediate_size = f.size("ffn_dim", 3072, kMaxIntermediate);
+  c.max_positions = f.size("max_position_embeddings", 2048, kMaxPositions);
+  c.norm = NormKind::kLayerNorm;
+  c.norm_eps = 1e-5;  // OPT builds nn.LayerNorm with torch's default eps
+  c.activation = f.activation("activation_function", "relu");
+  c.learned_positions = true;
+  c.position_offset = 2;  // OPTLearnedPositionalEmbedding.offset
+  c.pre_norm = f.flag("do_layer_norm_before", true);
+  c.final_norm = c.pre_norm && !f.flag("_remove_final_layer_norm", false);
+  const int64_t proj = f.optional_size("word_embed_proj_dim", kMaxHidden).value_or(c.hidden_size);
+  c.word_embed_proj_dim = proj == c.hidden_size ? 0 : proj;
+  c.tie_word_embeddings = f.flag("tie_word_embeddings", true);
+  const bool bias = f.flag("enable_bias", true);
+  c.qkv_bias = c.attn_out_bias = c.mlp_bias = bias;
+  if (!f.flag("layer_norm_elementwise_affine", true)) {
+    f.unsupported("layer_norm_elementwise_affine", "is false; vkinfer needs LayerNorm weights");
+  }
+  c.bos_token_id = f.token("bos_token_id", 2, c.vocab_size);
+  c.eos_token_ids = f.tokens("eos_token_id", 2, c.vocab_size);
+  c.pad_token_id = f.token("pad_token_id", 1, c.vocab_size);
+  return c;
+}
+
+// configuration_gptj.py + modeling_gptj.py: q/k/v/out_proj have no bias, the
+// MLP and lm_head do; one ln_1 feeds attention and MLP in parallel.
+DecoderConfig parse_gptj(const Fields& f) {
+  DecoderConfig c;
+  c.arch = Arch::kGptJ;
+  c.vocab_size = f.size("vocab_size", 50400, kMaxVocab);
+  c.hidden_size = f.size("n_embd", 4096, kMaxHidden);
+  c.num_layers = f.size("n_layer", 28, kMaxLayers);
+  c.num_heads = f.size("n_head", 16, kMaxHidden);
+  c.num_kv_heads = c.num_heads;
+  c.head_dim = head_dim_of(f, "n_embd", c.hidden_size, "n_head", c.num_heads);
+  c.intermediate_size = f.optional_size("n_inner", kMaxIntermediate).value_or(4 * c.hidden_size);
+  c.max_positions = f.size("n_positions", 2048, kMaxPositions);
+  c.norm = NormKind::kLayerNorm;
+  c.norm_eps = f.positive("layer_norm_epsilon", 1e-5, 1.0);
+  c.activation = f.activation("activation_function", "gelu_new");
+  c.rotary = RotaryStyle::kInterleaved;
+  // rotary_dim: null makes transformers build a table of n_embd (not
+  // head_dim) frequencies, which only runs when n_head == 1; refuse it.
+  const json* rotary = f.find("rotary_dim");
+  if (rotary != nullptr && rotary->is_null()) {
+    f.unsupported("rotary_dim", "is null; vkinfer needs an explicit rotary_dim");
+  }
+  c.rotary_dim = f.size("rotary_dim", 64, kMaxHidden);
+  check_rotary_dim(f, "rotary_dim", c);
+  c.rope_theta = 10000.0;  // hard-coded in create_sinusoidal_positions
+  c.parallel_residual = true;
+  c.tie_word_embeddings = f.flag("tie_word_embeddings", false);
+  c.mlp_bias = true;
+  c.lm_head_bias = true;
+  c.bos_token_id = f.token("bos_token_id", 50256, c.vocab_size);
+  c.eos_token_ids = f.tokens("eos_token_id", 50256, c.vocab_size);
+  c.pad_token_id = f.token("pad_token_id", -1, c.vocab_size);
+  return c;
+}
+
+// configuration_gpt_neox.py + modeling_gpt_neox.py.
+DecoderConfig parse_gpt_neox(const Fields& f) {
+  DecoderConfig c;
+  c.arch = Arch::kGptNeoX;
+  c.vocab_size = f.size("vocab_size", 50432, kMaxVocab);
+  c.hidden_size = f.size("hidden_size", 6144, kMaxHidden);
+  c.num_layers = f.size("num_hidden_layers", 44, kMaxLayers);
+  c.num_heads = f.size("num_attention_heads", 64, kMaxHidden);
+  c.num_kv_heads = c.num_heads;
+  c.head_dim =
+      head_dim_of(f, "hidden_size", c.hidden_size, "num_attention_heads", c.num_heads);
+  c.intermediate_size = f.size("intermediate_size", 24576, kMaxIntermediate);
+  c.max_positions = f.size("max_position_embeddings", 2048, kMaxPositions);
+  c.norm = NormKind::kLayerNorm;
+  c.norm_eps = f.positive("layer_norm_eps", 1e-5, 1.0);
+  c.activation = f.activation("hidden_act", "gelu");
+  c.rotary = RotaryStyle::kHalf;
+  const double rotary_pct = f.positive("rotary_pct", 0.25, 1.0);
+  // int(head_size * rotary_pct) in GPTNeoXAttention: truncation, in doubles.
+  c.rotary_dim = static_cast<int64_t>(static_cast<double>(c.head_dim) * rotary_pct);
+  check_rotary_dim(f, "rotary_pct", c);
+  c.rope_theta = f.positive("rotary_emb_base", 10000.0, 1e12);
+  f.require_no_rope_scaling();
+  c.parallel_residual = f.flag("use_parallel_residual", true);
+  c.tie_word_embeddings = f.flag("tie_word_embeddings", false);
+  c.qkv_bias = c.attn_out_bias = f.flag("attention_bias", true);
+  c.mlp_bias = true;
+  c.bos_token_id = f.token("bos_token_id", 0, c.vocab_size);
+  c.eos_token_ids = f.tokens("eos_token_id", 2, c.vocab_size);
+  c.pad_token_id = f.token("pad_token_id", -1, c.vocab_size);
+  return c;
+}
+
+// configuration_llama.py + modeling_llama.py.
+DecoderConfig parse_llama(const Fields& f) {
+  DecoderConfig c;
+  c.arch = Arch::kLlama;
+  c.vocab_size = f.size("vocab_size", 32000, kMaxVocab);
+  c.hidden_size = f.size("hidden_size", 4096, kMaxHidden);
+  c.num_layers = f.size("num_hidden_layers", 32, kMaxLayers);
+  c.num_heads = f.size("num_attention_heads", 32, kMaxHidden);
+  c.head_dim =
+      head_dim_of(f, "hidden_size", c.hidden_size, "num_attention_heads", c.num_heads);
+  c.num_kv_heads = f.optional_size("num_key_value_heads", kMaxHidden).value_or(c.num_heads);
+  if (c.num_kv_heads > c.num_heads || c.num_heads % c.num_kv_heads != 0) {
+    f.bad("num_key_value_heads", "is {}, which does not divide num_attention_heads = {}",
+          c.num_kv_heads, c.num_heads);
+  }
+  // transformers 4.40.2 ignores a head_dim key and always uses hidden/heads;
+  // weights saved with a different head_dim would not match that model.
+  const json* head_dim = f.find("head_dim");
+  if (head_dim != nullptr && !head_dim->is_null() &&
+      (!head_dim->is_number_integer() || head_dim->get<int64_t>() != c.head_dim)) {
+    f.unsupported("head_dim", "is {}; vkinfer (like transformers 4.40.2) needs hidden_size / "
+                  "num_attention_heads = {}",
+                  head_dim->dump(), c.head_dim);
+  }
+  c.intermediate_size = f.size("intermediate_size", 11008, kMaxIntermediate);
+  c.max_positions = f.size("max_position_embeddings", 2048, kMaxPositions);
+  c.norm = NormKind::kRmsNorm;
+  c.norm_eps = f.positive("rms_norm_eps", 1e-6, 1.0);
+  c.activation = f.activation("hidden_act", "silu");
+  c.gated_mlp = true;
+  c.rotary = RotaryStyle::kHalf;
+  c.rotary_dim = c.head_dim;
+  c.rope_theta = f.positive("rope_theta", 10000.0, 1e12);
+  f.require_no_rope_scaling();
+  f.size("pretraining_tp", 1, kMaxHidden);  // only splits the same matmuls; checked for type
+  c.tie_word_embeddings = f.flag("tie_word_embeddings", false);
+  c.qkv_bias = c.attn_out_bias = f.flag("attention_bias", false);
+  // mlp_bias arrived in transformers 4.41; a checkpoint that sets it carries
+  // the bias tensors, so honouring it matches the weights (default false
+  // matches 4.40.2 for every other checkpoint).
+  c.mlp_bias = f.flag("mlp_bias", false);
+  c.bos_token_id = f.token("bos_token_id", 1, c.vocab_size);
+  c.eos_token_ids = f.tokens("eos_token_id", 2, c.vocab_size);
+  c.pad_token_id = f.token("pad_token_id", -1, c.vocab_size);
+  return c;
+}
+
+// PretrainedConfig: id2label wins over num_labels; with neither, 2 labels.
+std::vector<std::string> parse_labels(const Fields& f) {
+  const json* labels = f.find("id2label");
+  if (labels == nullptr || labels->is_null()) {
+    const int64_t count = f.size("num_labels", 2, kMaxLabels);
+    std::vector<std::string> names;
+    for (int64_t i = 0; i < count; ++i) names.push_back(fmt::format("LABEL_{}", i));
+    return names;
+  }
+  if (!labels->is_object() || labels->empty() ||
+      labels->size() > static_cast<size_t>(kMaxLabels)) {
+    f.bad("id2label", "must be a non-empty object mapping \"0\".. to label names");
+  }
+  std::vector<std::string> names(labels->size());
+  std::vector<bool> seen(labels->size(), false);
+  for (const auto& [key, value] : labels->items()) {
+    size_t index = 0;
+    size_t parsed = 0;
+    try {
+      index = std::stoul(key, &parsed);
+    } catch (const std::exception&) {
+      parsed = 0;
+    }
+    if (parsed != key.size() || index >= names.size() || seen[index]) {
+      f.bad("id2label", "has key \"{}\"; keys must be the ids 0..{} once each", key,
+            names.size() - 1);
+    }
+    if (!value.is_string()) {
+      f.bad("id2label", "maps \"{}\" to a JSON {}, expected a label name", key,
+            value.type_name());
+    }
+    seen[index] = true;
+    names[index] = value.get<std::string>();
+  }
+  return names;
+}
+
+// configuration_bert.py + modeling_bert.py.
+BertConfig parse_bert(const Fields& f) {
+  BertConfig c;
+  c.vocab_size = f.size("vocab_size", 30522, kMaxVocab);
+  c.hidden_size = f.size("hidden_size", 768, kMaxHidden);
+  c.num_layers = f.size("num_hidden_layers", 12, kMaxLayers);
+  c.num_heads = f.size("num_attention_heads", 12, kMaxHidden);
+  head_dim_of(f, "hidden_size", c.hidden_size, "num_attention_heads", c.num_heads);
+  c.intermediate_size = f.size("intermediate_size", 3072, kMaxIntermediate);
+  c.max_position_embeddings = f.size("max_position_embeddings", 512, kMaxPositions);
+  c.type_vocab_size = f.size("type_vocab_size", 2, kMaxTypeVocab);
+  c.layer_norm_eps = f.positive("layer_norm_eps", 1e-12, 1.0);
+  c.hidden_act = f.activation("hidden_act", "gelu");
+  const std::string positions = f.text("position_embedding_type", "absolute");
+  if (positions != "absolute") {
+    f.unsupported("position_embedding_type", "is \"{}\"; vkinfer supports \"absolute\"",
+                  positions);
+  }
+  c.id2label = parse_labels(f);
+  c.num_labels = static_cast<int64_t>(c.id2label.size());
+  c.pad_token_id = f.token("pad_token_id", 0, c.vocab_size);
+  return c;
+}
+
+}  // namespace
+
+const char* arch_name(Arch arch) {
+  switch (arch) {
+    case Arch::kBert: return "bert";
+    case Arch::kGpt2: return "gpt2";
+    case Arch::kLlama: return "llama";
+    case Arch::kOpt: return "opt";
+    case Arch::kGptJ: return "gptj";
+    case Arch::kGptNeoX: return "gpt_neox";
+  }
+  return "?";
+}
+
+Arch arch_from_string(const std::string& model_type) {
+  for (Arch arch : {Arch::kBert, Arch::kGpt2, Arch::kLlama, Arch::kOpt, Arch::kGptJ,
+                    Arch::kGptNeoX}) {
+    if (model_type == arch_name(arch)) return arch;
+  }
+  fail(ErrorCode::kUnsupported, "model_type {} is not supported; vkinfer runs {}",
+       json(model_type).dump(), kSupportedTypes);
+}
+
+ModelConfig ModelConfig::parse(const json& raw, const std::string& source) {
+  if (!raw.is_object()) {
+    fail(ErrorCode::kBadConfig, "{}: is a JSON {}, expected an object", source, raw.type_name());
+  }
+  if (!raw.contains("model_type")) {
+    fail(ErrorCode::kBadConfig, "{}: no \"model_type\" field (expected one of {})", source,
+         kSupportedTypes);
+  }
+  if (!raw["model_type"].is_string()) {
+    fail(ErrorCode::kBadConfig, "{}: field \"model_type\" is a JSON {}, expected a string",
+         source, raw["model_type"].type_name());
+  }
+  ModelConfig result;
+  result.model_type = raw["model_type"].get<std::string>();
+  try {
+    result.arch = arch_from_string(result.model_type);
+  } catch (const Error& e) {
+    fail(ErrorCode::kUnsupported, "{}: {}", source, e.what());
+  }
+  result.raw = raw;
+  switch (result.arch) {
+    case Arch::kBert: result.config = parse_bert(Fields(raw, source)); break;
+    case Arch::kGpt2: result.config = parse_gpt2(Fields(raw, source, kGpt2Aliases)); break;
+    case Arch::kGptJ: result.config = parse_gptj(Fields(raw, source, kGpt2Aliases)); break;
+    case Arch::kOpt: result.config = parse_opt(Fields(raw, source)); break;
+    case Arch::kGptNeoX: result.config = parse_gpt_neox(Fields(raw, source)); break;
+    case Arch::kLlama: result.config = parse_llama(Fields(raw, source)); break;
+  }
+  return result;
+}
+
+ModelConfig ModelConfig::load(const fs::path& dir) {
+  const fs::path path = dir / "config.json";
+  const std::string source = path.string();
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    fail(ErrorCode::kBadFile, "{}: cannot open (is {} a Hugging Face model folder?)", source,
+         dir.string());
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  json raw;
+  try {
+    raw = json::parse(text.str());
+  } catch (const json::parse_error& e) {
+    // nlohmann's message carries "line L, column C".
+    fail(ErrorCode::kBadFile, "{}: malformed JSON: {}", source, e.what());
+  }
+  return parse(raw, source);
+}
+
+const BertConfig& ModelConfig::bert() const {
+  if (const auto* bert = std::get_if<BertConfig>(&config)) return *bert;
+  fail(ErrorCode::kInvalidArgument, "model_type \"{}\" is a decoder, not a BERT encoder",
+       model_type);
+}
+
+const DecoderConfig& ModelConfig::decoder() const {
+  if (const auto* decoder = std::get_if<DecoderConfig>(&config)) return *decoder;
+  fail(ErrorCode::kInvalidArgument, "model_type \"{}\" is an encoder, not a decoder", model_type);
+}
+
+}  // namespace vkinfer

@@ -1,0 +1,109 @@
+// Typed model configuration parsed from a Hugging Face `config.json`.
+//
+// Each family's defaults and derived values are copied from transformers
+// 4.40.2 (configuration_*.py and the modeling code that reads them), because
+// that is what our goldens come from. All decoder families share one
+// `DecoderConfig` whose fields describe their differences as data, so the
+// decoder graph is written once. Every size is range-checked here, before
+// anything is allocated from it; errors name config.json and the field.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace vkinfer {
+
+enum class Arch { kBert, kGpt2, kLlama, kOpt, kGptJ, kGptNeoX };
+
+// `model_type` spelling: "bert", "gpt2", "llama", "opt", "gptj", "gpt_neox".
+const char* arch_name(Arch arch);
+// Inverse of arch_name; kUnsupported listing the supported names otherwise.
+Arch arch_from_string(const std::string& model_type);
+
+enum class Activation {
+  kGeluErf,   // "gelu": x * Phi(x) with erf
+  kGeluTanh,  // "gelu_new" / "gelu_pytorch_tanh" / "gelu_fast": tanh approximation
+  kRelu,
+  kSilu,      // "silu" / "swish"
+};
+enum class NormKind { kLayerNorm, kRmsNorm };
+enum class RotaryStyle {
+  kNone,         // no rotary embedding (learned positions instead)
+  kHalf,         // rotate_half: pairs (i, i + rotary_dim/2) — llama, gpt_neox
+  kInterleaved,  // rotate_every_two: pairs (2i, 2i + 1) — gptj
+};
+
+struct BertConfig {
+  int64_t vocab_size = 0;
+  int64_t hidden_size = 0;
+  int64_t num_layers = 0;
+  int64_t num_heads = 0;
+  int64_t intermediate_size = 0;
+  int64_t max_position_embeddings = 0;
+  int64_t type_vocab_size = 0;
+  double layer_norm_eps = 0;
+  Activation hidden_act = Activation::kGeluErf;
+  int64_t num_labels = 0;
+  std::vector<std::string> id2label;  // index = class id; "LABEL_i" by default
+  int pad_token_id = -1;              // -1: none
+};
+
+struct DecoderConfig {
+  Arch arch = Arch::kGpt2;
+  int64_t vocab_size = 0;
+  int64_t hidden_size = 0;
+  int64_t num_layers = 0;
+  int64_t num_heads = 0;
+  int64_t num_kv_heads = 0;       // < num_heads: grouped-query attention
+  int64_t head_dim = 0;           // hidden_size / num_heads in every family here
+  int64_t intermediate_size = 0;  // MLP width (per branch when gated)
+  int64_t max_positions = 0;
+  NormKind norm = NormKind::kLayerNorm;
+  double norm_eps = 0;
+  Activation activation = Activation::kGeluTanh;
+  bool gated_mlp = false;  // down(act(gate(x)) * up(x)), llama
+  RotaryStyle rotary = RotaryStyle::kNone;
+  int64_t rotary_dim = 0;  // leading dims of each head that rotate; 0 without rotary
+  double rope_theta = 0;   // rotary base; 0 without rotary
+  bool learned_positions = false;
+  int64_t position_offset = 0;  // OPT looks up position p at row p + 2
+  // gptj: attn and MLP both read ln_1(x); gpt_neox: attn reads
+  // input_layernorm(x) and MLP reads post_attention_layernorm(x); both add to x.
+  bool parallel_residual = false;
+  bool pre_norm = true;     // false: OPT-350m style post-norm (do_layer_norm_before=false)
+  bool final_norm = true;   // a norm after the last layer
+  int64_t word_embed_proj_dim = 0;  // OPT project_in/out width; 0 when equal to hidden
+  bool tie_word_embeddings = false;
+  // Bias flags exactly as transformers builds the linear layers.
+  bool qkv_bias = false;
+  bool attn_out_bias = false;
+  bool mlp_bias = false;
+  bool lm_head_bias = false;  // gptj only
+  int bos_token_id = -1;      // -1: none
+  std::vector<int> eos_token_ids;
+  int pad_token_id = -1;
+};
+
+struct ModelConfig {
+  Arch arch = Arch::kGpt2;
+  std::string model_type;
+  std::variant<BertConfig, DecoderConfig> config;
+  nlohmann::json raw;  // the file as parsed, for fields nobody typed yet
+
+  // Reads dir/config.json. kBadFile when missing or not JSON, kBadConfig for
+  // a bad field, kUnsupported for a model or feature vkinfer does not run.
+  static ModelConfig load(const std::filesystem::path& dir);
+  // Same checks on an already-parsed object; `source` names it in messages.
+  static ModelConfig parse(const nlohmann::json& raw, const std::string& source);
+
+  bool is_decoder() const { return std::holds_alternative<DecoderConfig>(config); }
+  // kInvalidArgument when the model is of the other kind.
+  const BertConfig& bert() const;
+  const DecoderConfig& decoder() const;
+};
+
+}  // namespace vkinfer

@@ -1,0 +1,322 @@
+#include "engine/model/decoder.h"
+
+#include <cmath>
+
+#include "engine/core/error.h"
+#include "engine/ops/attention.h"
+#include "engine/ops/embedding.h"
+#include "engine/ops/matmul.h"
+#include "engine/ops/norm.h"
+#include "engine/ops/rotary.h"
+#include "engine/vk/device.h"
+
+namespace vkinfer {
+namespace {
+
+ops::Act act_of(Activation activation) {
+  switch (activation) {
+    case Activation::kGeluErf: return ops::Act::kGeluErf;
+    case Activation::kGeluTanh: return ops::Act::kGeluTanh;
+    case Activation::kRelu: return ops::Act::kRelu;
+    case Activation::kSilu: return ops::Act::kSilu;
+  }
+  return ops::Act::kNone;
+}
+
+ops::View optional(const Tensor& tensor) {
+  return tensor.rows ? ops::View(tensor) : ops::View();
+}
+
+int64_t embed_dim(const DecoderConfig& c) {
+  return c.word_embed_proj_dim ? c.word_embed_proj_dim : c.hidden_size;
+}
+
+}  // namespace
+
+uint64_t decoder_runtime_bytes(const DecoderConfig& c, const RankShape& s, const DecoderLimits& l) {
+  const uint64_t rows = l.batch * l.max_rows_per_seq;
+  const uint64_t logit_rows = l.all_logits ? rows : l.batch;
+  const uint64_t cache = 2ull * c.num_layers * l.batch * s.kv_heads * l.ctx * c.head_dim * 4;
+  const uint64_t activations =
+      rows * (4 * c.hidden_size + embed_dim(c) + (s.heads + 2 * s.kv_heads) * c.head_dim +
+              s.heads * c.head_dim + s.intermediate) * 4 +
+      logit_rows * (c.hidden_size + embed_dim(c) + s.vocab_local) * 4;
+  return cache + activations;
+}
+
+Decoder::Decoder(vk::Device& device, Communicator& comm, const DecoderConfig& config,
+                 RankShape shape, DecoderWeights weights, DecoderLimits limits)
+    : device_(device), comm_(comm), config_(config), shape_(shape), weights_(std::move(weights)),
+      limits_(limits), policy_(ops::choose_policy(device.info())) {
+  const int64_t R = limits.batch * limits.max_rows_per_seq;
+  const int64_t H = config.hidden_size, D = config.head_dim;
+  hidden_ = Tensor::create(device, R, H);
+  if (config.parallel_residual) hidden_alt_ = Tensor::create(device, R, H);
+  normed_ = Tensor::create(device, R, H);
+  if (config.parallel_residual && config.arch == Arch::kGptNeoX) normed_mlp_ = Tensor::create(device, R, H);
+  if (config.word_embed_proj_dim) embedded_ = Tensor::create(device, R, embed_dim(config));
+  qkv_ = Tensor::create(device, R, (shape.heads + 2 * shape.kv_heads) * D);
+  attn_ = Tensor::create(device, R, shape.heads * D);
+  mlp_ = Tensor::create(device, R, shape.intermediate);
+  const int64_t logit_rows = limits.all_logits ? R : limits.batch;
+  last_ = Tensor::create(device, logit_rows, H);
+  if (config.word_embed_proj_dim) last_proj_ = Tensor::create(device, logit_rows, embed_dim(config));
+  logits_ = Tensor::create(device, logit_rows, shape.vocab_local);
+  ids_ = vk::Buffer::create(device, R * 4, vk::MemoryKind::kDevice);
+  positions_ = vk::Buffer::create(device, R * 4, vk::MemoryKind::kDevice);
+  position_rows_ = vk::Buffer::create(device, R * 4, vk::MemoryKind::kDevice);
+  seq_bounds_ = vk::Buffer::create(device, limits.batch * 8, vk::MemoryKind::kDevice);
+  const uint64_t cache_bytes = uint64_t(limits.batch) * shape.kv_heads * limits.ctx * D * 4;
+  if (cache_bytes > device.info().max_storage_buffer_range)
+    fail(ErrorCode::kOutOfMemory,
+         "one layer's KV cache ({:.1f} MiB for batch {} x ctx {}) exceeds the device's "
+         "maxStorageBufferRange ({:.1f} MiB). HINT: lower --ctx or --batch, or use more --tp ranks",
+         cache_bytes / 1048576.0, limits.batch, limits.ctx,
+         device.info().max_storage_buffer_range / 1048576.0);
+  for (int64_t i = 0; i < config.num_layers; ++i) {
+    k_cache_.push_back(vk::Buffer::create(device, cache_bytes, vk::MemoryKind::kDevice));
+    v_cache_.push_back(vk::Buffer::create(device, cache_bytes, vk::MemoryKind::kDevice));
+  }
+}
+
+void Decoder::set_inputs(const std::vector<int32_t>& ids, const std::vector<int32_t>& positions,
+                         const std::vector<uint32_t>& first_key, int64_t rows_per_seq) {
+  const int64_t rows = static_cast<int64_t>(ids.size());
+  if (rows_per_seq > limits_.max_rows_per_seq || rows != limits_.batch * rows_per_seq ||
+      positions.size() != ids.size() || static_cast<int64_t>(first_key.size()) != limits_.batch)
+    fail(ErrorCode::kInternal, "decoder inputs: {} rows of {} per sequence do not fit batch {} x {}",
+         rows, rows_per_seq, limits_.batch, limits_.max_rows_per_seq);
+  for (int32_t id : ids)
+    if (id < 0 || id >= config_.vocab_size)
+      fail(ErrorCode::kInvalidArgument, "token id {} is outside the vocabulary [0, {})", id,
+           config_.vocab_size);
+  rows_per_seq_ = rows_per_seq;
+  device_.upload(ids_, 0, ids.data(), rows * 4);
+  device_.upload(positions_, 0, positions.data(), rows * 4);
+  if (config_.learned_positions) {
+    std::vector<int32_t> position_rows(positions);
+    for (auto& p : position_rows) p += static_cast<int32_t>(config_.position_offset);
+    device_.upload(position_rows_, 0, position_rows.data(), rows * 4);
+  }
+  std::vector<uint32_t> bounds;
+  for (uint32_t key : first_key) { bounds.push_back(key); bounds.push_back(0); }
+  device_.upload(seq_bounds_, 0, bounds.data(), bounds.size() * 4);
+}
+
+void Decoder::all_reduce(vk::CommandStream& stream, const Tensor& tensor, int64_t rows) {
+  if (comm_.world() == 1) return;
+  stream.finish();
+  const size_t count = static_cast<size_t>(rows * tensor.cols);
+  if (tensor.buffer.mapped()) {
+    // Unified memory: reduce straight in the mapped device buffer.
+    comm_.all_reduce_sum(static_cast<float*>(tensor.buffer.mapped()), count);
+    return;
+  }
+  std::vector<float> host(count);
+  device_.download(tensor.buffer, 0, host.data(), count * 4);
+  comm_.all_reduce_sum(host.data(), count);
+  device_.upload(const_cast<vk::Buffer&>(tensor.buffer), 0, host.data(), count * 4);
+}
+
+void Decoder::forward(vk::CommandStream& stream, int64_t past, bool all_rows) {
+  const DecoderConfig& c = config_;
+  const int64_t B = limits_.batch, T = rows_per_seq_, rows = B * T;
+  if (past + T > limits_.ctx)
+    fail(ErrorCode::kInvalidArgument, "{} positions exceed the context of {}. HINT: raise --ctx",
+         past + T, limits_.ctx);
+  if (all_rows && !limits_.all_logits)
+    fail(ErrorCode::kInternal, "all-row logits were not planned for");
+
+  // Token embedding: vocab-parallel partial rows, summed across ranks.
+  const Tensor& embed_out = c.word_embed_proj_dim ? embedded_ : hidden_;
+  ops::EmbeddingArgs embed;
+  embed.table = &weights_.embed;
+  embed.ids = ops::View(ids_, 0, 1);
+  embed.M = rows;
+  embed.y = embed_out;
+  embed.row_offset = shape_.vocab_begin;
+  ops::embedding(stream, embed);
+  all_reduce(stream, embed_out, rows);
+  if (c.word_embed_proj_dim) {
+    ops::MatmulArgs project;
+    project.x = embedded_;
+    project.M = rows;
+    project.weight = &weights_.project_in;
+    project.y = hidden_;
+    ops::matmul(stream, project, policy_.matmul);
+  }
+  if (c.learned_positions) {
+    ops::EmbeddingArgs pos;
+    pos.table = &weights_.positions;
+    pos.ids = ops::View(position_rows_, 0, 1);
+    pos.M = rows;
+    pos.y = hidden_;
+    pos.accumulate = true;
+    ops::embedding(stream, pos);
+  }
+
+  for (size_t i = 0; i < weights_.layers.size(); ++i) layer(stream, i, rows, past);
+
+  // Final norm and LM head over the rows that need logits.
+  const int64_t out_rows = all_rows ? rows : B;
+  const ops::View source = all_rows ? ops::View(hidden_)
+                                    : ops::View(hidden_.buffer, uint32_t((T - 1) * c.hidden_size),
+                                                uint32_t(T * c.hidden_size));
+  ops::View head_input = source;
+  if (c.final_norm) {
+    ops::NormArgs norm;
+    norm.x = source;
+    norm.gamma = weights_.final_norm_gain;
+    norm.beta = optional(weights_.final_norm_bias);
+    norm.y = last_;
+    norm.M = out_rows;
+    norm.N = c.hidden_size;
+    norm.eps = static_cast<float>(c.norm_eps);
+    norm.rms = c.norm == NormKind::kRmsNorm;
+    ops::norm(stream, norm, policy_.reduce);
+    head_input = last_;
+  }
+  if (c.word_embed_proj_dim) {
+    ops::MatmulArgs project;
+    project.x = head_input;
+    project.M = out_rows;
+    project.weight = &weights_.project_out;
+    project.y = last_proj_;
+    ops::matmul(stream, project, policy_.matmul);
+    head_input = last_proj_;
+  }
+  ops::MatmulArgs head;
+  head.x = head_input;
+  head.M = out_rows;
+  head.weight = &weights_.lm_head();
+  head.bias = optional(weights_.lm_head_bias);
+  head.y = logits_;
+  ops::matmul(stream, head, policy_.matmul);
+}
+
+void Decoder::layer(vk::CommandStream& stream, size_t index, int64_t rows, int64_t past) {
+  const DecoderConfig& c = config_;
+  const DecoderLayerWeights& w = weights_.layers[index];
+  const int64_t B = limits_.batch, T = rows_per_seq_, H = c.hidden_size, D = c.head_dim;
+  const bool rank0 = comm_.rank() == 0;
+  const bool rms = c.norm == NormKind::kRmsNorm;
+  const float eps = static_cast<float>(c.norm_eps);
+  auto norm = [&](const Tensor& x, const Tensor& gain, const Tensor& bias, const Tensor& y) {
+    ops::NormArgs args;
+    args.x = x;
+    args.gamma = gain;
+    args.beta = optional(bias);
+    args.y = y;
+    args.M = rows;
+    args.N = H;
+    args.eps = eps;
+    args.rms = rms;
+    ops::norm(stream, args, policy_.reduce);
+  };
+
+  // Attention input.
+  const Tensor* attn_input = &hidden_;
+  if (c.pre_norm) {
+    norm(hidden_, w.attn_norm_gain, w.attn_norm_bias, normed_);
+    attn_input = &normed_;
+  }
+  const bool neox_parallel = c.parallel_residual && c.arch == Arch::kGptNeoX;
+  if (neox_parallel) norm(hidden_, w.mlp_norm_gain, w.mlp_norm_bias, normed_mlp_);
+
+  ops::MatmulArgs qkv;
+  qkv.x = *attn_input;
+  qkv.M = rows;
+  qkv.weight = &w.qkv;
+  qkv.bias = optional(w.qkv_bias);
+  qkv.y = qkv_;
+  ops::matmul(stream, qkv, policy_.matmul);
+
+  const uint32_t qkv_width = static_cast<uint32_t>(qkv_.cols);
+  if (c.rotary != RotaryStyle::kNone) {
+    ops::RotaryArgs rotary;
+    rotary.x = ops::View(qkv_.buffer, 0, qkv_width);
+    rotary.M = rows;
+    rotary.num_heads = static_cast<int>(shape_.heads + shape_.kv_heads);
+    rotary.head_dim = static_cast<int>(D);
+    rotary.rotary_dim = static_cast<int>(c.rotary_dim);
+    rotary.interleaved = c.rotary == RotaryStyle::kInterleaved;
+    rotary.theta = static_cast<float>(c.rope_theta);
+    rotary.positions = ops::View(positions_, 0, 1);
+    ops::rotary(stream, rotary);
+  }
+  ops::KvStoreArgs store;
+  store.k_src = ops::View(qkv_.buffer, uint32_t(shape_.heads * D), qkv_width);
+  store.v_delta = static_cast<uint32_t>(shape_.kv_heads * D);
+  store.k_cache = &k_cache_[index];
+  store.v_cache = &v_cache_[index];
+  store.batch = B;
+  store.rows_per_seq = T;
+  store.num_kv_heads = shape_.kv_heads;
+  store.head_dim = D;
+  store.ctx = limits_.ctx;
+  store.past = past;
+  ops::kv_store(stream, store);
+
+  ops::AttentionArgs attention;
+  attention.q = ops::View(qkv_.buffer, 0, qkv_width);
+  attention.out = attn_;
+  attention.kv = ops::cache_layout(k_cache_[index], v_cache_[index], shape_.kv_heads, limits_.ctx, D);
+  attention.seq_bounds = &seq_bounds_;
+  attention.batch = B;
+  attention.rows_per_seq = T;
+  attention.num_heads = shape_.heads;
+  attention.num_kv_heads = shape_.kv_heads;
+  attention.head_dim = D;
+  attention.past = past;
+  attention.causal = true;
+  attention.scale = 1.0f / std::sqrt(static_cast<float>(D));
+  ops::attention(stream, attention, policy_.reduce);
+
+  // Attention output projection: row-parallel; rank 0 adds bias and residual.
+  const Tensor& attn_sum = c.parallel_residual ? hidden_alt_ : hidden_;
+  ops::MatmulArgs out;
+  out.x = attn_;
+  out.M = rows;
+  out.weight = &w.attn_out;
+  out.bias = optional(w.attn_out_bias);
+  if (rank0) out.residual = hidden_;
+  out.y = attn_sum;
+  ops::matmul(stream, out, policy_.matmul);
+
+  const Tensor* mlp_input = &hidden_;
+  if (c.parallel_residual) {
+    // Both branches read the layer input; one all-reduce covers both.
+    mlp_input = neox_parallel ? &normed_mlp_ : &normed_;
+  } else {
+    all_reduce(stream, hidden_, rows);
+    if (!c.pre_norm) norm(hidden_, w.attn_norm_gain, w.attn_norm_bias, hidden_);
+    if (c.pre_norm) {
+      norm(hidden_, w.mlp_norm_gain, w.mlp_norm_bias, normed_);
+      mlp_input = &normed_;
+    }
+  }
+
+  ops::MatmulArgs up;
+  up.x = *mlp_input;
+  up.M = rows;
+  up.weight = c.gated_mlp ? &w.mlp_gate : &w.mlp_up;
+  up.weight_up = c.gated_mlp ? &w.mlp_up : nullptr;
+  up.bias = optional(w.mlp_up_bias);
+  up.act = act_of(c.activation);
+  up.y = mlp_;
+  ops::matmul(stream, up, policy_.matmul);
+
+  ops::MatmulArgs down;
+  down.x = mlp_;
+  down.M = rows;
+  down.weight = &w.mlp_down;
+  down.bias = optional(w.mlp_down_bias);
+  if (c.parallel_residual) down.residual = hidden_alt_;
+  else if (rank0) down.residual = hidden_;
+  down.y = hidden_;
+  ops::matmul(stream, down, policy_.matmul);
+  all_reduce(stream, hidden_, rows);
+  if (!c.pre_norm) norm(hidden_, w.mlp_norm_gain, w.mlp_norm_bias, hidden_);
+}
+
+}  // namespace vkinfer

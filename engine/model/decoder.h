@@ -1,0 +1,83 @@
+// The one decoder graph for GPT-2, Llama, OPT, GPT-J and GPT-NeoX. Family
+// differences are data in DecoderConfig (norm kind, rotary style, parallel
+// residual, pre/post norm, projections, biases). The graph is rank-local: it
+// holds this rank's heads, MLP columns and vocabulary slice, and calls the
+// Communicator after each row-parallel layer (a no-op at world == 1).
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "engine/model/decoder_weights.h"
+#include "engine/ops/policy.h"
+#include "engine/ops/view.h"
+#include "engine/vk/command_stream.h"
+#include "partition/communicator.h"
+
+namespace vkinfer {
+
+struct DecoderLimits {
+  int64_t batch = 1;          // sequences per forward
+  int64_t ctx = 0;            // KV-cache positions per sequence
+  int64_t max_rows_per_seq = 0;  // longest prefill chunk (largest bucket)
+  bool all_logits = false;    // keep logits for every row (--logits-out)
+};
+
+// Bytes of KV cache + activations for one rank (planning before allocating).
+uint64_t decoder_runtime_bytes(const DecoderConfig& config, const RankShape& shape,
+                               const DecoderLimits& limits);
+
+class Decoder {
+ public:
+  Decoder(vk::Device& device, Communicator& comm, const DecoderConfig& config, RankShape shape,
+          DecoderWeights weights, DecoderLimits limits);
+
+  // Host inputs for the next forward, `batch * rows_per_seq` rows:
+  // token ids, logical positions (for rotary/learned positions) and, per
+  // sequence, the first visible key (left padding).
+  void set_inputs(const std::vector<int32_t>& ids, const std::vector<int32_t>& positions,
+                  const std::vector<uint32_t>& first_key, int64_t rows_per_seq);
+  // Records one forward over the rows set by set_inputs, with the first
+  // query row of each sequence at cache position `past`. Leaves this rank's
+  // vocab-slice logits for the last row of each sequence (or every row with
+  // all_rows) in logits(). Submits (and waits) only at all-reduces.
+  void forward(vk::CommandStream& stream, int64_t past, bool all_rows = false);
+
+  const Tensor& logits() const { return logits_; }  // [rows, vocab_local]
+  const DecoderConfig& config() const { return config_; }
+  const RankShape& shape() const { return shape_; }
+  const DecoderLimits& limits() const { return limits_; }
+  vk::Device& device() const { return device_; }
+  Communicator& comm() const { return comm_; }
+  const ops::KernelPolicy& policy() const { return policy_; }
+  uint64_t weight_bytes() const { return weights_.device_bytes(); }
+
+ private:
+  void all_reduce(vk::CommandStream& stream, const Tensor& tensor, int64_t rows);
+  void layer(vk::CommandStream& stream, size_t index, int64_t rows, int64_t past);
+
+  vk::Device& device_;
+  Communicator& comm_;
+  DecoderConfig config_;
+  RankShape shape_;
+  DecoderWeights weights_;
+  DecoderLimits limits_;
+  ops::KernelPolicy policy_;
+  int64_t rows_per_seq_ = 0;
+
+  Tensor hidden_;      // [R, hidden] residual stream
+  Tensor hidden_alt_;  // [R, hidden] attention branch (parallel residual)
+  Tensor normed_;      // [R, hidden]
+  Tensor normed_mlp_;  // [R, hidden] NeoX parallel: the MLP's own norm
+  Tensor embedded_;    // [R, embed_dim] OPT before project_in
+  Tensor qkv_;         // [R, (heads + 2 kv_heads) * head_dim]
+  Tensor attn_;        // [R, heads * head_dim]
+  Tensor mlp_;         // [R, intermediate_local]
+  Tensor last_;        // [R or B, hidden] rows that get logits
+  Tensor last_proj_;   // [R or B, embed_dim]
+  Tensor logits_;      // [R or B, vocab_local]
+  vk::Buffer ids_, positions_, position_rows_, seq_bounds_;
+  std::vector<vk::Buffer> k_cache_, v_cache_;  // per layer [B][kv_heads][ctx][head_dim]
+};
+
+}  // namespace vkinfer

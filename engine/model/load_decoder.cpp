@@ -1,0 +1,43 @@
+#include "engine/model/load_decoder.h"
+
+#include "engine/core/error.h"
+#include "engine/model/checkpoint.h"
+#include "engine/vk/device.h"
+
+namespace vkinfer {
+
+MemoryPlan plan_decoder_memory(const DecoderConfig& config, const RankShape& shape,
+                               const DecoderLimits& limits, DType dtype, uint64_t heap_bytes) {
+  MemoryPlan plan;
+  plan.weight_bytes = decoder_weight_bytes(config, shape, dtype);
+  plan.runtime_bytes = decoder_runtime_bytes(config, shape, limits);
+  plan.heap_bytes = heap_bytes;
+  return plan;
+}
+
+std::unique_ptr<Decoder> load_decoder(const std::filesystem::path& dir, vk::Device& device,
+                                      Communicator& comm, DType dtype, DecoderLimits limits) {
+  const ModelConfig model = ModelConfig::load(dir);
+  const DecoderConfig& config = model.decoder();
+  if (limits.ctx <= 0) limits.ctx = config.max_positions;
+  if (config.learned_positions && limits.ctx > config.max_positions)
+    fail(ErrorCode::kInvalidArgument,
+         "--ctx {} exceeds the model's {} learned positions", limits.ctx, config.max_positions);
+  limits.max_rows_per_seq = std::min(limits.max_rows_per_seq, limits.ctx);
+  const RankShape shape = plan_decoder(config, comm.tp());
+  const MemoryPlan plan = plan_decoder_memory(config, shape, limits, dtype,
+                                              device.info().device_local_heap_bytes());
+  if (plan.total() > plan.heap_bytes)
+    fail(ErrorCode::kOutOfMemory,
+         "the model needs {:.1f} MiB per rank on the device (weights {:.1f} MiB + KV "
+         "cache/activations {:.1f} MiB) but device {} has a {:.1f} MiB heap. HINT: use "
+         "--dtype f16, a smaller --ctx/--batch, or more --tp ranks (see `vkinfer plan`)",
+         plan.total() / 1048576.0, plan.weight_bytes / 1048576.0, plan.runtime_bytes / 1048576.0,
+         device.info().name, plan.heap_bytes / 1048576.0);
+  const Checkpoint checkpoint = Checkpoint::open(dir);
+  WeightLoader loader(checkpoint, device, dtype);
+  DecoderWeights weights = load_decoder_weights(loader, config, shape, comm.tp());
+  return std::make_unique<Decoder>(device, comm, config, shape, std::move(weights), limits);
+}
+
+}  // namespace vkinfer

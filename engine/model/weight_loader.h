@@ -1,0 +1,53 @@
+// Reads this rank's slices of checkpoint tensors straight from the mmap and
+// uploads them as device weights. Shapes are checked against what the config
+// implies before anything is read; an error names the tensor and both shapes.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "engine/model/checkpoint.h"
+#include "engine/tensor.h"
+
+namespace vkinfer {
+
+// Rows [row_begin, +row_count) x input columns [col_begin, +col_count) of a
+// linear weight in nn.Linear orientation [out, in]. `conv1d` marks GPT-2's
+// Conv1D, stored transposed as [in, out].
+struct LinearSlice {
+  std::string name;
+  bool conv1d = false;
+  int64_t row_begin = 0, row_count = 0;
+  int64_t col_begin = 0, col_count = 0;
+};
+
+class WeightLoader {
+ public:
+  WeightLoader(const Checkpoint& checkpoint, vk::Device& device, DType dtype)
+      : checkpoint_(checkpoint), device_(device), dtype_(dtype) {}
+
+  // Fails unless `name` exists with exactly `shape`.
+  void expect_shape(const std::string& name, const std::vector<int64_t>& shape) const;
+  bool has(const std::string& name) const { return checkpoint_.has(name); }
+
+  // Stacks the slices vertically (all with the same col_count) and appends
+  // `pad_rows` zero rows (vocabulary padding).
+  Weight linear(const std::vector<LinearSlice>& slices, int64_t pad_rows = 0) const;
+  // A 1-D tensor's elements [begin, begin + count) (+ zero padding), fp32.
+  Tensor vector(const std::string& name, int64_t begin, int64_t count, int64_t pad = 0) const;
+  // Concatenation of several 1-D windows, fp32.
+  Tensor vectors(const std::vector<std::tuple<std::string, int64_t, int64_t>>& parts) const;
+  Tensor zeros(int64_t count) const;
+
+  DType dtype() const { return dtype_; }
+  vk::Device& device() const { return device_; }
+  const Checkpoint& checkpoint() const { return checkpoint_; }
+
+ private:
+  void read_slice(const LinearSlice& slice, float* dst) const;
+  const Checkpoint& checkpoint_;
+  vk::Device& device_;
+  DType dtype_;
+};
+
+}  // namespace vkinfer

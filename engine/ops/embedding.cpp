@@ -1,0 +1,69 @@
+#include "engine/ops/embedding.h"
+
+#include <algorithm>
+
+#include "engine/core/error.h"
+#include "engine/vk/device.h"
+#include "shaders/params/embedding.h"
+
+namespace vkinfer::ops {
+namespace {
+
+struct EmbeddingSpec {
+  uint32_t workgroup;
+};
+constexpr uint32_t kWorkgroup = 64;
+
+}  // namespace
+
+void embedding(vk::CommandStream& stream, const EmbeddingArgs& args) {
+  if (!args.table || !args.ids || !args.y)
+    fail(ErrorCode::kInternal, "embedding: table, ids and y are required");
+  const Weight& table = *args.table;
+  if (table.dtype != DType::kF32 && table.dtype != DType::kF16)
+    fail(ErrorCode::kUnsupported, "embedding: table dtype must be f32 or f16");
+  if (args.row_offset < 0 || args.row_offset + table.rows > int64_t(UINT32_MAX))
+    fail(ErrorCode::kInternal, "embedding: row_offset {} out of range", args.row_offset);
+  if (args.M == 0) return;
+  vk::Device& device = stream.device();
+  const vk::DeviceInfo& info = device.info();
+
+  vk::KernelDesc desc;
+  desc.shader = table.dtype == DType::kF16 ? ShaderId::embedding_f16 : ShaderId::embedding_f32;
+  desc.bindings.assign(3, vk::BindingKind::kStorage);
+  desc.written_bindings = 1u << 2;
+  desc.push_constant_bytes = sizeof(params::EmbeddingParams);
+  const EmbeddingSpec spec{kWorkgroup};
+  desc.spec = vk::spec_values(spec);
+  desc.local_size = {spec.workgroup, 1, 1};
+  const vk::Kernel& kernel = device.kernel(desc);
+
+  params::EmbeddingParams p{};
+  p.M = static_cast<uint32_t>(args.M);
+  p.N = static_cast<uint32_t>(table.cols);
+  p.ids_offset = args.ids.offset;
+  p.y_offset = args.y.offset;
+  p.y_stride = args.y.stride;
+  p.w_stride = static_cast<uint32_t>(table.row_stride);
+  p.row_offset = static_cast<uint32_t>(args.row_offset);
+  p.table_rows = static_cast<uint32_t>(table.rows);
+  p.scale = args.scale;
+  const uint32_t groups_x = static_cast<uint32_t>(
+      std::min<int64_t>(args.M, info.max_workgroup_count[0]));
+  const uint32_t groups_y = static_cast<uint32_t>((args.M + groups_x - 1) / groups_x);
+  // Every chunk's dispatch sees every id and writes only the rows whose id
+  // falls in it; ids outside the table are zeroed by the first dispatch, so
+  // each y row is written exactly once whatever the chunking.
+  for (size_t c = 0; c < table.chunks.size(); ++c) {
+    const WeightChunk& chunk = table.chunks[c];
+    p.chunk_begin = static_cast<uint32_t>(chunk.row_begin);
+    p.chunk_rows = static_cast<uint32_t>(chunk.row_count);
+    p.flags = args.accumulate ? EMBEDDING_FLAG_ACCUMULATE
+                              : (c == 0 ? EMBEDDING_FLAG_ZERO_OUTSIDE : 0u);
+    stream.dispatch(kernel, {*args.ids.buffer, chunk.buffer, *args.y.buffer}, p, groups_x,
+                    groups_y, 1, "embedding",
+                    vk::OpCost{double(args.M) * table.cols * (dtype_size(table.dtype) + 4), 0});
+  }
+}
+
+}  // namespace vkinfer::ops

@@ -1,0 +1,65 @@
+#include "engine/ops/rotary.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "engine/core/error.h"
+#include "engine/vk/device.h"
+#include "shaders/params/rotary.h"
+
+namespace vkinfer::ops {
+namespace {
+
+struct RotarySpec {
+  uint32_t workgroup;
+};
+constexpr uint32_t kWorkgroup = 64;
+
+}  // namespace
+
+void rotary(vk::CommandStream& stream, const RotaryArgs& args) {
+  if (!args.x || !args.positions) fail(ErrorCode::kInternal, "rotary: x and positions are required");
+  if (args.rotary_dim <= 0 || args.rotary_dim % 2 != 0 || args.rotary_dim > args.head_dim)
+    fail(ErrorCode::kInternal, "rotary: rotary_dim {} must be even and in (0, head_dim {}]",
+         args.rotary_dim, args.head_dim);
+  if (!(args.theta > 1.0f)) fail(ErrorCode::kInternal, "rotary: theta {} must exceed 1", args.theta);
+  const uint64_t pairs = static_cast<uint64_t>(args.M) * args.num_heads * (args.rotary_dim / 2);
+  if (pairs == 0) return;
+  if (pairs > UINT32_MAX) fail(ErrorCode::kInternal, "rotary: {} pairs exceed 2^32", pairs);
+  vk::Device& device = stream.device();
+  const vk::DeviceInfo& info = device.info();
+
+  vk::KernelDesc desc;
+  desc.shader = ShaderId::rotary;
+  desc.bindings.assign(2, vk::BindingKind::kStorage);
+  desc.written_bindings = 1u << 0;
+  desc.push_constant_bytes = sizeof(params::RotaryParams);
+  const RotarySpec spec{kWorkgroup};
+  desc.spec = vk::spec_values(spec);
+  desc.local_size = {spec.workgroup, 1, 1};
+  const vk::Kernel& kernel = device.kernel(desc);
+
+  params::RotaryParams p{};
+  p.M = static_cast<uint32_t>(args.M);
+  p.x_offset = args.x.offset;
+  p.x_stride = args.x.stride;
+  p.pos_offset = args.positions.offset;
+  p.num_heads = static_cast<uint32_t>(args.num_heads);
+  p.head_dim = static_cast<uint32_t>(args.head_dim);
+  p.rotary_dim = static_cast<uint32_t>(args.rotary_dim);
+  p.flags = args.interleaved ? ROTARY_FLAG_INTERLEAVED : 0u;
+  // log2(theta) to ~48 bits as hi + lo: the shader's exponent e*log2(theta)
+  // then carries no more error than fp32 rounding of the product itself.
+  const double log2_theta = std::log2(static_cast<double>(args.theta));
+  p.log2_theta_hi = static_cast<float>(log2_theta);
+  p.log2_theta_lo = static_cast<float>(log2_theta - static_cast<double>(p.log2_theta_hi));
+
+  const uint64_t groups = (pairs + kWorkgroup - 1) / kWorkgroup;
+  const uint32_t groups_x =
+      static_cast<uint32_t>(std::min<uint64_t>(groups, info.max_workgroup_count[0]));
+  const uint32_t groups_y = static_cast<uint32_t>((groups + groups_x - 1) / groups_x);
+  stream.dispatch(kernel, {*args.x.buffer, *args.positions.buffer}, p, groups_x, groups_y, 1,
+                  "rotary", vk::OpCost{16.0 * pairs, 30.0 * pairs});
+}
+
+}  // namespace vkinfer::ops

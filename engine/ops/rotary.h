@@ -1,0 +1,26 @@
+// Rotary position embedding (RoPE), in place on q or k rows. The angle is
+// computed in fp32 as HF does: inv_freq = theta^(-2i/rotary_dim), angle =
+// float(position) * inv_freq.
+#pragma once
+
+#include "engine/ops/view.h"
+#include "engine/vk/command_stream.h"
+
+namespace vkinfer::ops {
+
+struct RotaryArgs {
+  View x;  // [M, >= num_heads*head_dim]; the stride may be a fused q|k|v row
+  int64_t M = 0;
+  int num_heads = 0;   // heads rotated, starting at x.offset
+  int head_dim = 0;
+  int rotary_dim = 0;  // leading dims of each head that rotate (even, <= head_dim)
+  // false: HF rotate_half, pairs (i, i + rotary_dim/2) (Llama, NeoX, Phi);
+  // true: GPT-J rotate_every_two, pairs (2i, 2i+1).
+  bool interleaved = false;
+  float theta = 10000.0f;
+  View positions;  // uint32 per row: positions.buffer[positions.offset + m]
+};
+
+void rotary(vk::CommandStream& stream, const RotaryArgs& args);
+
+}  // namespace vkinfer::ops

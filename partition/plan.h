@@ -1,0 +1,37 @@
+// Megatron-style partitioning of a decoder or encoder over `world` ranks:
+// which heads, MLP columns and vocabulary rows this rank owns. Q/K/V and MLP
+// up/gate are column-parallel (outputs stay sharded), attention-out and MLP
+// down are row-parallel (one all-reduce each), the embedding is
+// vocab-parallel and the LM head column-parallel over the padded vocabulary.
+#pragma once
+
+#include <cstdint>
+
+#include "engine/model/config.h"
+#include "partition/communicator.h"
+
+namespace vkinfer {
+
+// Bump when the slicing rules change: sharded folders record it.
+constexpr int kPartitionRulesVersion = 1;
+
+struct RankShape {
+  int64_t heads = 0;            // local query heads
+  int64_t head_begin = 0;       // global index of the first local query head
+  int64_t kv_heads = 0;         // local kv heads (1 when replicated)
+  int64_t kv_head_begin = 0;    // global index of the first local kv head
+  int64_t intermediate = 0;     // local MLP width
+  int64_t intermediate_begin = 0;
+  int64_t vocab_padded = 0;     // vocab rounded up to a multiple of world
+  int64_t vocab_local = 0;      // rows of this rank's embedding / LM-head slice
+  int64_t vocab_begin = 0;      // global id of the slice's first row
+  int64_t vocab_valid = 0;      // real (non-padding) rows in the slice
+};
+
+// Throws kInvalidArgument with what to do when the model cannot be split.
+RankShape plan_rank(int64_t num_heads, int64_t num_kv_heads, int64_t intermediate,
+                    int64_t vocab, TpConfig tp);
+RankShape plan_decoder(const DecoderConfig& config, TpConfig tp);
+RankShape plan_encoder(const BertConfig& config, TpConfig tp);
+
+}  // namespace vkinfer
