@@ -34,7 +34,8 @@ class Decoder {
 
   // Host inputs for the next forward, `batch * rows_per_seq` rows:
   // token ids, logical positions (for rotary/learned positions) and, per
-  // sequence, the first visible key (left padding).
+  // sequence, the first visible key (left padding). The inputs are written
+  // at once, so no recorded forward may still be waiting to run.
   void set_inputs(const std::vector<int32_t>& ids, const std::vector<int32_t>& positions,
                   const std::vector<uint32_t>& first_key, int64_t rows_per_seq);
   // Records one forward over the rows set by set_inputs, with the first

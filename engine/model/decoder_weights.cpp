@@ -111,60 +111,61 @@ DecoderWeights load_decoder_weights(const WeightLoader& loader, const DecoderCon
 
   // Embedding and LM head: this rank's vocabulary rows, padded.
   loader.expect_shape(n.embed, {c.vocab_size, embed_dim});
-  w.embed = loader.linear({{n.embed, false, s.vocab_begin, s.vocab_valid, 0, embed_dim}},
+  w.embed = loader.linear("embed", {{n.embed, false, s.vocab_begin, s.vocab_valid, 0, embed_dim}},
                           s.vocab_local - s.vocab_valid);
   if (!c.tie_word_embeddings) {
     loader.expect_shape(n.lm_head, {c.vocab_size, embed_dim});
-    w.lm_head_own = loader.linear({{n.lm_head, false, s.vocab_begin, s.vocab_valid, 0, embed_dim}},
+    w.lm_head_own = loader.linear("lm_head", {{n.lm_head, false, s.vocab_begin, s.vocab_valid, 0, embed_dim}},
                                   s.vocab_local - s.vocab_valid);
   }
   if (c.lm_head_bias) {
     loader.expect_shape("lm_head.bias", {c.vocab_size});
-    w.lm_head_bias = loader.vector("lm_head.bias", s.vocab_begin, s.vocab_valid,
+    w.lm_head_bias = loader.vector("lm_head_bias", "lm_head.bias", s.vocab_begin, s.vocab_valid,
                                    s.vocab_local - s.vocab_valid);
   }
   if (c.learned_positions) {
     const int64_t rows = c.max_positions + c.position_offset;
     loader.expect_shape(n.positions, {rows, H});
-    w.positions = loader.linear({{n.positions, false, 0, rows, 0, H}});
+    w.positions = loader.linear("positions", {{n.positions, false, 0, rows, 0, H}});
   }
   if (c.word_embed_proj_dim) {
     loader.expect_shape(n.project_in, {H, embed_dim});
     loader.expect_shape(n.project_out, {embed_dim, H});
-    w.project_in = loader.linear({{n.project_in, false, 0, H, 0, embed_dim}});
-    w.project_out = loader.linear({{n.project_out, false, 0, embed_dim, 0, H}});
+    w.project_in = loader.linear("project_in", {{n.project_in, false, 0, H, 0, embed_dim}});
+    w.project_out = loader.linear("project_out", {{n.project_out, false, 0, embed_dim, 0, H}});
   }
   if (c.final_norm) {
     loader.expect_shape(n.final_norm + ".weight", {H});
-    w.final_norm_gain = loader.vector(n.final_norm + ".weight", 0, H);
-    if (layer_norm) w.final_norm_bias = loader.vector(n.final_norm + ".bias", 0, H);
+    w.final_norm_gain = loader.vector("final_norm.gain", n.final_norm + ".weight", 0, H);
+    if (layer_norm) w.final_norm_bias = loader.vector("final_norm.bias", n.final_norm + ".bias", 0, H);
   }
 
   const int64_t q_rows = s.heads * D, kv_rows = s.kv_heads * D;
   for (int64_t i = 0; i < c.num_layers; ++i) {
     const std::string p = n.layer_prefix + std::to_string(i) + ".";
+    const std::string key = "layers." + std::to_string(i) + ".";
     DecoderLayerWeights L;
-    auto norm = [&](const std::string& name, Tensor& gain, Tensor& bias) {
-      loader.expect_shape(p + name + ".weight", {H});
-      gain = loader.vector(p + name + ".weight", 0, H);
+    auto norm = [&](const std::string& hf, const std::string& name, Tensor& gain, Tensor& bias) {
+      loader.expect_shape(p + hf + ".weight", {H});
+      gain = loader.vector(key + name + ".gain", p + hf + ".weight", 0, H);
       if (layer_norm) {
-        loader.expect_shape(p + name + ".bias", {H});
-        bias = loader.vector(p + name + ".bias", 0, H);
+        loader.expect_shape(p + hf + ".bias", {H});
+        bias = loader.vector(key + name + ".bias", p + hf + ".bias", 0, H);
       }
     };
-    norm(n.attn_norm, L.attn_norm_gain, L.attn_norm_bias);
-    if (!n.mlp_norm.empty()) norm(n.mlp_norm, L.mlp_norm_gain, L.mlp_norm_bias);
+    norm(n.attn_norm, "attn_norm", L.attn_norm_gain, L.attn_norm_bias);
+    if (!n.mlp_norm.empty()) norm(n.mlp_norm, "mlp_norm", L.mlp_norm_gain, L.mlp_norm_bias);
 
     // Column-parallel Q/K/V: local heads, stacked [q | k | v].
     if (n.conv1d) {
       const std::string name = p + n.qkv + ".weight";
       loader.expect_shape(name, {H, 3 * H});
-      L.qkv = loader.linear({{name, true, s.head_begin * D, q_rows, 0, H},
+      L.qkv = loader.linear(key + "qkv", {{name, true, s.head_begin * D, q_rows, 0, H},
                              {name, true, H + s.kv_head_begin * D, kv_rows, 0, H},
                              {name, true, 2 * H + s.kv_head_begin * D, kv_rows, 0, H}});
       const std::string bias = p + n.qkv + ".bias";
       loader.expect_shape(bias, {3 * H});
-      L.qkv_bias = loader.vectors({{bias, s.head_begin * D, q_rows},
+      L.qkv_bias = loader.vectors(key + "qkv_bias", {{bias, s.head_begin * D, q_rows},
                                    {bias, H + s.kv_head_begin * D, kv_rows},
                                    {bias, 2 * H + s.kv_head_begin * D, kv_rows}});
     } else if (n.neox_qkv) {
@@ -181,18 +182,18 @@ DecoderWeights load_decoder_weights(const WeightLoader& loader, const DecoderCon
           bias_parts.emplace_back(bias, h * 3 * D + part * D, D);
         }
       }
-      L.qkv = loader.linear(slices);
-      if (c.qkv_bias) L.qkv_bias = loader.vectors(bias_parts);
+      L.qkv = loader.linear(key + "qkv", slices);
+      if (c.qkv_bias) L.qkv_bias = loader.vectors(key + "qkv_bias", bias_parts);
     } else {
       const int64_t kv_width = c.num_kv_heads * D;
       loader.expect_shape(p + n.q + ".weight", {c.num_heads * D, H});
       loader.expect_shape(p + n.k + ".weight", {kv_width, H});
       loader.expect_shape(p + n.v + ".weight", {kv_width, H});
-      L.qkv = loader.linear({{p + n.q + ".weight", false, s.head_begin * D, q_rows, 0, H},
+      L.qkv = loader.linear(key + "qkv", {{p + n.q + ".weight", false, s.head_begin * D, q_rows, 0, H},
                              {p + n.k + ".weight", false, s.kv_head_begin * D, kv_rows, 0, H},
                              {p + n.v + ".weight", false, s.kv_head_begin * D, kv_rows, 0, H}});
       if (c.qkv_bias)
-        L.qkv_bias = loader.vectors({{p + n.q + ".bias", s.head_begin * D, q_rows},
+        L.qkv_bias = loader.vectors(key + "qkv_bias", {{p + n.q + ".bias", s.head_begin * D, q_rows},
                                      {p + n.k + ".bias", s.kv_head_begin * D, kv_rows},
                                      {p + n.v + ".bias", s.kv_head_begin * D, kv_rows}});
     }
@@ -201,26 +202,26 @@ DecoderWeights load_decoder_weights(const WeightLoader& loader, const DecoderCon
     const std::string out = p + n.out + ".weight";
     loader.expect_shape(out, n.conv1d ? std::vector<int64_t>{c.num_heads * D, H}
                                       : std::vector<int64_t>{H, c.num_heads * D});
-    L.attn_out = loader.linear({{out, n.conv1d, 0, H, s.head_begin * D, q_rows}});
-    if (c.attn_out_bias && tp.rank == 0) L.attn_out_bias = loader.vector(p + n.out + ".bias", 0, H);
+    L.attn_out = loader.linear(key + "attn_out", {{out, n.conv1d, 0, H, s.head_begin * D, q_rows}});
+    if (c.attn_out_bias && tp.rank == 0) L.attn_out_bias = loader.vector(key + "attn_out_bias", p + n.out + ".bias", 0, H);
 
     // MLP: column-parallel up (and gate), row-parallel down.
     const std::string up = p + n.up + ".weight", down = p + n.down + ".weight";
     loader.expect_shape(up, n.conv1d ? std::vector<int64_t>{H, I} : std::vector<int64_t>{I, H});
     loader.expect_shape(down, n.conv1d ? std::vector<int64_t>{I, H} : std::vector<int64_t>{H, I});
-    L.mlp_up = loader.linear({{up, n.conv1d, s.intermediate_begin, s.intermediate, 0, H}});
+    L.mlp_up = loader.linear(key + "mlp_up", {{up, n.conv1d, s.intermediate_begin, s.intermediate, 0, H}});
     if (c.gated_mlp) {
       loader.expect_shape(p + n.gate + ".weight", {I, H});
-      L.mlp_gate = loader.linear({{p + n.gate + ".weight", false, s.intermediate_begin, s.intermediate, 0, H}});
+      L.mlp_gate = loader.linear(key + "mlp_gate", {{p + n.gate + ".weight", false, s.intermediate_begin, s.intermediate, 0, H}});
     }
     if (c.mlp_bias) {
       if (c.gated_mlp)
         fail(ErrorCode::kUnsupported, "{}: gated MLPs with biases (mlp_bias=true) are not "
              "supported yet", loader.checkpoint().dir().string());
-      L.mlp_up_bias = loader.vector(p + n.up + ".bias", s.intermediate_begin, s.intermediate);
-      if (tp.rank == 0) L.mlp_down_bias = loader.vector(p + n.down + ".bias", 0, H);
+      L.mlp_up_bias = loader.vector(key + "mlp_up_bias", p + n.up + ".bias", s.intermediate_begin, s.intermediate);
+      if (tp.rank == 0) L.mlp_down_bias = loader.vector(key + "mlp_down_bias", p + n.down + ".bias", 0, H);
     }
-    L.mlp_down = loader.linear({{down, n.conv1d, 0, H, s.intermediate_begin, s.intermediate}});
+    L.mlp_down = loader.linear(key + "mlp_down", {{down, n.conv1d, 0, H, s.intermediate_begin, s.intermediate}});
     w.layers.push_back(std::move(L));
   }
   return w;

@@ -3,6 +3,7 @@
 #include "engine/core/error.h"
 #include "engine/model/checkpoint.h"
 #include "engine/vk/device.h"
+#include "partition/shard.h"
 
 namespace vkinfer {
 
@@ -34,8 +35,11 @@ std::unique_ptr<Decoder> load_decoder(const std::filesystem::path& dir, vk::Devi
          "--dtype f16, a smaller --ctx/--batch, or more --tp ranks (see `vkinfer plan`)",
          plan.total() / 1048576.0, plan.weight_bytes / 1048576.0, plan.runtime_bytes / 1048576.0,
          device.info().name, plan.heap_bytes / 1048576.0);
-  const Checkpoint checkpoint = Checkpoint::open(dir);
-  WeightLoader loader(checkpoint, device, dtype);
+  // A shard folder: this rank reads its own file; otherwise it slices the
+  // original checkpoint through the mmap.
+  const bool sharded = is_shard_folder(dir);
+  const Checkpoint checkpoint = Checkpoint::open(sharded ? rank_folder(dir, comm.rank(), comm.world()) : dir);
+  WeightLoader loader(checkpoint, &device, dtype, sharded ? LoadMode::kShardRead : LoadMode::kDevice);
   DecoderWeights weights = load_decoder_weights(loader, config, shape, comm.tp());
   return std::make_unique<Decoder>(device, comm, config, shape, std::move(weights), limits);
 }

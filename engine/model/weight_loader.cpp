@@ -18,6 +18,8 @@ std::string shape_string(const std::vector<int64_t>& shape) {
 }  // namespace
 
 void WeightLoader::expect_shape(const std::string& name, const std::vector<int64_t>& shape) const {
+  // Shard files hold canonical names; read_whole checks their shapes.
+  if (mode_ == LoadMode::kShardRead) return;
   const TensorInfo& info = checkpoint_.info(name);
   if (info.shape != shape)
     fail(ErrorCode::kShapeMismatch,
@@ -41,47 +43,95 @@ void WeightLoader::read_slice(const LinearSlice& slice, float* dst) const {
       dst[o * slice.col_count + i] = stored[i * slice.row_count + o];
 }
 
-Weight WeightLoader::linear(const std::vector<LinearSlice>& slices, int64_t pad_rows) const {
+Weight WeightLoader::to_device(int64_t rows, int64_t cols, const std::vector<float>& host) const {
+  return create_weight_from_f32(*device_, dtype_, rows, cols, host);
+}
+
+Tensor WeightLoader::vector_to_device(const std::vector<float>& host) const {
+  Tensor tensor = Tensor::create(*device_, 1, static_cast<int64_t>(host.size()));
+  tensor.upload(*device_, host);
+  return tensor;
+}
+
+std::vector<float> WeightLoader::read_whole(const std::string& key, int64_t rows, int64_t cols) const {
+  const TensorInfo& info = checkpoint_.info(key);
+  const std::vector<int64_t> expected = rows == 1 ? std::vector<int64_t>{cols} : std::vector<int64_t>{rows, cols};
+  if (info.shape != expected)
+    fail(ErrorCode::kShapeMismatch,
+         "{}: shard tensor '{}' has shape {} but this rank needs {}. HINT: the shard was made "
+         "for another model or tp degree; re-run `vkinfer shard`", checkpoint_.dir().string(), key,
+         shape_string(info.shape), shape_string(expected));
+  std::vector<float> host(rows * cols);
+  checkpoint_.read(key, DType::kF32, host.data(), 0, rows, 0, cols, cols);
+  return host;
+}
+
+Weight WeightLoader::linear(const std::string& key, const std::vector<LinearSlice>& slices,
+                            int64_t pad_rows) const {
   const int64_t cols = slices.at(0).col_count;
   int64_t rows = pad_rows;
   for (const auto& slice : slices) {
-    if (slice.col_count != cols)
-      fail(ErrorCode::kInternal, "stacked slices disagree in width");
+    if (slice.col_count != cols) fail(ErrorCode::kInternal, "stacked slices disagree in width");
     rows += slice.row_count;
   }
+  if (mode_ == LoadMode::kShardRead) return to_device(rows, cols, read_whole(key, rows, cols));
   std::vector<float> host(rows * cols, 0.0f);
   int64_t row = 0;
   for (const auto& slice : slices) {
     read_slice(slice, host.data() + row * cols);
     row += slice.row_count;
   }
-  return create_weight_from_f32(device_, dtype_, rows, cols, host);
+  if (mode_ == LoadMode::kShardWrite) {
+    sink_->add(key, rows, cols, std::move(host));
+    return {};
+  }
+  return to_device(rows, cols, host);
 }
 
-Tensor WeightLoader::vector(const std::string& name, int64_t begin, int64_t count, int64_t pad) const {
-  std::vector<float> host(count + pad, 0.0f);
-  checkpoint_.read(name, DType::kF32, host.data(), 0, 1, begin, count, count);
-  Tensor tensor = Tensor::create(device_, 1, count + pad);
-  tensor.upload(device_, host);
-  return tensor;
+Weight WeightLoader::linear(const std::vector<LinearSlice>& slices, int64_t pad_rows) const {
+  return linear(slices.at(0).name, slices, pad_rows);
 }
 
-Tensor WeightLoader::vectors(const std::vector<std::tuple<std::string, int64_t, int64_t>>& parts) const {
+Tensor WeightLoader::vectors(const std::string& key,
+                             const std::vector<std::tuple<std::string, int64_t, int64_t>>& parts) const {
+  int64_t total = 0;
+  for (const auto& part : parts) total += std::get<2>(part);
+  if (mode_ == LoadMode::kShardRead) return vector_to_device(read_whole(key, 1, total));
   std::vector<float> host;
   for (const auto& [name, begin, count] : parts) {
     size_t at = host.size();
     host.resize(at + count);
     checkpoint_.read(name, DType::kF32, host.data() + at, 0, 1, begin, count, count);
   }
-  Tensor tensor = Tensor::create(device_, 1, static_cast<int64_t>(host.size()));
-  tensor.upload(device_, host);
-  return tensor;
+  if (mode_ == LoadMode::kShardWrite) {
+    sink_->add(key, 1, total, std::move(host));
+    return {};
+  }
+  return vector_to_device(host);
+}
+
+Tensor WeightLoader::vectors(const std::vector<std::tuple<std::string, int64_t, int64_t>>& parts) const {
+  return vectors(std::get<0>(parts.at(0)), parts);
+}
+
+Tensor WeightLoader::vector(const std::string& key, const std::string& name, int64_t begin,
+                            int64_t count, int64_t pad) const {
+  if (mode_ == LoadMode::kShardRead) return vector_to_device(read_whole(key, 1, count + pad));
+  std::vector<float> host(count + pad, 0.0f);
+  checkpoint_.read(name, DType::kF32, host.data(), 0, 1, begin, count, count);
+  if (mode_ == LoadMode::kShardWrite) {
+    sink_->add(key, 1, count + pad, std::move(host));
+    return {};
+  }
+  return vector_to_device(host);
+}
+
+Tensor WeightLoader::vector(const std::string& name, int64_t begin, int64_t count, int64_t pad) const {
+  return vector(name, name, begin, count, pad);
 }
 
 Tensor WeightLoader::zeros(int64_t count) const {
-  Tensor tensor = Tensor::create(device_, 1, count);
-  tensor.upload(device_, std::vector<float>(count, 0.0f));
-  return tensor;
+  return vector_to_device(std::vector<float>(count, 0.0f));
 }
 
 }  // namespace vkinfer

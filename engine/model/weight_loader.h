@@ -21,10 +21,35 @@ struct LinearSlice {
   int64_t col_begin = 0, col_count = 0;
 };
 
+// Where loaded tensors go. kDevice: this rank's slices to the device.
+// kShardWrite: the same slices, under vkinfer's canonical names, to a
+// ShardSink (what `vkinfer shard` writes per rank). kShardRead: the
+// checkpoint is such a rank file, so whole tensors are read by canonical name
+// and the HF slices only give the expected shape.
+enum class LoadMode { kDevice, kShardWrite, kShardRead };
+
+class ShardSink {
+ public:
+  virtual ~ShardSink() = default;
+  virtual void add(const std::string& key, int64_t rows, int64_t cols, std::vector<float> data) = 0;
+};
+
 class WeightLoader {
  public:
+  WeightLoader(const Checkpoint& checkpoint, vk::Device* device, DType dtype,
+               LoadMode mode = LoadMode::kDevice, ShardSink* sink = nullptr)
+      : checkpoint_(checkpoint), device_(device), dtype_(dtype), mode_(mode), sink_(sink) {}
   WeightLoader(const Checkpoint& checkpoint, vk::Device& device, DType dtype)
-      : checkpoint_(checkpoint), device_(device), dtype_(dtype) {}
+      : WeightLoader(checkpoint, &device, dtype) {}
+
+  // The canonical-name forms (`key`) are what sharding needs; the others
+  // serve models that are never sharded to disk.
+  Weight linear(const std::string& key, const std::vector<LinearSlice>& slices, int64_t pad_rows = 0) const;
+  Tensor vector(const std::string& key, const std::string& name, int64_t begin, int64_t count,
+                int64_t pad = 0) const;
+  Tensor vectors(const std::string& key,
+                 const std::vector<std::tuple<std::string, int64_t, int64_t>>& parts) const;
+  LoadMode mode() const { return mode_; }
 
   // Fails unless `name` exists with exactly `shape`.
   void expect_shape(const std::string& name, const std::vector<int64_t>& shape) const;
@@ -40,14 +65,19 @@ class WeightLoader {
   Tensor zeros(int64_t count) const;
 
   DType dtype() const { return dtype_; }
-  vk::Device& device() const { return device_; }
+  vk::Device& device() const { return *device_; }
   const Checkpoint& checkpoint() const { return checkpoint_; }
 
  private:
   void read_slice(const LinearSlice& slice, float* dst) const;
+  std::vector<float> read_whole(const std::string& key, int64_t rows, int64_t cols) const;
+  Weight to_device(int64_t rows, int64_t cols, const std::vector<float>& host) const;
+  Tensor vector_to_device(const std::vector<float>& host) const;
   const Checkpoint& checkpoint_;
-  vk::Device& device_;
+  vk::Device* device_;
   DType dtype_;
+  LoadMode mode_;
+  ShardSink* sink_;
 };
 
 }  // namespace vkinfer

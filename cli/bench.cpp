@@ -1,0 +1,225 @@
+// `vkinfer bench`: prefill and decode throughput of a decoder (a model
+// folder or a synthetic shape), medians over repetitions after warm-up, with
+// an optional per-op GPU profile from timestamp queries.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "engine/core/error.h"
+#include "engine/generate.h"
+#include "engine/model/load_decoder.h"
+#include "engine/model/synthetic.h"
+#include "engine/vk/device.h"
+#include "partition/ranks.h"
+
+namespace vkinfer::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct BenchFlags {
+  std::string model;
+  std::string synthetic;
+  std::string prompt_lengths = "128,512";
+  int64_t decode_tokens = 32;
+  int64_t decode_depth = 128;
+  int reps = 5;
+  int warmup = 1;
+  bool json = false;
+  bool profile = false;
+  RunFlags run;
+};
+
+struct Stats {
+  double median = 0, min = 0, max = 0;
+};
+
+Stats summarize(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  Stats stats;
+  if (values.empty()) return stats;
+  const size_t n = values.size();
+  stats.median = n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+  stats.min = values.front();
+  stats.max = values.back();
+  return stats;
+}
+
+nlohmann::json stats_json(const Stats& s) { return {{"median", s.median}, {"min", s.min}, {"max", s.max}}; }
+
+std::string cache_root() {
+  const char* xdg = std::getenv("XDG_CACHE_HOME");
+  const char* home = std::getenv("HOME");
+  std::filesystem::path root = xdg ? xdg : (home ? std::filesystem::path(home) / ".cache" : "/tmp");
+  return (root / "vkinfer").string();
+}
+
+// Runs the prompt through the decoder; returns seconds (forward + finish).
+double time_prefill(Decoder& decoder, vk::CommandStream& stream, int64_t length, std::mt19937& rng) {
+  std::uniform_int_distribution<int32_t> token(0, static_cast<int32_t>(decoder.config().vocab_size - 1));
+  const int64_t chunk = decoder.limits().max_rows_per_seq;
+  const auto start = Clock::now();
+  for (int64_t begin = 0; begin < length; begin += chunk) {
+    const int64_t T = std::min(chunk, length - begin);
+    std::vector<int32_t> ids(T), positions(T);
+    for (int64_t t = 0; t < T; ++t) {
+      ids[t] = token(rng);
+      positions[t] = static_cast<int32_t>(begin + t);
+    }
+    decoder.set_inputs(ids, positions, {0}, T);
+    decoder.forward(stream, begin);
+    stream.finish();  // the next chunk's set_inputs overwrites the inputs
+  }
+  stream.finish();
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+double time_decode(Decoder& decoder, vk::CommandStream& stream, int64_t depth, int64_t steps) {
+  const auto start = Clock::now();
+  for (int64_t s = 0; s < steps; ++s) {
+    decoder.set_inputs({static_cast<int32_t>(s % decoder.config().vocab_size)},
+                       {static_cast<int32_t>(depth + s)}, {0}, 1);
+    decoder.forward(stream, depth + s);
+    stream.finish();
+  }
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+void print_profile(const std::vector<vk::OpTiming>& timings, const char* title) {
+  std::map<std::string, vk::OpTiming> by_op;
+  double total = 0;
+  for (const auto& t : timings) {
+    auto& entry = by_op[t.label];
+    entry.label = t.label;
+    entry.ns += t.ns;
+    entry.cost.bytes += t.cost.bytes;
+    entry.cost.flops += t.cost.flops;
+    total += t.ns;
+  }
+  std::vector<vk::OpTiming> sorted;
+  for (auto& [label, entry] : by_op) sorted.push_back(entry);
+  std::sort(sorted.begin(), sorted.end(), [](auto& a, auto& b) { return a.ns > b.ns; });
+  fmt::print("\n{} ({} dispatches, {:.2f} ms GPU)\n", title, timings.size(), total / 1e6);
+  fmt::print("  {:<16} {:>10} {:>7} {:>10} {:>10}\n", "op", "ms", "share", "GB/s", "GFLOPS");
+  for (const auto& op : sorted)
+    fmt::print("  {:<16} {:>10.3f} {:>6.1f}% {:>10.2f} {:>10.2f}\n", op.label, op.ns / 1e6,
+               100.0 * op.ns / total, op.cost.bytes / op.ns, op.cost.flops / op.ns);
+}
+
+int run_bench(const BenchFlags& flags) {
+  std::string model = flags.model;
+  if (model.empty() && flags.synthetic.empty())
+    fail(ErrorCode::kInvalidArgument, "give --model DIR or --synthetic gpt2-124m|llama-1b|bert-base");
+  if (model.empty()) model = synthetic_model(flags.synthetic, cache_root()).string();
+  if (flags.reps < 1 || flags.warmup < 0)
+    fail(ErrorCode::kInvalidArgument, "--reps must be >= 1 and --warmup >= 0");
+  std::vector<int> lengths = parse_int_list(flags.prompt_lengths, "-p");
+  for (int length : lengths)
+    if (length < 1) fail(ErrorCode::kInvalidArgument, "-p lengths must be >= 1");
+
+  nlohmann::json report;
+  std::mutex report_mutex;
+  run_ranks(flags.run.rank_options(), [&](RankContext& rank) {
+    DecoderLimits limits;
+    limits.batch = 1;
+    const int64_t longest = *std::max_element(lengths.begin(), lengths.end());
+    limits.ctx = flags.run.ctx > 0 ? flags.run.ctx
+                                   : std::max<int64_t>(longest, flags.decode_depth + flags.decode_tokens) + 1;
+    limits.max_rows_per_seq = std::min<int64_t>(flags.run.max_prefill_rows, limits.ctx);
+    auto decoder = load_decoder(model, rank.device, rank.comm, flags.run.dtype(), limits);
+    if (limits.ctx < flags.decode_depth + flags.decode_tokens)
+      fail(ErrorCode::kInvalidArgument, "--ctx is smaller than the decode depth + tokens");
+    vk::CommandStream stream(rank.device);
+    std::mt19937 rng(7);
+
+    nlohmann::json prefill = nlohmann::json::array();
+    for (int length : lengths) {
+      for (int i = 0; i < flags.warmup; ++i) time_prefill(*decoder, stream, length, rng);
+      std::vector<double> rates;
+      for (int i = 0; i < flags.reps; ++i) rates.push_back(length / time_prefill(*decoder, stream, length, rng));
+      prefill.push_back({{"prompt_tokens", length}, {"tokens_per_s", stats_json(summarize(rates))}});
+    }
+    time_prefill(*decoder, stream, flags.decode_depth, rng);  // fill the cache to the depth
+    for (int i = 0; i < flags.warmup; ++i) time_decode(*decoder, stream, flags.decode_depth, 4);
+    std::vector<double> decode_rates, latencies;
+    const double comm_before = rank.comm.seconds_in_collectives();
+    double decode_total = 0;
+    for (int i = 0; i < flags.reps; ++i) {
+      const double seconds = time_decode(*decoder, stream, flags.decode_depth, flags.decode_tokens);
+      decode_total += seconds;
+      decode_rates.push_back(flags.decode_tokens / seconds);
+      latencies.push_back(1e3 * seconds / flags.decode_tokens);
+    }
+    const double comm_share = decode_total > 0 ? (rank.comm.seconds_in_collectives() - comm_before) / decode_total : 0;
+
+    std::vector<vk::OpTiming> decode_profile, prefill_profile;
+    if (flags.profile && rank.comm.world() == 1) {
+      vk::CommandStream profiled(rank.device, {.profile = true});
+      time_decode(*decoder, profiled, flags.decode_depth, 1);
+      decode_profile = profiled.timings();
+      time_prefill(*decoder, profiled, std::min<int64_t>(lengths.front(), limits.max_rows_per_seq), rng);
+      prefill_profile = profiled.timings();
+    }
+    if (rank.comm.rank() != 0) return;
+    std::lock_guard<std::mutex> lock(report_mutex);
+    const Stats decode = summarize(decode_rates);
+    report = {{"model", model},
+              {"device", rank.device.info().name},
+              {"dtype", flags.run.dtype_name},
+              {"tp", rank.comm.world()},
+              {"reps", flags.reps},
+              {"warmup", flags.warmup},
+              {"prefill", prefill},
+              {"prefill_tokens_per_s", prefill[0]["tokens_per_s"]["median"]},
+              {"decode_tokens_per_s", decode.median},
+              {"decode", {{"tokens", flags.decode_tokens}, {"depth", flags.decode_depth},
+                          {"tokens_per_s", stats_json(decode)},
+                          {"latency_ms", stats_json(summarize(latencies))},
+                          {"collective_share", comm_share}}},
+              {"weights_mib", decoder->weight_bytes() / 1048576.0}};
+    if (!flags.json) {
+      fmt::print("model {} on {} (dtype {}, tp {}), median of {} runs after {} warm-up\n", model,
+                 rank.device.info().name, flags.run.dtype_name, rank.comm.world(), flags.reps, flags.warmup);
+      for (const auto& p : prefill)
+        fmt::print("  prefill {:>5} tokens: {:>9.1f} tokens/s  (min {:.1f}, max {:.1f})\n",
+                   p["prompt_tokens"].get<int>(), p["tokens_per_s"]["median"].get<double>(),
+                   p["tokens_per_s"]["min"].get<double>(), p["tokens_per_s"]["max"].get<double>());
+      fmt::print("  decode  {:>5} tokens at depth {}: {:>9.1f} tokens/s  (min {:.1f}, max {:.1f}), "
+                 "{:.2f} ms/token, {:.1f}% in collectives\n", flags.decode_tokens, flags.decode_depth,
+                 decode.median, decode.min, decode.max, summarize(latencies).median, 100 * comm_share);
+      if (!decode_profile.empty()) print_profile(decode_profile, "decode step profile");
+      if (!prefill_profile.empty()) print_profile(prefill_profile, "prefill profile");
+    }
+  });
+  if (flags.json) fmt::print("{}\n", report.dump());
+  return 0;
+}
+
+}  // namespace
+
+Command add_bench_command(CLI::App& app) {
+  auto flags = std::make_shared<BenchFlags>();
+  auto* command = app.add_subcommand(
+      "bench", "Measure prefill and decode tokens/s (medians over --reps after --warmup) of a model "
+               "folder or a synthetic shape (random weights, nothing to download)");
+  command->add_option("--model", flags->model, "Hugging Face model folder");
+  command->add_option("--synthetic", flags->synthetic, "gpt2-124m | llama-1b (bert-base: see classify)");
+  command->add_option("-p,--prompt-lengths", flags->prompt_lengths, "Prefill lengths, e.g. 128,512");
+  command->add_option("-n,--decode-tokens", flags->decode_tokens, "Decode steps per repetition");
+  command->add_option("--depth", flags->decode_depth, "Context depth at which decode is measured");
+  command->add_option("--reps", flags->reps, "Timed repetitions (median reported)");
+  command->add_option("--warmup", flags->warmup, "Untimed warm-up repetitions");
+  command->add_flag("--json", flags->json, "One JSON object with medians, spread and settings");
+  command->add_flag("--profile", flags->profile, "Per-op GPU time from timestamp queries, with GB/s and GFLOPS");
+  add_run_flags(command, flags->run);
+  return {command, [flags] { return run_bench(*flags); }};
+}
+
+}  // namespace vkinfer::cli

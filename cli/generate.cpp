@@ -1,0 +1,217 @@
+// `vkinfer generate`: text generation with a causal LM, streamed to stdout.
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "engine/core/error.h"
+#include "engine/generate.h"
+#include "engine/model/load_decoder.h"
+#include "engine/model/npy.h"
+#include "engine/model/tokenizer.h"
+#include "partition/ranks.h"
+
+namespace vkinfer::cli {
+namespace {
+
+struct GenerateFlags {
+  std::string model;
+  std::string prompt;
+  std::string prompt_ids;
+  std::string input;
+  int64_t max_new_tokens = 64;
+  float temperature = -1;  // unset
+  int top_k = -1;          // unset
+  float top_p = -1;        // unset
+  float repetition_penalty = 1.0f;
+  uint64_t seed = 0;
+  bool greedy = false;
+  bool ignore_eos = false;
+  std::vector<std::string> stop;
+  bool json = false;
+  std::string logits_out;
+  RunFlags run;
+};
+
+constexpr const char* kDefaultPrompt = "And God said";
+
+std::vector<std::string> read_prompt_file(const std::string& path) {
+  std::ifstream file(path);
+  if (!file) fail(ErrorCode::kBadFile, "{}: cannot open the --input file", path);
+  std::vector<std::string> prompts;
+  std::string line;
+  int number = 0;
+  while (std::getline(file, line)) {
+    ++number;
+    if (line.empty()) continue;
+    if (line.front() == '{') {
+      nlohmann::json object;
+      try {
+        object = nlohmann::json::parse(line);
+      } catch (const nlohmann::json::exception& e) {
+        fail(ErrorCode::kBadFile, "{}:{}: malformed JSON line ({})", path, number, e.what());
+      }
+      if (!object.contains("prompt") || !object["prompt"].is_string())
+        fail(ErrorCode::kBadFile, "{}:{}: a JSON line needs a string field \"prompt\"", path, number);
+      prompts.push_back(object["prompt"].get<std::string>());
+    } else {
+      prompts.push_back(line);
+    }
+  }
+  if (prompts.empty()) fail(ErrorCode::kBadFile, "{}: the --input file holds no prompt", path);
+  return prompts;
+}
+
+ops::SamplingParams sampling_from(const GenerateFlags& flags) {
+  ops::SamplingParams params;
+  const bool asked_to_sample = flags.temperature >= 0 || flags.top_k >= 0 || flags.top_p >= 0;
+  params.greedy = flags.greedy || !asked_to_sample || flags.temperature == 0;
+  params.temperature = flags.temperature >= 0 ? flags.temperature : 1.0f;
+  if (flags.temperature < 0 && flags.temperature != -1)
+    fail(ErrorCode::kInvalidArgument, "--temperature must be >= 0 (got {})", flags.temperature);
+  // transformers' GenerationConfig defaults: top_k 50, top_p 1.0.
+  params.top_k = flags.top_k >= 0 ? flags.top_k : 50;
+  params.top_p = flags.top_p != -1 ? flags.top_p : 1.0f;
+  params.repetition_penalty = flags.repetition_penalty;
+  params.seed = flags.seed;
+  ops::validate(params);
+  return params;
+}
+
+int run_generate(const GenerateFlags& flags) {
+  const std::string model = flags.model.empty() ? default_generate_model() : flags.model;
+  auto tokenizer = Tokenizer::load(model);
+  std::vector<std::vector<int32_t>> prompts;
+  std::vector<std::string> prompt_texts;
+  if (!flags.prompt_ids.empty()) {
+    prompts.push_back(parse_int_list(flags.prompt_ids, "--prompt-ids"));
+    prompt_texts.push_back(tokenizer->decode(prompts.back()));
+  } else {
+    std::vector<std::string> texts;
+    if (!flags.input.empty()) texts = read_prompt_file(flags.input);
+    else texts.push_back(flags.prompt.empty() && flags.model.empty() ? kDefaultPrompt : flags.prompt);
+    for (const auto& text : texts) {
+      if (text.empty())
+        fail(ErrorCode::kInvalidArgument, "the prompt is empty. HINT: pass --prompt \"...\"");
+      prompts.push_back(tokenizer->encode(text).ids);
+      prompt_texts.push_back(text);
+    }
+  }
+
+  GenerateOptions options;
+  options.sampling = sampling_from(flags);
+  options.max_new_tokens = flags.max_new_tokens;
+  options.ignore_eos = flags.ignore_eos;
+  options.want_prefill_logits = !flags.logits_out.empty();
+  if (!flags.run.buckets.empty()) {
+    for (int b : parse_int_list(flags.run.buckets, "--buckets")) options.prefill_buckets.push_back(b);
+  }
+
+  const bool stream_text = !flags.json && prompts.size() == 1;
+  const bool tty = isatty(STDOUT_FILENO);
+  (void)tty;
+  std::mutex print_mutex;
+  GenerateResult result;
+  run_ranks(flags.run.rank_options(), [&](RankContext& rank) {
+    DecoderLimits limits;
+    limits.batch = static_cast<int64_t>(prompts.size());
+    limits.ctx = flags.run.ctx;
+    limits.max_rows_per_seq = flags.run.max_prefill_rows;
+    limits.all_logits = options.want_prefill_logits;
+    auto decoder = load_decoder(model, rank.device, rank.comm, flags.run.dtype(), limits);
+    Generator generator(*decoder);
+    const bool printer = rank.comm.rank() == 0;
+    std::vector<StreamDecoder> streams;
+    std::vector<std::string> texts(prompts.size());
+    for (size_t i = 0; i < prompts.size(); ++i) streams.emplace_back(*tokenizer);
+    if (printer && stream_text) {
+      fmt::print("{}", prompt_texts[0]);
+      std::fflush(stdout);
+    }
+    auto on_token = [&](size_t sequence, int32_t token) {
+      std::string piece = streams[sequence].push(token);
+      texts[sequence] += piece;
+      if (printer && stream_text) {
+        fmt::print("{}", piece);
+        std::fflush(stdout);
+      }
+      for (const auto& stop : flags.stop)
+        if (!stop.empty() && texts[sequence].find(stop) != std::string::npos) return true;
+      return false;
+    };
+    GenerateResult local = generator.run(prompts, options, on_token);
+    if (!printer) return;
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      std::string tail = streams[i].flush();
+      texts[i] += tail;
+      if (stream_text) fmt::print("{}\n", tail);
+    }
+    std::lock_guard<std::mutex> lock(print_mutex);
+    if (!flags.logits_out.empty()) {
+      const int64_t T = static_cast<int64_t>(prompts[0].size());
+      write_npy_f32(flags.logits_out, {T, decoder->config().vocab_size}, local.prefill_logits.data());
+    }
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      std::string text = texts[i];
+      for (const auto& stop : flags.stop) {
+        size_t at = stop.empty() ? std::string::npos : text.find(stop);
+        if (at != std::string::npos) text = text.substr(0, at + stop.size());
+      }
+      if (flags.json) {
+        nlohmann::json out;
+        out["prompt_ids"] = local.sequences[i].prompt_ids;
+        out["new_ids"] = local.sequences[i].new_ids;
+        out["text"] = text;
+        out["finish_reason"] = local.sequences[i].finish_reason;
+        out["prefill_ms"] = local.prefill_ms;
+        out["decode_tokens_per_s"] = local.decode_tokens_per_s();
+        fmt::print("{}\n", out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      } else if (!stream_text) {
+        fmt::print("[{}] {}{}\n", i + 1, prompt_texts[i], text);
+      }
+    }
+    if (!flags.json)
+      fmt::print(stderr, "vkinfer: prefill {:.1f} ms ({} tokens), decode {:.1f} tokens/s\n",
+                 local.prefill_ms, local.prefill_rows, local.decode_tokens_per_s());
+  });
+  return 0;
+}
+
+}  // namespace
+
+Command add_generate_command(CLI::App& app) {
+  auto flags = std::make_shared<GenerateFlags>();
+  auto* command = app.add_subcommand(
+      "generate",
+      "Generate text with a causal LM (GPT-2, Llama, OPT, GPT-J, GPT-NeoX) from a Hugging Face "
+      "folder. Greedy by default; --temperature/--top-k/--top-p sample like transformers' "
+      "generate(do_sample=True). Without --model, runs the bundled KJV GPT-2 on a default prompt.");
+  command->add_option("--model", flags->model, "Hugging Face model folder, or a `vkinfer shard` output");
+  command->add_option("--prompt", flags->prompt, "Prompt text");
+  command->add_option("--prompt-ids", flags->prompt_ids, "Exact prompt token ids, e.g. 1,2,3");
+  command->add_option("--input", flags->input,
+                      "File of prompts: one per line, or JSON lines {\"prompt\": ...}; run as one "
+                      "left-padded batch");
+  command->add_option("--max-new-tokens", flags->max_new_tokens, "Tokens to generate (default 64)");
+  command->add_option("--temperature", flags->temperature, "Sampling temperature (0 = greedy)");
+  command->add_option("--top-k", flags->top_k, "Keep the k most likely tokens (default 50 when sampling; 0 = off)");
+  command->add_option("--top-p", flags->top_p, "Nucleus sampling mass in (0, 1]");
+  command->add_option("--repetition-penalty", flags->repetition_penalty, "HF repetition penalty (1 = off)");
+  command->add_option("--seed", flags->seed, "Seed: the same seed gives the same sampled text");
+  command->add_flag("--greedy", flags->greedy, "Always pick the most likely token");
+  command->add_flag("--ignore-eos", flags->ignore_eos, "Keep generating after the end-of-sequence token");
+  command->add_option("--stop", flags->stop, "Stop a sequence once its text contains this string (repeatable)");
+  command->add_flag("--json", flags->json,
+                    "Print one JSON object per prompt: prompt_ids, new_ids, text, prefill_ms, "
+                    "decode_tokens_per_s");
+  command->add_option("--logits-out", flags->logits_out, "Write the prefill logits [T, V] as float32 .npy");
+  add_run_flags(command, flags->run);
+  return {command, [flags] { return run_generate(*flags); }};
+}
+
+}  // namespace vkinfer::cli

@@ -1,0 +1,46 @@
+#include "cli/options.h"
+
+#include <cstdlib>
+
+#include "cli/commands.h"
+#include "engine/core/error.h"
+
+namespace vkinfer::cli {
+
+DType RunFlags::dtype() const {
+  if (dtype_name == "f32") return DType::kF32;
+  if (dtype_name == "f16") return DType::kF16;
+  fail(ErrorCode::kInvalidArgument, "--dtype must be f32 or f16 (got '{}')", dtype_name);
+}
+
+RankOptions RunFlags::rank_options() const {
+  RankOptions options;
+  options.tp = tp;
+  if (!devices.empty()) options.devices = parse_int_list(devices, "--devices");
+  if (pipeline_cache != "none") {
+    if (!pipeline_cache.empty()) {
+      options.device_options.pipeline_cache_path = pipeline_cache;
+    } else {
+      const char* xdg = std::getenv("XDG_CACHE_HOME");
+      const char* home = std::getenv("HOME");
+      std::filesystem::path root = xdg ? xdg : (home ? std::filesystem::path(home) / ".cache" : "");
+      if (!root.empty()) options.device_options.pipeline_cache_path = root / "vkinfer" / "pipelines.bin";
+    }
+  }
+  return options;
+}
+
+void add_run_flags(CLI::App* command, RunFlags& flags) {
+  command->add_option("--dtype", flags.dtype_name, "Weight dtype on the device: f32 or f16 (default f32)");
+  command->add_option("--ctx", flags.ctx, "Context length / KV-cache size (default: the model's maximum)");
+  command->add_option("--max-prefill-rows", flags.max_prefill_rows,
+                      "Largest prefill chunk per sequence; longer prompts are prefilled in chunks");
+  command->add_option("--buckets", flags.buckets, "Sequence-length buckets, e.g. 128,512");
+  command->add_option("--tp", flags.tp, "Tensor-parallel degree (ranks)");
+  command->add_option("--devices", flags.devices,
+                      "Vulkan device per rank, e.g. 0,1 (0,0 opens two logical devices on device 0)");
+  command->add_option("--pipeline-cache", flags.pipeline_cache,
+                      "Vulkan pipeline cache file (default ~/.cache/vkinfer/pipelines.bin; 'none' = off)");
+}
+
+}  // namespace vkinfer::cli

@@ -1,0 +1,29 @@
+// Flags shared by the commands that run a model: dtype, context, devices,
+// tensor parallelism and the pipeline cache.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+#include "engine/core/dtype.h"
+#include "partition/ranks.h"
+
+namespace vkinfer::cli {
+
+struct RunFlags {
+  std::string dtype_name = "f32";
+  int64_t ctx = 0;               // 0: the model's maximum
+  int64_t max_prefill_rows = 512;
+  int tp = 1;
+  std::string devices;
+  std::string buckets;
+  std::string pipeline_cache;    // "" = default under the user cache dir; "none" = off
+
+  DType dtype() const;
+  RankOptions rank_options() const;
+};
+
+void add_run_flags(CLI::App* command, RunFlags& flags);
+
+}  // namespace vkinfer::cli
