@@ -17,10 +17,8 @@ RankShape plan_rank(int64_t num_heads, int64_t num_kv_heads, int64_t intermediat
     fail(ErrorCode::kInvalidArgument,
          "--tp {} and the model's {} key/value heads: tp must divide the kv heads "
          "or be a multiple of them (then kv heads are replicated)", world, num_kv_heads);
-  if (intermediate % world != 0)
-    fail(ErrorCode::kInvalidArgument,
-         "--tp {} does not divide the MLP width {}. HINT: use a tp degree that "
-         "divides {}", world, intermediate, intermediate);
+  if (intermediate < world)
+    fail(ErrorCode::kInvalidArgument, "--tp {} exceeds the MLP width {}", world, intermediate);
   RankShape shape;
   shape.heads = num_heads / world;
   shape.head_begin = shape.heads * tp.rank;
@@ -33,8 +31,9 @@ RankShape plan_rank(int64_t num_heads, int64_t num_kv_heads, int64_t intermediat
     shape.kv_heads = 1;
     shape.kv_head_begin = shape.head_begin / group;
   }
-  shape.intermediate = intermediate / world;
-  shape.intermediate_begin = shape.intermediate * tp.rank;
+  // MLP columns need not divide evenly: rank r owns [r*I/world, (r+1)*I/world).
+  shape.intermediate_begin = intermediate * tp.rank / world;
+  shape.intermediate = intermediate * (tp.rank + 1) / world - shape.intermediate_begin;
   shape.vocab_padded = (vocab + world - 1) / world * world;
   shape.vocab_local = shape.vocab_padded / world;
   shape.vocab_begin = shape.vocab_local * tp.rank;

@@ -1,5 +1,6 @@
 #include "partition/ranks.h"
 
+#include <cstdlib>
 #include <exception>
 #include <thread>
 
@@ -7,6 +8,17 @@
 #include "partition/mpi.h"
 
 namespace vkinfer {
+namespace {
+
+// Fault injection for the tests that check a failing rank ends the whole
+// group promptly: VKINFER_TEST_FAIL_RANK=<r> makes rank r fail after loading.
+void maybe_inject_failure(int rank) {
+  const char* value = std::getenv("VKINFER_TEST_FAIL_RANK");
+  if (value && std::atoi(value) == rank)
+    fail(ErrorCode::kInternal, "rank {} failed on purpose (VKINFER_TEST_FAIL_RANK)", rank);
+}
+
+}  // namespace
 
 bool run_ranks(const RankOptions& options, const std::function<void(RankContext&)>& body) {
   if (options.tp < 1) fail(ErrorCode::kInvalidArgument, "--tp must be >= 1 (got {})", options.tp);
@@ -24,6 +36,7 @@ bool run_ranks(const RankOptions& options, const std::function<void(RankContext&
                             ? local_rank % device_count
                             : options.devices[local_rank % options.devices.size()];
       auto device = vk::Device::create(*instance, index, options.device_options);
+      maybe_inject_failure(comm->rank());
       RankContext context{*device, *comm};
       body(context);
       comm->barrier();
@@ -54,6 +67,7 @@ bool run_ranks(const RankOptions& options, const std::function<void(RankContext&
       try {
         const int index = options.devices.empty() ? 0 : options.devices[rank];
         auto device = vk::Device::create(*instance, index, options.device_options);
+        maybe_inject_failure(rank);
         RankContext context{*device, *comms[rank]};
         body(context);
       } catch (const std::exception& e) {

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# MPI tensor parallelism through the real binary: 2 ranks (one process each)
+# give the same greedy tokens as one process, only rank 0 prints, and a rank
+# that fails makes mpirun exit non-zero within seconds.
+set -euo pipefail
+bin="$1"; model="$2"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1  # CI runs as root
+export OMPI_MCA_rmaps_base_oversubscribe=1
+ids="5,17,42,99,3,250,7,61"
+args=(generate --model "$model" --prompt-ids "$ids" --max-new-tokens 16 --ignore-eos --json)
+
+single=$("$bin" "${args[@]}" | python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["new_ids"])')
+out=$(timeout 120 mpirun --oversubscribe -np 2 "$bin" "${args[@]}" --tp 2)
+lines=$(printf '%s\n' "$out" | grep -c '^{' || true)
+[ "$lines" = 1 ] || { echo "expected one JSON line (rank 0 only), got $lines:"; echo "$out"; exit 1; }
+split=$(printf '%s\n' "$out" | grep '^{' | python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["new_ids"])')
+[ "$single" = "$split" ] || { echo "tp=2 over MPI gave $split, one process gave $single"; exit 1; }
+echo "MPI tp=2 tokens match: $split"
+
+start=$(date +%s)
+set +e
+VKINFER_TEST_FAIL_RANK=1 timeout 60 mpirun --oversubscribe -np 2 "$bin" "${args[@]}" --tp 2 >/dev/null 2>&1
+code=$?
+set -e
+elapsed=$(( $(date +%s) - start ))
+[ "$code" != 0 ] || { echo "a failing rank left mpirun exiting 0"; exit 1; }
+[ "$code" != 124 ] || { echo "a failing rank made mpirun hang (timeout)"; exit 1; }
+[ "$elapsed" -le 30 ] || { echo "mpirun took ${elapsed}s to exit after a rank failed"; exit 1; }
+echo "failing rank: mpirun exited $code after ${elapsed}s"
