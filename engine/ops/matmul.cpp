@@ -59,7 +59,10 @@ void matmul(vk::CommandStream& stream, const MatmulArgs& args, const MatmulPolic
     desc.local_size = {spec.local_n, spec.local_m, 1};
   } else {
     uint32_t workgroup = subgroup ? device.info().subgroup_size : policy.vec_workgroup;
-    VecSpec spec{workgroup, policy.vec_rows, policy.vec_max_m};
+    // Rows of X per pass = M when it fits: a decode step (M = 1) must not
+    // pay for accumulators of rows that do not exist.
+    const uint32_t max_m = static_cast<uint32_t>(std::min<int64_t>(args.M, policy.vec_max_m));
+    VecSpec spec{workgroup, policy.vec_rows, max_m};
     desc.spec = vk::spec_values(spec);
     desc.local_size = {workgroup, 1, 1};
   }

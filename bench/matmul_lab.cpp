@@ -1,0 +1,102 @@
+// Kernel lab for matmul: every variant (GEMV/GEMM x fp32/fp16 x storage/
+// texel x subgroup/shared) checked against the reference on a small shape,
+// then timed on GPU timestamps at model shapes. Reports GB/s of weights
+// (GEMV) and GFLOPS (GEMM) as benchmark counters.
+#include <benchmark/benchmark.h>
+
+#include <cmath>
+
+#include "engine/ops/matmul.h"
+#include "tests/reference/matmul_ref.h"
+#include "tests/support/compare.h"
+#include "tests/support/gpu.h"
+
+namespace vkinfer {
+namespace {
+
+struct Variant {
+  std::string name;
+  ops::KernelPolicy policy;
+};
+
+std::vector<Variant> variants() {
+  std::vector<Variant> out;
+  for (auto& [name, policy] : testing::all_policies(testing::test_device().info())) out.push_back({name, policy});
+  return out;
+}
+
+bool validate(const ops::KernelPolicy& policy, DType dtype, ops::MatmulKind kind) {
+  vk::Device& device = testing::test_device();
+  const int64_t M = kind == ops::MatmulKind::kVec ? 3 : 19, N = 37, K = 70;
+  auto x = testing::random_vector(M * K, 1), w = testing::random_vector(N * K, 2);
+  auto w_ref = dtype == DType::kF16 ? reference::round_to_f16(w) : w;
+  Tensor x_dev = Tensor::create(device, M, K);
+  x_dev.upload(device, x);
+  Weight w_dev = create_weight_from_f32(device, dtype, N, K, w);
+  Tensor y = Tensor::create(device, M, N);
+  ops::MatmulArgs args;
+  args.x = x_dev; args.M = M; args.weight = &w_dev; args.y = y;
+  vk::CommandStream stream(device);
+  ops::matmul(stream, args, policy.matmul, kind);
+  stream.finish();
+  auto expected = reference::matmul(x, w_ref, nullptr, nullptr, nullptr, M, N, K, ops::Act::kNone);
+  auto got = y.download(device);
+  for (size_t i = 0; i < got.size(); ++i)
+    if (std::fabs(got[i] - expected[i]) > 1e-3) return false;
+  return true;
+}
+
+void run(benchmark::State& state, Variant variant, DType dtype, ops::MatmulKind kind, int64_t M,
+         int64_t N, int64_t K) {
+  if (!validate(variant.policy, dtype, kind)) {
+    state.SkipWithError("variant disagrees with the reference");
+    return;
+  }
+  vk::Device& device = testing::test_device();
+  Tensor x = Tensor::create(device, M, K);
+  x.upload(device, testing::random_vector(M * K, 3));
+  Weight w = create_weight_from_f32(device, dtype, N, K, testing::random_vector(N * K, 4, 0.05f));
+  Tensor y = Tensor::create(device, M, N);
+  ops::MatmulArgs args;
+  args.x = x; args.M = M; args.weight = &w; args.y = y;
+  vk::CommandStream stream(device, {.profile = true});
+  double total_ns = 0;
+  for (auto _ : state) {
+    ops::matmul(stream, args, variant.policy.matmul, kind);
+    stream.finish();
+    double ns = 0;
+    for (const auto& t : stream.timings()) ns += t.ns;
+    state.SetIterationTime(ns * 1e-9);
+    total_ns += ns;
+  }
+  const double iterations = static_cast<double>(state.iterations());
+  state.counters["GB/s"] = double(N) * K * dtype_size(dtype) * iterations / total_ns;
+  state.counters["GFLOPS"] = 2.0 * M * N * K * iterations / total_ns;
+}
+
+void register_all() {
+  struct Shape { const char* name; int64_t M, N, K; ops::MatmulKind kind; };
+  const Shape shapes[] = {
+      {"gemv_768x2304", 1, 2304, 768, ops::MatmulKind::kVec},
+      {"gemv_4096x4096", 1, 4096, 4096, ops::MatmulKind::kVec},
+      {"gemm_128x3072x768", 128, 3072, 768, ops::MatmulKind::kTiled},
+      {"gemm_512x4096x4096", 512, 4096, 4096, ops::MatmulKind::kTiled},
+  };
+  for (const Variant& variant : variants())
+    for (DType dtype : {DType::kF32, DType::kF16})
+      for (const Shape& s : shapes) {
+        std::string name = std::string(s.name) + "/" + (dtype == DType::kF16 ? "f16/" : "f32/") + variant.name;
+        benchmark::RegisterBenchmark(name.c_str(), run, variant, dtype, s.kind, s.M, s.N, s.K)
+            ->UseManualTime()->Unit(benchmark::kMillisecond)->MinTime(0.2);
+      }
+}
+
+}  // namespace
+}  // namespace vkinfer
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  vkinfer::register_all();
+  benchmark::RunSpecifiedBenchmarks();
+  return 0;
+}
