@@ -30,7 +30,8 @@ layout(std430, binding = 1) readonly buffer SeenBuffer { uint seen[]; };
 layout(std430, binding = 2) writeonly buffer CandidateBuffer { Candidate candidates[]; };
 layout(std430, binding = 3) writeonly buffer StatsBuffer { Stats stats[]; };
 
-const float NEG_INF = uintBitsToFloat(0xff800000u);
+// -inf, spelled out because GLSL has no literal for it.
+#define NEG_INF uintBitsToFloat(0xff800000u)
 
 // Order-preserving map float -> uint (larger float, larger key). -0 is folded
 // into +0 so equal floats always get equal keys; NaN never reaches here.
