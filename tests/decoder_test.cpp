@@ -63,6 +63,9 @@ TEST_P(DecoderGolden, PrefillLogitsAndGreedy) {
     // Greedy through the cache, one token per step.
     std::vector<int32_t> expected_ids = c["greedy_ids"].get<std::vector<int32_t>>();
     std::vector<int32_t> got_ids;
+    // Case 0 also records the logits of every generated step.
+    std::vector<float> decode_logits;
+    const bool check_steps = c.contains("decode_logits");
     int32_t next = argmax_row(logits, T - 1, vocab);
     for (size_t step = 0; step < expected_ids.size(); ++step) {
       got_ids.push_back(next);
@@ -72,8 +75,17 @@ TEST_P(DecoderGolden, PrefillLogitsAndGreedy) {
       stream.finish();
       std::vector<float> row = decoder->logits().download(test_device());
       next = argmax_row(row, 0, vocab);
+      if (check_steps) decode_logits.insert(decode_logits.end(), row.begin(), row.begin() + vocab);
     }
     EXPECT_EQ(expected_ids, got_ids) << name << " prompt of " << T;
+    if (check_steps) {
+      NpyArray steps = read_npy(golden_dir + c["decode_logits"].get<std::string>());
+      // Row 0 is the prefill's last row (checked above); rows 1.. are decode
+      // steps through the KV cache. Same 1e-3 bound as the prefill.
+      std::vector<float> expected_steps(steps.data.begin() + vocab, steps.data.end());
+      expected_steps.resize(decode_logits.size());
+      EXPECT_CLOSE(expected_steps, decode_logits, 1e-3, 0.0) << name << " decode steps";
+    }
   }
 }
 
