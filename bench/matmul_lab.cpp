@@ -60,6 +60,9 @@ void run(benchmark::State& state, Variant variant, DType dtype, ops::MatmulKind 
   ops::MatmulArgs args;
   args.x = x; args.M = M; args.weight = &w; args.y = y;
   vk::CommandStream stream(device, {.profile = true});
+  // Untimed warm-up: drivers may compile the pipeline at its first dispatch.
+  ops::matmul(stream, args, variant.policy.matmul, kind);
+  stream.finish();
   double total_ns = 0;
   for (auto _ : state) {
     ops::matmul(stream, args, variant.policy.matmul, kind);
