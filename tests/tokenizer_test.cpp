@@ -1,8 +1,9 @@
 // Tokenizers against Hugging Face: every expected id and decoded string comes
-// from transformers 4.40 (../shared/golden/tokenizers.json, and
-// tests/data/tokenizer/tokenizer_goldens.json made by
-// make_tokenizer_goldens.py in that folder). Error cases check that bad
-// folders raise vkinfer::Error naming the offending file.
+// from transformers 4.40 / tokenizers 0.19 (../shared/golden/tokenizers.json,
+// tests/data/golden/tokenizers_tiny.json made by tests/golden/make_goldens.py,
+// and tests/data/tokenizer/{tokenizer,normalizer}_goldens.json made by the
+// make_*.py scripts in that folder). Error cases check that bad folders raise
+// vkinfer::Error naming the offending file.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -268,6 +269,130 @@ void expect_load_error(const fs::path& dir, const std::string& file, ErrorCode c
     EXPECT_EQ(e.code(), code) << e.what();
     EXPECT_NE(std::string(e.what()).find(file), std::string::npos) << "message does not name " << file << ": " << e.what();
   }
+}
+
+const json& tiny_goldens() {
+  static const json goldens = read_json(test_data() / "golden/tokenizers_tiny.json");
+  return goldens;
+}
+
+// tokenizer.json, tokenizer_config.json and special_tokens_map.json, minus the
+// truncation/padding state a fast tokenizer saves, which transformers resets
+// on every call.
+json tokenizer_files(const fs::path& dir) {
+  json files = json::object();
+  for (const char* name : {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"}) {
+    if (fs::exists(dir / name)) files[name] = read_json(dir / name);
+  }
+  if (files.contains("tokenizer.json")) {
+    files["tokenizer.json"].erase("truncation");
+    files["tokenizer.json"].erase("padding");
+  }
+  return files;
+}
+
+void expect_tiny_golden(const fs::path& dir, const json& golden) {
+  SCOPED_TRACE("folder " + dir.string());
+  const auto tok = Tokenizer::load(dir);
+  for (const json& row : golden["cases"]) {
+    expect_row(*tok, row);
+    EXPECT_EQ(tok->encode(row["text"].get<std::string>()).tokens, row["tokens"].get<std::vector<std::string>>())
+        << "text: " << json(row["text"]).dump();
+  }
+  EXPECT_EQ(tok->vocab_size(), golden["vocab_size"].get<int32_t>());
+  for (int32_t id : golden["special_ids"].get<std::vector<int32_t>>()) EXPECT_TRUE(tok->is_special(id)) << id;
+}
+
+TEST(TokenizerTiny, EveryModelFolderMatchesTransformers) {
+  // The goldens are recorded once per tokenizer, from the first folder that
+  // uses it; every other folder must hold the same tokenizer files, so that
+  // no tiny model's tokenizer goes unchecked.
+  const json& goldens = tiny_goldens()["tokenizers"];
+  ASSERT_FALSE(goldens.empty());
+  size_t folders = 0;
+  for (const fs::directory_entry& entry : fs::directory_iterator(test_data() / "models")) {
+    if (!entry.is_directory()) continue;
+    ++folders;
+    const json files = tokenizer_files(entry.path());
+    const json* match = nullptr;
+    for (const auto& [name, golden] : goldens.items()) {
+      if (tokenizer_files(test_data() / golden["folder"].get<std::string>()) == files) match = &golden;
+    }
+    if (match == nullptr) {
+      ADD_FAILURE() << entry.path() << ": no entry of tokenizers_tiny.json has this folder's tokenizer";
+      continue;
+    }
+    expect_tiny_golden(entry.path(), *match);
+  }
+  EXPECT_GE(folders, goldens.size());
+}
+
+TEST(TokenizerTiny, ClassicFilesMatchSlowTransformers) {
+  // Without tokenizer.json, load() reads vocab.json + merges.txt or vocab.txt,
+  // as transformers' slow tokenizers do; the goldens record their ids.
+  for (const auto& [name, golden] : tiny_goldens()["tokenizers"].items()) {
+    if (golden["slow_class"].is_null()) continue;
+    SCOPED_TRACE(name);
+    const fs::path folder = test_data() / golden["folder"].get<std::string>();
+    TempDir dir;
+    for (const fs::directory_entry& f : fs::directory_iterator(folder)) {
+      if (f.path().filename() != "tokenizer.json") dir.link(f.path());
+    }
+    const auto tok = Tokenizer::load(dir.path());
+    for (const json& row : golden["cases"]) {
+      const std::string text = row["text"];
+      EXPECT_EQ(tok->encode(text).ids, ids_of(row.contains("slow_ids") ? row["slow_ids"] : row["ids"]))
+          << "text: " << json(text).dump();
+    }
+  }
+}
+
+const json& normalizer_goldens() {
+  static const json goldens = read_json(test_data() / "tokenizer/normalizer_goldens.json");
+  return goldens;
+}
+
+TEST(TokenizerNormalizer, NeoxNfcComposesLikeTransformers) {
+  const auto tok = Tokenizer::load(test_data() / "models/gpt_neox");
+  for (const json& row : normalizer_goldens()["gpt_neox"]) expect_row(*tok, row);
+  // "e" + U+0301 must reach the BPE as U+00E9, the same ids as the composed form.
+  EXPECT_EQ(tok->encode("e\xCC\x81").ids, tok->encode("\xC3\xA9").ids);
+}
+
+TEST(TokenizerNormalizer, EachNormalizerMatchesTokenizers) {
+  // The same edit make_normalizer_goldens.py made: the NeoX tokenizer.json
+  // with another normalizer and possibly more added tokens.
+  const json base = read_json(test_data() / "models/gpt_neox/tokenizer.json");
+  for (const json& variant : normalizer_goldens()["variants"]) {
+    SCOPED_TRACE(variant["name"].get<std::string>());
+    json spec = base;
+    spec["normalizer"] = variant["normalizer"];
+    for (const json& added : variant["added_tokens"]) spec["added_tokens"].push_back(added);
+    TempDir dir;
+    dir.write("tokenizer.json", spec.dump());
+    const auto tok = Tokenizer::load(dir.path());
+    for (const json& row : variant["cases"]) {
+      EXPECT_EQ(tok->encode(row["text"].get<std::string>()).ids, ids_of(row["ids"]))
+          << "text: " << json(row["text"]).dump() << " normalized by HF to " << json(row["normalized"]).dump();
+    }
+  }
+}
+
+TEST(TokenizerErrors, UnsupportedNormalizerIsNamed) {
+  json spec = read_json(test_data() / "models/gpt_neox/tokenizer.json");
+  for (const json& normalizer :
+       {json{{"type", "Precompiled"}, {"precompiled_charsmap", ""}},
+        json{{"type", "Sequence"}, {"normalizers", {{{"type", "NFC"}}, {{"type", "Nmt"}}}}},
+        json{{"type", "Replace"}, {"pattern", {{"Regex", " +"}}}, {"content", " "}}}) {
+    spec["normalizer"] = normalizer;
+    TempDir dir;
+    dir.write("tokenizer.json", spec.dump());
+    expect_load_error(dir.path(), "tokenizer.json", ErrorCode::kUnsupported);
+  }
+  spec["normalizer"] = json{{"type", "Replace"}, {"content", " "}};  // no pattern
+  TempDir dir;
+  dir.write("tokenizer.json", spec.dump());
+  expect_load_error(dir.path(), "tokenizer.json");
 }
 
 TEST(TokenizerErrors, MissingFolderAndFiles) {

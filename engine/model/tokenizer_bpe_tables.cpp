@@ -23,6 +23,14 @@ BpeTables::BpeTables(const BpeSource& source) {
     if (id < 0) fail(ErrorCode::kBadFile, "{}: token '{}' has negative id {}", source.vocab_source, token, id);
     max_id = std::max(max_id, id);
   }
+  // Real vocabularies are dense (ids 0..n-1). An id far past the entry count
+  // means a corrupt file, and would size the id table (32 bytes an id) from
+  // garbage: 2^31 would ask for 64 GiB. A million ids of slack is ~32 MiB.
+  constexpr int64_t kMaxIdGap = int64_t{1} << 20;
+  if (max_id >= static_cast<int64_t>(source.vocab.size()) + kMaxIdGap) {
+    fail(ErrorCode::kBadFile, "{}: token id {} is far beyond the {} vocabulary entries; the file is corrupt",
+         source.vocab_source, max_id, source.vocab.size());
+  }
   tokens_.resize(static_cast<size_t>(max_id) + 1);
   present_.assign(tokens_.size(), false);
   vocab_.reserve(source.vocab.size());

@@ -4,6 +4,7 @@
 // Options and special tokens come from tokenizer_config.json,
 // special_tokens_map.json and config.json, with the defaults the
 // transformers tokenizer classes use when a field is absent.
+#include <climits>
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -97,7 +98,7 @@ std::vector<json> components(const json& obj, const char* list_field) {
   return {obj};
 }
 
-void add_added_tokens_decoder(const FolderConfig& cfg, AddedVocab& added) {
+void add_added_tokens_decoder(const FolderConfig& cfg, AddedVocab& added, bool slow) {
   // transformers >= 4.34 writes the added tokens into tokenizer_config.json.
   const json& tc = cfg.tokenizer_config;
   if (!tc.contains("added_tokens_decoder") || !tc["added_tokens_decoder"].is_object()) return;
@@ -114,6 +115,8 @@ void add_added_tokens_decoder(const FolderConfig& cfg, AddedVocab& added) {
     t.lstrip = flag(value, "lstrip", false);
     t.rstrip = flag(value, "rstrip", false);
     t.single_word = flag(value, "single_word", false);
+    // The slow tokenizers match every added token in the raw text.
+    t.normalized = !slow && flag(value, "normalized", !t.special);
     added.add(std::move(t));
   }
 }
@@ -160,7 +163,8 @@ BpeSource read_bpe_json(const json& model, const fs::path& file) {
   src.vocab_source = src.merges_source = file.string();
   const json& vocab = require(model, "vocab", json::value_t::object, file);
   for (const auto& [token, id] : vocab.items()) {
-    if (!id.is_number_integer()) fail(ErrorCode::kBadFile, "{}: vocab entry '{}' is not an integer id", file.string(), token);
+    if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > INT32_MAX)
+      fail(ErrorCode::kBadFile, "{}: vocab entry '{}' is not an integer id in [0, 2^31)", file.string(), token);
     src.vocab.emplace_back(token, id.get<int32_t>());
   }
   const json& merges = require(model, "merges", json::value_t::array, file);
@@ -281,10 +285,12 @@ std::unique_ptr<Tokenizer> load_tokenizer_json(const FolderConfig& cfg) {
       a.lstrip = flag(t, "lstrip", false);
       a.rstrip = flag(t, "rstrip", false);
       a.single_word = flag(t, "single_word", false);
+      a.normalized = flag(t, "normalized", !a.special);
       added.add(std::move(a));
     }
   }
   const json normalizer = root.value("normalizer", json());
+  Normalizer normalize;  // stays the identity when the model applies the normalizer itself (BertNormalizer)
   const json pre = root.value("pre_tokenizer", json());
   const json decoder = root.value("decoder", json());
 
@@ -302,9 +308,7 @@ std::unique_ptr<Tokenizer> load_tokenizer_json(const FolderConfig& cfg) {
           fail(ErrorCode::kUnsupported, "{}: ByteLevel pre_tokenizer without GPT-2's regex (use_regex=false) is not supported", file.string());
         }
       }
-      if (!normalizer.is_null()) {
-        fail(ErrorCode::kUnsupported, "{}: byte-level BPE with a normalizer ({}) is not supported", file.string(), type_of(normalizer));
-      }
+      normalize = Normalizer::from_json(normalizer, file);
       ByteLevelOptions opt;
       opt.add_prefix_space = flag(components(pre, "pretokenizers").front(), "add_prefix_space", false);
       // `tokenizers` leaves GPT-2's model unk_token null; transformers'
@@ -319,22 +323,18 @@ std::unique_ptr<Tokenizer> load_tokenizer_json(const FolderConfig& cfg) {
       opt.fuse_unk = flag(model, "fuse_unk", false);
       opt.ignore_merges = flag(model, "ignore_merges", false);
       opt.unk_token = model.contains("unk_token") && model["unk_token"].is_string() ? model["unk_token"].get<std::string>() : "";
+      normalize = Normalizer::from_json(normalizer, file);
       bool replaces_space = false;
-      opt.prepend_space = false;
+      opt.metaspace = opt.prepend_space = false;
       for (const json& n : components(normalizer, "normalizers")) {
-        const std::string t = type_of(n);
-        if (t == "Prepend" && n.value("prepend", std::string()) == "\xE2\x96\x81") {
-          opt.prepend_space = true;
-        } else if (t == "Replace" && n.contains("pattern") && n["pattern"].value("String", std::string()) == " " &&
-                   n.value("content", std::string()) == "\xE2\x96\x81") {
+        if (type_of(n) == "Replace" && n.contains("pattern") && n["pattern"].value("String", std::string()) == " " &&
+            n.value("content", std::string()) == "\xE2\x96\x81") {
           replaces_space = true;
-        } else {
-          fail(ErrorCode::kUnsupported, "{}: normalizer '{}' is not supported for SentencePiece-style BPE", file.string(), t);
         }
       }
       for (const json& p : components(pre, "pretokenizers")) {
         if (type_of(p) == "Metaspace" && !flag(p, "split", true)) {
-          replaces_space = true;
+          replaces_space = opt.metaspace = true;
           opt.prepend_space = p.value("prepend_scheme", std::string(flag(p, "add_prefix_space", true) ? "always" : "never")) != "never";
         } else {
           fail(ErrorCode::kUnsupported, "{}: pre_tokenizer '{}' is not supported for BPE (supported: ByteLevel, or SentencePiece-style without splitting)", file.string(), type_of(p));
@@ -346,7 +346,10 @@ std::unique_ptr<Tokenizer> load_tokenizer_json(const FolderConfig& cfg) {
       opt.strip_leading_spaces = 0;
       for (const json& d : components(decoder, "decoders")) {
         if (type_of(d) == "Strip" && d.value("content", std::string()) == " ") opt.strip_leading_spaces = d.value("start", 0);
-        if (type_of(d) == "Metaspace") opt.strip_leading_spaces = opt.prepend_space ? 1 : 0;
+        if (type_of(d) == "Metaspace") {
+          const std::string scheme = d.value("prepend_scheme", std::string(flag(d, "add_prefix_space", true) ? "always" : "never"));
+          opt.strip_leading_spaces = scheme != "never" ? 1 : 0;
+        }
       }
       token_model = make_sentencepiece_bpe(read_bpe_json(model, file), opt);
     }
@@ -358,9 +361,8 @@ std::unique_ptr<Tokenizer> load_tokenizer_json(const FolderConfig& cfg) {
       opt.lower_case = flag(normalizer, "lowercase", true);
       opt.strip_accents = normalizer.contains("strip_accents") && normalizer["strip_accents"].is_boolean()
                               ? (normalizer["strip_accents"].get<bool>() ? 1 : 0) : -1;
-    } else if (!normalizer.is_null()) {
-      fail(ErrorCode::kUnsupported, "{}: WordPiece normalizer '{}' is not supported (expected BertNormalizer)", file.string(), type_of(normalizer));
     } else {
+      normalize = Normalizer::from_json(normalizer, file);
       opt.clean_text = opt.tokenize_chinese_chars = opt.lower_case = false;
     }
     opt.unk_token = model.value("unk_token", std::string("[UNK]"));
@@ -381,7 +383,7 @@ std::unique_ptr<Tokenizer> load_tokenizer_json(const FolderConfig& cfg) {
     fail(ErrorCode::kUnsupported, "{}: tokenizer model type '{}' is not supported (supported: BPE, WordPiece)", file.string(), model_type);
   }
 
-  add_added_tokens_decoder(cfg, added);
+  add_added_tokens_decoder(cfg, added, false);
   TokenModel* tm = token_model.get();
   auto vocab_id = [tm](const std::string& t) { return tm->token_to_id(t); };
   const SpecialIds specials = resolve_specials(cfg, added, vocab_id, kNoDefaults);
@@ -394,7 +396,8 @@ std::unique_ptr<Tokenizer> load_tokenizer_json(const FolderConfig& cfg) {
     post = template_from_json(root.value("post_processor", json()), added, file, vocab_id);
   }
   return std::make_unique<PipelineTokenizer>(std::move(token_model), std::move(added), std::move(post), specials,
-                                             config_value(cfg, "clean_up_tokenization_spaces", true));
+                                             config_value(cfg, "clean_up_tokenization_spaces", true),
+                                             std::move(normalize));
 }
 
 std::unique_ptr<Tokenizer> load_classic_bpe(const FolderConfig& cfg) {
@@ -408,7 +411,8 @@ std::unique_ptr<Tokenizer> load_classic_bpe(const FolderConfig& cfg) {
   const json vocab = read_json_file(vocab_file);
   if (!vocab.is_object()) fail(ErrorCode::kBadFile, "{}: expected an object of token -> id", vocab_file.string());
   for (const auto& [token, id] : vocab.items()) {
-    if (!id.is_number_integer()) fail(ErrorCode::kBadFile, "{}: entry '{}' is not an integer id", vocab_file.string(), token);
+    if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > INT32_MAX)
+      fail(ErrorCode::kBadFile, "{}: entry '{}' is not an integer id in [0, 2^31)", vocab_file.string(), token);
     src.vocab.emplace_back(token, id.get<int32_t>());
   }
   std::ifstream in(merges_file, std::ios::binary);
@@ -427,7 +431,7 @@ std::unique_ptr<Tokenizer> load_classic_bpe(const FolderConfig& cfg) {
       std::move(src), ByteLevelOptions{config_value(cfg, "add_prefix_space", false),
                                        special_token(cfg, "unk_token", "<|endoftext|>").value_or("")});
   AddedVocab added;
-  add_added_tokens_decoder(cfg, added);
+  add_added_tokens_decoder(cfg, added, true);
   TokenModel* tm = model.get();
   // GPT2Tokenizer's defaults: <|endoftext|> is unk, bos and eos.
   const SpecialIds specials = resolve_specials(cfg, added, [tm](const std::string& t) { return tm->token_to_id(t); },
@@ -458,7 +462,7 @@ std::unique_ptr<Tokenizer> load_classic_wordpiece(const FolderConfig& cfg) {
   opt.unk_token = special_token(cfg, "unk_token", "[UNK]").value_or("[UNK]");
   auto model = make_wordpiece(std::move(vocab), vocab_file.string(), opt);
   AddedVocab added;
-  add_added_tokens_decoder(cfg, added);
+  add_added_tokens_decoder(cfg, added, true);
   TokenModel* tm = model.get();
   const SpecialIds specials = resolve_specials(cfg, added, [tm](const std::string& t) { return tm->token_to_id(t); },
                                                {{"unk_token", "[UNK]"}, {"sep_token", "[SEP]"}, {"pad_token", "[PAD]"},
@@ -482,8 +486,22 @@ std::unique_ptr<Tokenizer> Tokenizer::load(const fs::path& dir) {
   cfg.tokenizer_config = read_optional_json(dir / "tokenizer_config.json");
   cfg.special_tokens_map = read_optional_json(dir / "special_tokens_map.json");
   cfg.model_config = read_optional_json(dir / "config.json");
-  if (fs::exists(dir / "tokenizer.json")) return load_tokenizer_json(cfg);
-  if (fs::exists(dir / "vocab.json") || fs::exists(dir / "merges.txt")) return load_classic_bpe(cfg);
+  // The loaders check the fields they know to be optional; a field of an
+  // unexpected JSON type elsewhere (e.g. a string where an id belongs) makes
+  // nlohmann throw, and that must still name the file, not escape as a bare
+  // "[json.exception...]" message.
+  auto naming = [](const fs::path& file, auto&& load) -> std::unique_ptr<Tokenizer> {
+    try {
+      return load();
+    } catch (const json::exception& e) {
+      fail(ErrorCode::kBadFile, "{}: a field has an unexpected type or value ({}). HINT: re-save the "
+           "tokenizer with transformers' save_pretrained()", file.string(), e.what());
+    }
+  };
+  if (fs::exists(dir / "tokenizer.json"))
+    return naming(dir / "tokenizer.json", [&] { return load_tokenizer_json(cfg); });
+  if (fs::exists(dir / "vocab.json") || fs::exists(dir / "merges.txt"))
+    return naming(dir / "vocab.json", [&] { return load_classic_bpe(cfg); });
   if (fs::exists(dir / "vocab.txt")) return load_classic_wordpiece(cfg);
   if (fs::exists(dir / "tokenizer.model")) {
     fail(ErrorCode::kUnsupported,

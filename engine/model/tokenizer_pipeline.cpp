@@ -69,27 +69,33 @@ void AddedVocab::add(AddedToken token) {
   }
   by_content_[token.content] = tokens_.size();
   by_id_[token.id] = tokens_.size();
+  patterns_.push_back(token.content);
   tokens_.push_back(std::move(token));
 }
 
-std::vector<AddedVocab::Piece> AddedVocab::split(std::string_view text) const {
-  std::vector<Piece> pieces;
-  if (tokens_.empty()) {
-    if (!text.empty()) pieces.push_back({text, -1});
-    return pieces;
+void AddedVocab::normalize_patterns(const Normalizer& normalizer) {
+  for (size_t k = 0; k < tokens_.size(); ++k) {
+    patterns_[k] = tokens_[k].normalized ? normalizer.apply(tokens_[k].content) : tokens_[k].content;
   }
+}
+
+std::vector<AddedVocab::Piece> AddedVocab::split(std::string_view text, bool normalized_tokens) const {
+  std::vector<Piece> pieces;
   size_t plain_start = 0;
   size_t i = 0;
   while (i < text.size()) {
     const AddedToken* best = nullptr;
-    for (const AddedToken& t : tokens_) {
-      if (t.content.size() <= (best ? best->content.size() : 0)) continue;
-      if (text.compare(i, t.content.size(), t.content) != 0) continue;
+    size_t best_size = 0;
+    for (size_t k = 0; k < tokens_.size(); ++k) {
+      const AddedToken& t = tokens_[k];
+      const std::string& pattern = patterns_[k];
+      if (t.normalized != normalized_tokens || pattern.size() <= best_size) continue;
+      if (text.compare(i, pattern.size(), pattern) != 0) continue;
       if (t.single_word && (is_word_char(code_point_before(text, i)) ||
-                            is_word_char(code_point_at(text, i + t.content.size())))) {
+                            is_word_char(code_point_at(text, i + pattern.size())))) {
         continue;
       }
-      best = &t;
+      best = &t, best_size = pattern.size();
     }
     if (best == nullptr) {
       ++i;
@@ -98,8 +104,8 @@ std::vector<AddedVocab::Piece> AddedVocab::split(std::string_view text) const {
     size_t plain_end = i;
     if (best->lstrip) plain_end = plain_start + end_without_trailing_space(text.substr(plain_start, i - plain_start));
     if (plain_end > plain_start) pieces.push_back({text.substr(plain_start, plain_end - plain_start), -1});
-    pieces.push_back({text.substr(i, best->content.size()), best->id});
-    i += best->content.size();
+    pieces.push_back({text.substr(i, best_size), best->id});
+    i += best_size;
     if (best->rstrip) i += leading_space_bytes(text.substr(i));
     plain_start = i;
   }
@@ -130,8 +136,13 @@ size_t PostProcessor::added_tokens(bool is_pair) const {
 }
 
 PipelineTokenizer::PipelineTokenizer(std::unique_ptr<TokenModel> model, AddedVocab added, PostProcessor post,
-                                     SpecialIds special, bool clean_up_spaces)
-    : model_(std::move(model)), added_(std::move(added)), post_(std::move(post)), clean_up_spaces_(clean_up_spaces) {
+                                     SpecialIds special, bool clean_up_spaces, Normalizer normalizer)
+    : model_(std::move(model)),
+      added_(std::move(added)),
+      post_(std::move(post)),
+      clean_up_spaces_(clean_up_spaces),
+      normalizer_(std::move(normalizer)) {
+  added_.normalize_patterns(normalizer_);
   bos_id_ = special.bos, eos_id_ = special.eos, pad_id_ = special.pad;
   cls_id_ = special.cls, sep_id_ = special.sep, unk_id_ = special.unk;
 }
@@ -139,11 +150,21 @@ PipelineTokenizer::PipelineTokenizer(std::unique_ptr<TokenModel> model, AddedVoc
 std::vector<int32_t> PipelineTokenizer::encode_text(std::string_view text) const {
   unicode::to_code_points(text);  // reject ill-formed UTF-8 once, up front
   std::vector<int32_t> ids;
-  for (const AddedVocab::Piece& piece : added_.split(text)) {
-    if (piece.id >= 0) {
-      ids.push_back(piece.id);
-    } else {
-      model_->encode_segment(piece.text, ids);
+  // tokenizers' AddedVocabulary::extract_and_normalize: tokens that are not
+  // normalized are split out of the raw text, the normalizer runs on each
+  // piece between them, and normalized tokens are split out of its output.
+  for (const AddedVocab::Piece& raw : added_.split(text, false)) {
+    if (raw.id >= 0) {
+      ids.push_back(raw.id);
+      continue;
+    }
+    const std::string normalized = normalizer_.apply(raw.text);
+    for (const AddedVocab::Piece& piece : added_.split(normalized, true)) {
+      if (piece.id >= 0) {
+        ids.push_back(piece.id);
+      } else {
+        model_->encode_segment(piece.text, ids);
+      }
     }
   }
   return ids;

@@ -1,6 +1,6 @@
 // Internal to the tokenizers: the pieces every Hugging Face tokenizer is made
 // of, in the order `tokenizers` runs them: added tokens are split out of the
-// raw text first, a TokenModel (byte-level BPE, SentencePiece BPE, WordPiece)
+// raw text first, the Normalizer runs on the text between them, a TokenModel (byte-level BPE, SentencePiece BPE, WordPiece)
 // turns each remaining segment into ids, and a post-processor template adds
 // the special tokens. PipelineTokenizer wires them into the public Tokenizer.
 #pragma once
@@ -15,6 +15,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "engine/model/tokenizer.h"
+#include "engine/model/tokenizer_normalizer.h"
 
 namespace vkinfer::tokenizer_detail {
 
@@ -40,6 +41,9 @@ struct AddedToken {
   bool lstrip = false;       // swallow whitespace on the left
   bool rstrip = false;       // swallow whitespace on the right
   bool single_word = false;  // only match when not inside a word
+  // Matched in the normalized text (its content normalized too) rather than
+  // in the raw text; `tokenizers` defaults it to !special.
+  bool normalized = false;
 };
 
 // Tokens matched verbatim in the raw text before the model sees it.
@@ -50,9 +54,13 @@ class AddedVocab {
     std::string_view text;  // plain text when id < 0
     int32_t id = -1;
   };
-  // Leftmost-longest matching, as the `tokenizers` Aho-Corasick matcher and
-  // the slow tokenizers' trie do.
-  std::vector<Piece> split(std::string_view text) const;
+  // Leftmost-longest matching of the tokens whose `normalized` flag equals
+  // `normalized_tokens`, as the `tokenizers` Aho-Corasick matchers and the
+  // slow tokenizers' trie do.
+  std::vector<Piece> split(std::string_view text, bool normalized_tokens) const;
+  // What normalized tokens are matched as: their content run through the
+  // tokenizer's normalizer (tokenizers' refresh_added_tokens).
+  void normalize_patterns(const Normalizer& normalizer);
   const AddedToken* find(int32_t id) const;
   int32_t find(std::string_view content) const;  // -1 when absent
   int32_t max_id() const;
@@ -60,6 +68,7 @@ class AddedVocab {
 
  private:
   std::vector<AddedToken> tokens_;
+  std::vector<std::string> patterns_;  // per token: the text split() looks for
   std::unordered_map<int32_t, size_t> by_id_;
   std::unordered_map<std::string, size_t> by_content_;
 };
@@ -83,7 +92,7 @@ struct SpecialIds {
 class PipelineTokenizer final : public Tokenizer {
  public:
   PipelineTokenizer(std::unique_ptr<TokenModel> model, AddedVocab added, PostProcessor post,
-                    SpecialIds special, bool clean_up_spaces);
+                    SpecialIds special, bool clean_up_spaces, Normalizer normalizer = {});
 
   Encoding encode(std::string_view text, bool add_special_tokens) const override;
   Encoding encode_pair(std::string_view text, std::string_view pair, bool add_special_tokens,
@@ -108,6 +117,7 @@ class PipelineTokenizer final : public Tokenizer {
   AddedVocab added_;
   PostProcessor post_;
   bool clean_up_spaces_;
+  Normalizer normalizer_;
 };
 
 // HF's clean_up_tokenization (" ." -> "." and friends), in its exact order.
@@ -130,7 +140,10 @@ struct ByteLevelOptions {
 std::unique_ptr<TokenModel> make_byte_level_bpe(BpeSource source, ByteLevelOptions options);
 
 struct SentencePieceOptions {
-  bool prepend_space = true;       // normalizer Prepend("▁") / Metaspace prepend
+  // Metaspace pre-tokenizer: ' ' -> '▁' and a '▁' prepended. Llama's files
+  // do both in the normalizer instead, which runs before the model.
+  bool metaspace = true;
+  bool prepend_space = true;
   bool byte_fallback = true;       // unknown chars -> <0xXX> tokens
   bool fuse_unk = true;            // consecutive unknowns -> one <unk>
   bool ignore_merges = false;      // a word found whole in the vocab skips merging

@@ -1,5 +1,6 @@
 // SentencePiece-style BPE as Llama's tokenizer.json describes it: spaces
-// become "▁" and one "▁" is prepended, the whole segment is one word merged by
+// become "▁" and one "▁" is prepended (by the normalizer, or here for a
+// Metaspace pre-tokenizer), the whole segment is one word merged by
 // rank, and characters missing from the vocabulary fall back to <0xXX> byte
 // tokens. Decoding reverses this and, like `tokenizers`' ByteFallback
 // decoder, turns a run of byte tokens into its UTF-8 text, or into one U+FFFD
@@ -64,8 +65,11 @@ class SentencePieceBpe final : public TokenModel {
 
   void encode_segment(std::string_view text, std::vector<int32_t>& ids) const override {
     if (text.empty()) return;  // Prepend leaves an empty string empty
-    std::string normalized = options_.prepend_space ? std::string(kSpaceMarker) : std::string();
-    normalized += replace_all(text, " ", kSpaceMarker);
+    std::string normalized(text);
+    if (options_.metaspace) {
+      normalized = (options_.prepend_space ? std::string(kSpaceMarker) : std::string()) +
+                   replace_all(text, " ", kSpaceMarker);
+    }
     if (options_.ignore_merges) {
       if (const int32_t whole = tables_.id(normalized); whole >= 0) {
         ids.push_back(whole);

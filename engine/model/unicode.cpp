@@ -100,11 +100,17 @@ std::u32string transform_utf16(std::u32string_view text, const char* what, Fn&& 
   fail(ErrorCode::kInternal, "ICU {} kept asking for a bigger buffer", what);
 }
 
-const UNormalizer2* normalizer(bool compose) {
+enum class Form { kNfc, kNfd, kNfkc, kNfkd };
+
+std::u32string normalize(std::u32string_view text, Form form) {
   UErrorCode status = U_ZERO_ERROR;
-  const UNormalizer2* n = compose ? unorm2_getNFCInstance(&status) : unorm2_getNFDInstance(&status);
+  const UNormalizer2* n = form == Form::kNfc    ? unorm2_getNFCInstance(&status)
+                          : form == Form::kNfd  ? unorm2_getNFDInstance(&status)
+                          : form == Form::kNfkc ? unorm2_getNFKCInstance(&status)
+                                                : unorm2_getNFKDInstance(&status);
   if (U_FAILURE(status)) fail(ErrorCode::kInternal, "ICU normalizer data unavailable: {}", u_errorName(status));
-  return n;
+  return transform_utf16(text, "normalization", [n](UChar* dst, int32_t cap, const UChar* src, int32_t len,
+                                                    UErrorCode* st) { return unorm2_normalize(n, src, len, dst, cap, st); });
 }
 
 int8_t category(char32_t cp) { return u_charType(static_cast<UChar32>(cp)); }
@@ -189,6 +195,7 @@ bool is_control_category(char32_t cp) {
 }
 bool is_nonspacing_mark(char32_t cp) { return category(cp) == U_NON_SPACING_MARK; }
 bool is_space_separator(char32_t cp) { return category(cp) == U_SPACE_SEPARATOR; }
+bool is_mark(char32_t cp) { return (U_GET_GC_MASK(static_cast<UChar32>(cp)) & U_GC_M_MASK) != 0; }
 
 std::u32string to_lower(std::u32string_view text) {
   return transform_utf16(text, "lower-casing",
@@ -197,16 +204,22 @@ std::u32string to_lower(std::u32string_view text) {
                          });
 }
 
-std::u32string nfd(std::u32string_view text) {
-  const UNormalizer2* n = normalizer(false);
-  return transform_utf16(text, "NFD", [n](UChar* dst, int32_t cap, const UChar* src, int32_t len,
-                                           UErrorCode* st) { return unorm2_normalize(n, src, len, dst, cap, st); });
+std::u32string to_lower_each(std::u32string_view text) {
+  std::u32string out;
+  out.reserve(text.size());
+  for (char32_t cp : text) {
+    if (cp < 0x80) {
+      out.push_back(cp >= U'A' && cp <= U'Z' ? cp + (U'a' - U'A') : cp);
+    } else {
+      out += to_lower(std::u32string_view(&cp, 1));  // alone, so no final-sigma context applies
+    }
+  }
+  return out;
 }
 
-std::u32string nfc(std::u32string_view text) {
-  const UNormalizer2* n = normalizer(true);
-  return transform_utf16(text, "NFC", [n](UChar* dst, int32_t cap, const UChar* src, int32_t len,
-                                           UErrorCode* st) { return unorm2_normalize(n, src, len, dst, cap, st); });
-}
+std::u32string nfd(std::u32string_view text) { return normalize(text, Form::kNfd); }
+std::u32string nfc(std::u32string_view text) { return normalize(text, Form::kNfc); }
+std::u32string nfkd(std::u32string_view text) { return normalize(text, Form::kNfkd); }
+std::u32string nfkc(std::u32string_view text) { return normalize(text, Form::kNfkc); }
 
 }  // namespace vkinfer::unicode

@@ -34,11 +34,18 @@ bool is_punctuation(char32_t cp);       // general category P*
 bool is_control_category(char32_t cp);  // general category C*
 bool is_nonspacing_mark(char32_t cp);   // general category Mn
 bool is_space_separator(char32_t cp);   // general category Zs
+bool is_mark(char32_t cp);              // general category M*: Mn Mc Me
 
 // Full case mapping in the root locale, as Python's str.lower() (e.g.
 // U+0130 becomes "i" + U+0307, final sigma is contextual).
 std::u32string to_lower(std::u32string_view text);
+// Each character's full lowercase mapping on its own, with no context (so a
+// final capital sigma becomes U+03C3), as Rust's char::to_lowercase() and
+// hence the `tokenizers` Lowercase normalizer.
+std::u32string to_lower_each(std::u32string_view text);
 std::u32string nfd(std::u32string_view text);
 std::u32string nfc(std::u32string_view text);
+std::u32string nfkd(std::u32string_view text);
+std::u32string nfkc(std::u32string_view text);
 
 }  // namespace vkinfer::unicode
