@@ -14,6 +14,9 @@
 #include "cli/options.h"
 #include "engine/core/error.h"
 #include "engine/generate.h"
+#include "engine/model/classifier.h"
+#include "engine/model/config.h"
+#include "engine/vk/instance.h"
 #include "engine/model/load_decoder.h"
 #include "engine/model/synthetic.h"
 #include "engine/vk/device.h"
@@ -28,6 +31,7 @@ struct BenchFlags {
   std::string model;
   std::string synthetic;
   std::string prompt_lengths = "128,512";
+  std::string batches = "1";  // BERT: sequences per forward
   int64_t decode_tokens = 32;
   int64_t decode_depth = 128;
   int reps = 5;
@@ -113,11 +117,57 @@ void print_profile(const std::vector<vk::OpTiming>& timings, const char* title) 
                100.0 * op.ns / total, op.cost.bytes / op.ns, op.cost.flops / op.ns);
 }
 
+// BERT: sequences/s per bucket and batch, every input filling its bucket.
+int run_encoder_bench(const BenchFlags& flags, const std::string& model) {
+  auto instance = vk::Instance::create();
+  std::vector<int> buckets = parse_int_list(flags.run.buckets.empty() ? "128" : flags.run.buckets, "--buckets");
+  std::vector<int> batches = parse_int_list(flags.batches, "--batch");
+  nlohmann::json rows = nlohmann::json::array();
+  std::string device_name;
+  for (int batch : batches) {
+    ClassifierOptions options;
+    options.dtype = flags.run.dtype();
+    options.buckets.assign(buckets.begin(), buckets.end());
+    options.batch = batch;
+    auto classifier = Classifier::load(*instance, model, options);
+    std::mt19937 rng(11);
+    // Ordinary word ids: past the special tokens at the start of the vocab.
+    const int32_t vocab = static_cast<int32_t>(classifier->config().vocab_size);
+    std::uniform_int_distribution<int32_t> token(std::min(1000, vocab / 2), vocab - 1);
+    for (int bucket : buckets) {
+      std::vector<EncoderInput> inputs(batch);
+      for (auto& input : inputs) {
+        input.ids.assign(bucket, 0);
+        for (auto& id : input.ids) id = token(rng);
+        input.type_ids.assign(bucket, 0);
+      }
+      for (int i = 0; i < flags.warmup; ++i) classifier->classify(inputs);
+      std::vector<double> rates;
+      for (int i = 0; i < flags.reps; ++i) {
+        const auto start = Clock::now();
+        classifier->classify(inputs);
+        rates.push_back(batch / std::chrono::duration<double>(Clock::now() - start).count());
+      }
+      const Stats stats = summarize(rates);
+      rows.push_back({{"bucket", bucket}, {"batch", batch}, {"sequences_per_s", stats_json(stats)}});
+      if (!flags.json)
+        fmt::print("  bucket {:>4} batch {:>3}: {:>9.2f} sequences/s  (min {:.2f}, max {:.2f})\n", bucket,
+                   batch, stats.median, stats.min, stats.max);
+    }
+  }
+  if (flags.json)
+    fmt::print("{}\n", nlohmann::json({{"model", model}, {"dtype", flags.run.dtype_name},
+                                       {"reps", flags.reps}, {"warmup", flags.warmup},
+                                       {"encoder", rows}}).dump());
+  return 0;
+}
+
 int run_bench(const BenchFlags& flags) {
   std::string model = flags.model;
   if (model.empty() && flags.synthetic.empty())
     fail(ErrorCode::kInvalidArgument, "give --model DIR or --synthetic gpt2-124m|llama-1b|bert-base");
   if (model.empty()) model = synthetic_model(flags.synthetic, cache_root()).string();
+  if (!ModelConfig::load(model).is_decoder()) return run_encoder_bench(flags, model);
   if (flags.reps < 1 || flags.warmup < 0)
     fail(ErrorCode::kInvalidArgument, "--reps must be >= 1 and --warmup >= 0");
   std::vector<int> lengths = parse_int_list(flags.prompt_lengths, "-p");
@@ -210,7 +260,8 @@ Command add_bench_command(CLI::App& app) {
       "bench", "Measure prefill and decode tokens/s (medians over --reps after --warmup) of a model "
                "folder or a synthetic shape (random weights, nothing to download)");
   command->add_option("--model", flags->model, "Hugging Face model folder");
-  command->add_option("--synthetic", flags->synthetic, "gpt2-124m | llama-1b (bert-base: see classify)");
+  command->add_option("--synthetic", flags->synthetic, "gpt2-124m | llama-1b | bert-base");
+  command->add_option("--batch", flags->batches, "BERT: batch sizes to measure, e.g. 1,8");
   command->add_option("-p,--prompt-lengths", flags->prompt_lengths, "Prefill lengths, e.g. 128,512");
   command->add_option("-n,--decode-tokens", flags->decode_tokens, "Decode steps per repetition");
   command->add_option("--depth", flags->decode_depth, "Context depth at which decode is measured");
