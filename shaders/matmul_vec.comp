@@ -1,8 +1,9 @@
 #version 450
-// GEMV family: Y = X.W^T for few rows of X (decode). One workgroup computes
-// ROWS output columns for up to MAX_M rows at a time; its lanes stride over
-// K in groups of 8 and the partial sums are reduced with subgroupAdd
-// (SUBGROUP variant, workgroup == one subgroup) or through shared memory.
+// GEMV family: Y = X.W^T for few rows of X (decode). A subgroup (SUBGROUP
+// variant) or the whole workgroup (shared-memory variant) computes ROWS
+// output columns for up to MAX_M rows at a time; its lanes stride over K in
+// groups of 8 and the partial sums are reduced with subgroupAdd or through
+// shared memory.
 #extension GL_GOOGLE_include_directive : require
 #ifdef SUBGROUP
 #extension GL_KHR_shader_subgroup_arithmetic : require
@@ -20,8 +21,17 @@ shared float partial_sums[ROWS * MAX_M * 2u][WORKGROUP];
 #endif
 
 void main() {
+#ifdef SUBGROUP
+  // Each subgroup of the workgroup owns ROWS output columns; bigger
+  // workgroups amortise the per-workgroup cost of CPU drivers.
+  const uint lane = gl_SubgroupInvocationID;
+  const uint lanes = gl_SubgroupSize;
+  const uint n0 = (gl_WorkGroupID.x * gl_NumSubgroups + gl_SubgroupID) * ROWS;
+#else
   const uint lane = gl_LocalInvocationID.x;
+  const uint lanes = WORKGROUP;
   const uint n0 = gl_WorkGroupID.x * ROWS;
+#endif
   const bool glu = (pc.flags & MATMUL_FLAG_GLU) != 0u;
   const uint full_groups = pc.K / 8u;
   const uint groups = (pc.K + 7u) / 8u;
@@ -32,7 +42,7 @@ void main() {
     for (uint r = 0u; r < ROWS; ++r)
       for (uint i = 0u; i < MAX_M; ++i) { acc[r][i] = 0.0; acc2[r][i] = 0.0; }
 
-    for (uint g = lane; g < groups; g += WORKGROUP) {
+    for (uint g = lane; g < groups; g += lanes) {
       vec4 xlo[MAX_M], xhi[MAX_M];
       for (uint i = 0u; i < MAX_M; ++i) {
         if (m0 + i < pc.M) load_x8(m0 + i, g, g >= full_groups, xlo[i], xhi[i]);

@@ -50,7 +50,7 @@ void matmul(vk::CommandStream& stream, const MatmulArgs& args, const MatmulPolic
   desc.shader = pick_shader(weight.dtype, texel, tiled, subgroup);
   const vk::BindingKind w_kind = texel ? vk::BindingKind::kTexel : vk::BindingKind::kStorage;
   desc.bindings = {vk::BindingKind::kStorage, w_kind, w_kind, vk::BindingKind::kStorage,
-                   vk::BindingKind::kStorage, vk::BindingKind::kStorage};
+                   vk::BindingKind::kStorage, vk::BindingKind::kStorage, w_kind};
   desc.written_bindings = 1u << 5;
   desc.push_constant_bytes = sizeof(params::MatmulParams);
   if (tiled) {
@@ -58,7 +58,9 @@ void matmul(vk::CommandStream& stream, const MatmulArgs& args, const MatmulPolic
     desc.spec = vk::spec_values(spec);
     desc.local_size = {spec.local_n, spec.local_m, 1};
   } else {
-    uint32_t workgroup = subgroup ? device.info().subgroup_size : policy.vec_workgroup;
+    // Subgroup variant: vec_subgroups subgroups per workgroup, ROWS columns each.
+    const uint32_t workgroup = subgroup ? device.info().subgroup_size * policy.vec_subgroups
+                                        : policy.vec_workgroup;
     // Rows of X per pass = M when it fits: a decode step (M = 1) must not
     // pay for accumulators of rows that do not exist.
     const uint32_t max_m = static_cast<uint32_t>(std::min<int64_t>(args.M, policy.vec_max_m));
@@ -119,14 +121,17 @@ void matmul(vk::CommandStream& stream, const MatmulArgs& args, const MatmulPolic
       groups_y = static_cast<uint32_t>((p.M + policy.tile_local_m * policy.tile_m - 1) /
                                        (policy.tile_local_m * policy.tile_m));
     } else {
-      groups_x = (p.N + policy.vec_rows - 1) / policy.vec_rows;
+      const uint32_t columns = policy.vec_rows * (subgroup ? policy.vec_subgroups : 1u);
+      groups_x = (p.N + columns - 1) / columns;
     }
     const double weight_bytes = double(hi - lo) * weight.cols * dtype_size(weight.dtype);
     vk::OpCost cost{weight_bytes + 4.0 * args.M * (weight.cols + (hi - lo)),
                     2.0 * args.M * (hi - lo) * weight.cols * (args.weight_up ? 2 : 1)};
+    vk::BufferRange x_texel(*args.x.buffer);
+    if (texel) x_texel.texel_format = VK_FORMAT_R32G32B32A32_SFLOAT;
     stream.dispatch(kernel,
                     {*args.x.buffer, w, w2, args.bias ? *args.bias.buffer : dummy,
-                     args.residual ? *args.residual.buffer : dummy, *args.y.buffer},
+                     args.residual ? *args.residual.buffer : dummy, *args.y.buffer, x_texel},
                     p, groups_x, groups_y, 1, tiled ? "matmul_tiled" : "matmul_vec", cost);
   }
 }

@@ -15,7 +15,8 @@ namespace vkinfer::ops {
 struct MatmulPolicy {
   bool texel_weights = false;  // uniform texel buffers for weights
   bool subgroup = false;       // subgroupAdd reductions in the GEMV kernel
-  uint32_t vec_workgroup = 8;  // GEMV lanes (== subgroup size when subgroup)
+  uint32_t vec_workgroup = 8;  // GEMV lanes of the shared-memory variant
+  uint32_t vec_subgroups = 1;  // subgroups per GEMV workgroup (subgroup variant)
   uint32_t vec_rows = 4;       // GEMV output columns per workgroup
   uint32_t vec_max_m = 4;      // GEMV activation rows per pass
   uint32_t tiled_min_m = 5;    // M at or above which the tiled GEMM is used

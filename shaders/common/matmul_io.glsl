@@ -11,6 +11,15 @@ layout(push_constant) uniform PushConstants { MATMUL_PARAMS_FIELDS } pc;
 
 layout(std430, binding = 0) readonly buffer XBuffer { float x_data[]; };
 layout(std430, binding = 0) readonly buffer XBuffer4 { vec4 x_data4[]; };
+#ifdef WEIGHT_TEXEL
+// CPU drivers serve divergent texel fetches with vector gathers but divergent
+// storage loads lane by lane, so activations come through a texel view too.
+layout(binding = 6) uniform samplerBuffer x_tex;
+#define X4(i) texelFetch(x_tex, int(i))
+#else
+layout(std430, binding = 6) readonly buffer XUnused { float x_unused[]; };
+#define X4(i) x_data4[i]
+#endif
 #if defined(WEIGHT_F16) && defined(WEIGHT_TEXEL)
 layout(binding = 1) uniform usamplerBuffer w_tex;
 layout(binding = 2) uniform usamplerBuffer w2_tex;
@@ -56,8 +65,8 @@ layout(std430, binding = 5) writeonly buffer YBuffer { float y_data[]; };
 void load_x8(uint m, uint g, bool tail, out vec4 lo, out vec4 hi) {
   uint base = pc.x_offset + m * pc.x_stride + 8u * g;
   if (!tail && (base & 3u) == 0u && (pc.x_stride & 3u) == 0u) {
-    lo = x_data4[base / 4u];
-    hi = x_data4[base / 4u + 1u];
+    lo = X4(base / 4u);
+    hi = X4(base / 4u + 1u);
     return;
   }
   uint k = 8u * g;

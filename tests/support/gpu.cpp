@@ -28,11 +28,21 @@ std::vector<std::pair<std::string, ops::KernelPolicy>> all_policies(const vk::De
       policy.matmul.texel_weights = texel;
       policy.matmul.subgroup = subgroup;
       policy.matmul.vec_workgroup = subgroup ? info.subgroup_size : 16;
+      policy.matmul.vec_subgroups = 1;
       policy.reduce.subgroup = subgroup;
       policy.reduce.workgroup = subgroup ? info.subgroup_size : 32;
       out.emplace_back(std::string(texel ? "texel" : "storage") + (subgroup ? "_subgroup" : "_shared"),
                        policy);
     }
+  // Several subgroups per GEMV workgroup.
+  if (info.enabled.subgroup_arithmetic) {
+    for (uint32_t subgroups : {4u, 8u}) {
+      ops::KernelPolicy wide = base;
+      wide.matmul.subgroup = true;
+      wide.matmul.vec_subgroups = subgroups;
+      out.emplace_back("subgroups_x" + std::to_string(subgroups), wide);
+    }
+  }
   // A GPU-shaped tiling as well, so desktop tile sizes are tested here too.
   ops::KernelPolicy gpu_tiles = base;
   gpu_tiles.matmul.tile_local_n = 16; gpu_tiles.matmul.tile_local_m = 8;
