@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
@@ -25,9 +26,10 @@ struct GenerateFlags {
   std::string prompt_ids;
   std::string input;
   int64_t max_new_tokens = 64;
-  float temperature = -1;  // unset
-  int top_k = -1;          // unset
-  float top_p = -1;        // unset
+  // Unset unless given: any float is a value a user can type, so no sentinel.
+  std::optional<float> temperature;
+  std::optional<int> top_k;
+  std::optional<float> top_p;
   float repetition_penalty = 1.0f;
   uint64_t seed = 0;
   bool greedy = false;
@@ -69,14 +71,14 @@ std::vector<std::string> read_prompt_file(const std::string& path) {
 
 ops::SamplingParams sampling_from(const GenerateFlags& flags) {
   ops::SamplingParams params;
-  const bool asked_to_sample = flags.temperature >= 0 || flags.top_k >= 0 || flags.top_p >= 0;
-  params.greedy = flags.greedy || !asked_to_sample || flags.temperature == 0;
-  params.temperature = flags.temperature >= 0 ? flags.temperature : 1.0f;
-  if (flags.temperature < 0 && flags.temperature != -1)
-    fail(ErrorCode::kInvalidArgument, "--temperature must be >= 0 (got {})", flags.temperature);
+  const bool asked_to_sample = flags.temperature || flags.top_k || flags.top_p;
+  if (flags.temperature && !(*flags.temperature >= 0))
+    fail(ErrorCode::kInvalidArgument, "--temperature must be >= 0 (got {})", *flags.temperature);
+  params.greedy = flags.greedy || !asked_to_sample || flags.temperature == 0.0f;
+  params.temperature = flags.temperature.value_or(1.0f);
   // transformers' GenerationConfig defaults: top_k 50, top_p 1.0.
-  params.top_k = flags.top_k >= 0 ? flags.top_k : 50;
-  params.top_p = flags.top_p != -1 ? flags.top_p : 1.0f;
+  params.top_k = flags.top_k.value_or(50);
+  params.top_p = flags.top_p.value_or(1.0f);
   params.repetition_penalty = flags.repetition_penalty;
   params.seed = flags.seed;
   ops::validate(params);
@@ -129,11 +131,17 @@ int run_generate(const GenerateFlags& flags) {
     std::vector<StreamDecoder> streams;
     std::vector<std::string> texts(prompts.size());
     for (size_t i = 0; i < prompts.size(); ++i) streams.emplace_back(*tokenizer);
-    if (printer && stream_text) {
+    // The prompt is echoed once the request has passed validation and the
+    // first token exists, so a run that fails prints nothing to stdout.
+    bool echoed = false;
+    auto echo_prompt = [&] {
+      if (!printer || !stream_text || echoed) return;
       fmt::print("{}", prompt_texts[0]);
       std::fflush(stdout);
-    }
+      echoed = true;
+    };
     auto on_token = [&](size_t sequence, int32_t token) {
+      echo_prompt();
       std::string piece = streams[sequence].push(token);
       texts[sequence] += piece;
       if (printer && stream_text) {
@@ -145,6 +153,7 @@ int run_generate(const GenerateFlags& flags) {
       return false;
     };
     GenerateResult local = generator.run(prompts, options, on_token);
+    echo_prompt();  // --max-new-tokens 0 generates no token
     if (!printer) return;
     for (size_t i = 0; i < prompts.size(); ++i) {
       std::string tail = streams[i].flush();
@@ -175,6 +184,7 @@ int run_generate(const GenerateFlags& flags) {
         fmt::print("[{}] {}{}\n", i + 1, prompt_texts[i], text);
       }
     }
+    std::fflush(stdout);  // the statistics line comes after the text
     if (!flags.json)
       fmt::print(stderr, "vkinfer: prefill {:.1f} ms ({} tokens), decode {:.1f} tokens/s\n",
                  local.prefill_ms, local.prefill_rows, local.decode_tokens_per_s());

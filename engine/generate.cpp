@@ -69,6 +69,24 @@ Generator::Generator(Decoder& decoder) : decoder_(decoder) {
     gathered_stats_ = vk::Buffer::create(device, world * batch * sizeof(params::SampleStats),
                                          vk::MemoryKind::kDevice);
   }
+  warm_up();
+}
+
+void Generator::warm_up() {
+  // One prefill-shaped and one decode-shaped forward plus a greedy sample,
+  // so that drivers which compile pipelines at first use (lavapipe) do it
+  // at load time and no request pays for it. The cache contents written
+  // here are overwritten by every request before they are read.
+  const int64_t batch = decoder_.limits().batch;
+  vk::CommandStream stream(decoder_.device());
+  for (int64_t rows : {std::min<int64_t>(8, decoder_.limits().max_rows_per_seq), int64_t{1}}) {
+    decoder_.set_inputs(std::vector<int32_t>(batch * rows, 0), std::vector<int32_t>(batch * rows, 0),
+                        std::vector<uint32_t>(batch, 0), rows);
+    decoder_.forward(stream, 0);
+    stream.finish();
+  }
+  GenerateOptions options;
+  sample_step(stream, options, 0, batch, decoder_.logits());
 }
 
 std::vector<int32_t> Generator::sample_step(vk::CommandStream& stream, const GenerateOptions& options,

@@ -50,6 +50,7 @@ class Generator {
                      const GenerateOptions& options, const TokenCallback& on_token = {});
 
  private:
+  void warm_up();
   std::vector<int32_t> sample_step(vk::CommandStream& stream, const GenerateOptions& options,
                                    uint32_t step, int64_t rows, ops::View logits);
   Decoder& decoder_;

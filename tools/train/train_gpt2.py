@@ -26,7 +26,11 @@ import sys
 import tempfile
 import time
 
-import torch
+# The tokenizer trainers use rayon; one thread keeps merge tie-breaking out of scheduling's hands.
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("RAYON_NUM_THREADS", "1")
+
+import torch  # noqa: E402
 from tokenizers import ByteLevelBPETokenizer
 from transformers import GPT2Config, GPT2LMHeadModel, GPT2Tokenizer, GPT2TokenizerFast
 
@@ -222,6 +226,8 @@ def main():
         "tokens_seen": args.steps * args.batch * args.block,
         "train_seconds": round(train_seconds, 1),
         "total_seconds": round(time.time() - started, 1),
+        # CPU time says what the run costs; wall time also counts other jobs on a shared box.
+        "cpu_seconds": round(time.process_time(), 1),
         "machine": f"{platform.processor() or platform.machine()}, torch "
                    f"{torch.__version__}, 1 thread",
         "metrics": metrics, "history": history,
