@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "engine/core/error.h"
+#include "engine/model/graph_util.h"
 #include "engine/ops/attention.h"
 #include "engine/ops/embedding.h"
 #include "engine/ops/matmul.h"
@@ -12,20 +13,6 @@
 
 namespace vkinfer {
 namespace {
-
-ops::Act act_of(Activation activation) {
-  switch (activation) {
-    case Activation::kGeluErf: return ops::Act::kGeluErf;
-    case Activation::kGeluTanh: return ops::Act::kGeluTanh;
-    case Activation::kRelu: return ops::Act::kRelu;
-    case Activation::kSilu: return ops::Act::kSilu;
-  }
-  return ops::Act::kNone;
-}
-
-ops::View optional(const Tensor& tensor) {
-  return tensor.rows ? ops::View(tensor) : ops::View();
-}
 
 int64_t embed_dim(const DecoderConfig& c) {
   return c.word_embed_proj_dim ? c.word_embed_proj_dim : c.hidden_size;
@@ -167,7 +154,7 @@ void Decoder::forward(vk::CommandStream& stream, int64_t past, bool all_rows) {
     ops::NormArgs norm;
     norm.x = source;
     norm.gamma = weights_.final_norm_gain;
-    norm.beta = optional(weights_.final_norm_bias);
+    norm.beta = optional_view(weights_.final_norm_bias);
     norm.y = last_;
     norm.M = out_rows;
     norm.N = c.hidden_size;
@@ -189,7 +176,7 @@ void Decoder::forward(vk::CommandStream& stream, int64_t past, bool all_rows) {
   head.x = head_input;
   head.M = out_rows;
   head.weight = &weights_.lm_head();
-  head.bias = optional(weights_.lm_head_bias);
+  head.bias = optional_view(weights_.lm_head_bias);
   head.y = logits_;
   ops::matmul(stream, head, policy_.matmul);
 }
@@ -205,7 +192,7 @@ void Decoder::layer(vk::CommandStream& stream, size_t index, int64_t rows, int64
     ops::NormArgs args;
     args.x = x;
     args.gamma = gain;
-    args.beta = optional(bias);
+    args.beta = optional_view(bias);
     args.y = y;
     args.M = rows;
     args.N = H;
@@ -227,7 +214,7 @@ void Decoder::layer(vk::CommandStream& stream, size_t index, int64_t rows, int64
   qkv.x = *attn_input;
   qkv.M = rows;
   qkv.weight = &w.qkv;
-  qkv.bias = optional(w.qkv_bias);
+  qkv.bias = optional_view(w.qkv_bias);
   qkv.y = qkv_;
   ops::matmul(stream, qkv, policy_.matmul);
 
@@ -278,7 +265,7 @@ void Decoder::layer(vk::CommandStream& stream, size_t index, int64_t rows, int64
   out.x = attn_;
   out.M = rows;
   out.weight = &w.attn_out;
-  out.bias = optional(w.attn_out_bias);
+  out.bias = optional_view(w.attn_out_bias);
   if (rank0) out.residual = hidden_;
   out.y = attn_sum;
   ops::matmul(stream, out, policy_.matmul);
@@ -301,8 +288,8 @@ void Decoder::layer(vk::CommandStream& stream, size_t index, int64_t rows, int64
   up.M = rows;
   up.weight = c.gated_mlp ? &w.mlp_gate : &w.mlp_up;
   up.weight_up = c.gated_mlp ? &w.mlp_up : nullptr;
-  up.bias = optional(w.mlp_up_bias);
-  up.act = act_of(c.activation);
+  up.bias = optional_view(w.mlp_up_bias);
+  up.act = op_activation(c.activation);
   up.y = mlp_;
   ops::matmul(stream, up, policy_.matmul);
 
@@ -310,7 +297,7 @@ void Decoder::layer(vk::CommandStream& stream, size_t index, int64_t rows, int64
   down.x = mlp_;
   down.M = rows;
   down.weight = &w.mlp_down;
-  down.bias = optional(w.mlp_down_bias);
+  down.bias = optional_view(w.mlp_down_bias);
   if (c.parallel_residual) down.residual = hidden_alt_;
   else if (rank0) down.residual = hidden_;
   down.y = hidden_;

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "engine/core/error.h"
+#include "engine/model/graph_util.h"
 #include "engine/ops/attention.h"
 #include "engine/ops/embedding.h"
 #include "engine/ops/matmul.h"
@@ -12,20 +13,6 @@
 
 namespace vkinfer {
 namespace {
-
-ops::Act act_of(Activation activation) {
-  switch (activation) {
-    case Activation::kGeluErf: return ops::Act::kGeluErf;
-    case Activation::kGeluTanh: return ops::Act::kGeluTanh;
-    case Activation::kRelu: return ops::Act::kRelu;
-    case Activation::kSilu: return ops::Act::kSilu;
-  }
-  return ops::Act::kNone;
-}
-
-ops::View optional(const Tensor& tensor) {
-  return tensor.rows ? ops::View(tensor) : ops::View();
-}
 
 int64_t head_dim(const BertConfig& c) { return c.hidden_size / c.num_heads; }
 
@@ -307,7 +294,7 @@ void Encoder::layer(vk::CommandStream& stream, Bucket& b, size_t index, int64_t 
   out.x = b.attn;
   out.M = rows;
   out.weight = &w.attn_out;
-  out.bias = optional(w.attn_out_bias);
+  out.bias = optional_view(w.attn_out_bias);
   if (rank0) out.residual = b.hidden;
   out.y = b.hidden;
   ops::matmul(stream, out, policy_.matmul);
@@ -319,7 +306,7 @@ void Encoder::layer(vk::CommandStream& stream, Bucket& b, size_t index, int64_t 
   up.M = rows;
   up.weight = &w.mlp_up;
   up.bias = w.mlp_up_bias;
-  up.act = act_of(c.hidden_act);
+  up.act = op_activation(c.hidden_act);
   up.y = b.mlp;
   ops::matmul(stream, up, policy_.matmul);
 
@@ -327,7 +314,7 @@ void Encoder::layer(vk::CommandStream& stream, Bucket& b, size_t index, int64_t 
   down.x = b.mlp;
   down.M = rows;
   down.weight = &w.mlp_down;
-  down.bias = optional(w.mlp_down_bias);
+  down.bias = optional_view(w.mlp_down_bias);
   if (rank0) down.residual = b.hidden;
   down.y = b.hidden;
   ops::matmul(stream, down, policy_.matmul);
