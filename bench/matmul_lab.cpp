@@ -4,6 +4,7 @@
 // (GEMV) and GFLOPS (GEMM) as benchmark counters.
 #include <benchmark/benchmark.h>
 
+#include <array>
 #include <cmath>
 
 #include "engine/ops/matmul.h"
@@ -22,6 +23,20 @@ struct Variant {
 std::vector<Variant> variants() {
   std::vector<Variant> out;
   for (auto& [name, policy] : testing::all_policies(testing::test_device().info())) out.push_back({name, policy});
+  // GEMM tile shapes (local n x local m, outputs tile_m x tile_n per invocation).
+  const ops::KernelPolicy base = ops::choose_policy(testing::test_device().info());
+  for (auto [local_n, local_m, tile_m, tile_n] :
+       std::vector<std::array<uint32_t, 4>>{{8, 1, 4, 4}, {8, 1, 8, 2}, {8, 1, 16, 2}, {32, 1, 8, 4},
+                                            {8, 4, 8, 4}, {8, 1, 4, 8}}) {
+    ops::KernelPolicy policy = base;
+    policy.matmul.tile_local_n = local_n;
+    policy.matmul.tile_local_m = local_m;
+    policy.matmul.tile_m = tile_m;
+    policy.matmul.tile_n = tile_n;
+    out.push_back({"tile_" + std::to_string(local_n) + "x" + std::to_string(local_m) + "_" +
+                       std::to_string(tile_m) + "x" + std::to_string(tile_n),
+                   policy});
+  }
   return out;
 }
 

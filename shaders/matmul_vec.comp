@@ -14,6 +14,7 @@ layout(constant_id = 0) const uint WORKGROUP = 8;
 layout(constant_id = 1) const uint ROWS = 4;
 layout(constant_id = 2) const uint MAX_M = 4;
 
+#define X_DIVERGENT
 #include "common/matmul_io.glsl"
 
 #ifndef SUBGROUP

@@ -11,9 +11,11 @@ layout(push_constant) uniform PushConstants { MATMUL_PARAMS_FIELDS } pc;
 
 layout(std430, binding = 0) readonly buffer XBuffer { float x_data[]; };
 layout(std430, binding = 0) readonly buffer XBuffer4 { vec4 x_data4[]; };
-#ifdef WEIGHT_TEXEL
+#if defined(WEIGHT_TEXEL) && defined(X_DIVERGENT)
 // CPU drivers serve divergent texel fetches with vector gathers but divergent
-// storage loads lane by lane, so activations come through a texel view too.
+// storage loads lane by lane, so the GEMV (whose lanes read different K of X)
+// reads activations through a texel view too. The tiled kernel's lanes share
+// their X rows, and uniform storage loads are a single load there.
 layout(binding = 6) uniform samplerBuffer x_tex;
 #define X4(i) texelFetch(x_tex, int(i))
 #else
