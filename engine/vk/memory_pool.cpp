@@ -42,6 +42,14 @@ int MemoryPool::find_memory_type(uint32_t type_bits, VkMemoryPropertyFlags flags
   return -1;
 }
 
+uint64_t MemoryPool::reserved_in_heap(uint32_t heap) const {
+  uint64_t total = 0;
+  for (const auto& [type, blocks] : blocks_)
+    if (properties_.memoryTypes[type].heapIndex == heap)
+      for (const Block& block : blocks) total += block.size;
+  return total;
+}
+
 bool MemoryPool::try_allocate_in(uint32_t memory_type, const VkMemoryRequirements& required,
                                  Allocation* out) {
   auto& blocks = blocks_[memory_type];
@@ -89,8 +97,20 @@ Allocation MemoryPool::allocate(const VkMemoryRequirements& required,
     block_size = std::min(block_size, max_allocation_size_);
     const uint32_t heap = properties_.memoryTypes[memory_type].heapIndex;
     const uint64_t heap_size = properties_.memoryHeaps[heap].size;
-    if (bytes_reserved_ + block_size > heap_size && required.size <= heap_size)
+    const uint64_t heap_reserved = reserved_in_heap(heap);
+    if (heap_reserved + block_size > heap_size && required.size <= heap_size)
       block_size = std::max<uint64_t>(align_up(required.size, 4096), 4096);
+    // Checked here, not left to the driver: asking for more than the heap is
+    // invalid usage (VUID-vkAllocateMemory-pAllocateInfo-01713), and CPU
+    // drivers such as lavapipe overcommit instead of failing, so the error
+    // would otherwise come later, as a crash or a swap storm.
+    if (heap_reserved + block_size > heap_size)
+      fail(ErrorCode::kOutOfMemory,
+           "device memory exhausted: asked for {:.1f} MiB with {:.1f} MiB already "
+           "in use of a {:.1f} MiB heap. HINT: use a smaller --ctx/--batch, "
+           "--dtype f16, or more --tp ranks",
+           required.size / double(kMiB), heap_reserved / double(kMiB),
+           heap_size / double(kMiB));
 
     VkMemoryAllocateInfo info{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
     info.allocationSize = block_size;

@@ -52,6 +52,8 @@ class MemoryPool {
   int find_memory_type(uint32_t type_bits, VkMemoryPropertyFlags flags) const;
   bool try_allocate_in(uint32_t memory_type, const VkMemoryRequirements& required,
                        Allocation* out);
+  // Bytes of VkDeviceMemory this pool holds in heap `heap`.
+  uint64_t reserved_in_heap(uint32_t heap) const;
 
   VkDevice device_;
   VkPhysicalDeviceMemoryProperties properties_{};
