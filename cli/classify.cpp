@@ -131,7 +131,18 @@ void print_result(const Classification& r, const BertConfig& config, bool json,
              probs, r.tokens, r.bucket);
 }
 
-int run_classify(const ClassifyFlags& flags) {
+// The bundled model's default pair (Psalm 23:1 and the verse that follows).
+constexpr const char* kDefaultText = "The LORD is my shepherd; I shall not want.";
+constexpr const char* kDefaultPair =
+    "He maketh me to lie down in green pastures: he leadeth me beside the still waters.";
+
+int run_classify(ClassifyFlags flags) {
+  const bool default_pair = flags.model.empty() && !flags.text && !flags.input && !flags.input_ids;
+  if (default_pair) {
+    // No model and no input: show the bundled classifier on its default pair.
+    flags.text = kDefaultText;
+    flags.pair = kDefaultPair;
+  }
   if (flags.pair && !flags.text) fail(ErrorCode::kInvalidArgument, "--pair needs --text");
   if (flags.token_type_ids && !flags.input_ids)
     fail(ErrorCode::kInvalidArgument, "--token-type-ids needs --input-ids");
@@ -167,6 +178,7 @@ int run_classify(const ClassifyFlags& flags) {
   const std::string model = flags.model.empty() ? default_classify_model() : flags.model;
   auto instance = vk::Instance::create();
   auto classifier = Classifier::load(*instance, model, options);
+  if (default_pair) fmt::print("A: {}\nB: {}\n", kDefaultText, kDefaultPair);
 
   std::vector<EncoderInput> inputs;
   std::vector<size_t> lines;
