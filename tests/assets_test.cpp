@@ -3,8 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "engine/generate.h"
+#include "engine/model/classifier.h"
+#include "engine/vk/instance.h"
 #include "engine/model/load_decoder.h"
 #include "engine/model/npy.h"
 #include "engine/model/tokenizer.h"
@@ -53,6 +57,61 @@ TEST(BundledGpt2, DefaultRunPrintsText) {
   testing::CliResult run = testing::run_vkinfer({"generate", "--max-new-tokens", "32"}, 120);
   ASSERT_TRUE(run.exited() && run.exit_code == 0) << run.describe();
   EXPECT_EQ(run.out, golden["full_text"].get<std::string>() + "\n");
+}
+
+TEST(BundledBert, MatchesTransformers) {
+  const auto golden = testing::load_golden("assets_bert");
+  ClassifierOptions options;
+  options.truncate = true;
+  auto classifier = Classifier::load(testing::test_instance(), assets_dir() + "/bert-kjv-nsp", options);
+  std::vector<EncoderInput> inputs;
+  for (const auto& c : golden["cases"]) {
+    EncoderInput input = classifier->tokenize(c["text"].get<std::string>(), c["text_pair"].get<std::string>());
+    EXPECT_EQ(input.ids, c["input_ids"].get<std::vector<int32_t>>()) << c["text"];
+    EXPECT_EQ(input.type_ids, c["token_type_ids"].get<std::vector<int32_t>>()) << c["text"];
+    inputs.push_back(std::move(input));
+  }
+  const auto results = classifier->classify(inputs);
+  for (size_t i = 0; i < results.size(); ++i) {
+    // fp32 on both sides (fp16 checkpoint upcast); BERT's golden bound.
+    EXPECT_CLOSE(golden["cases"][i]["logits"].get<std::vector<float>>(), results[i].logits, 1e-4, 0.0);
+    EXPECT_EQ(results[i].label_name, golden["cases"][i]["predicted_label"].get<std::string>());
+  }
+}
+
+TEST(BundledBert, HeldOutAccuracyEqualsPyTorch) {
+  const std::string dir = assets_dir() + "/bert-kjv-nsp";
+  const auto eval = testing::load_json_file(dir + "/eval.json");
+  ClassifierOptions options;
+  options.truncate = true;
+  options.batch = 8;
+  auto classifier = Classifier::load(testing::test_instance(), dir, options);
+  std::ifstream file(dir + "/test_split.tsv");
+  ASSERT_TRUE(file) << dir << "/test_split.tsv";
+  std::vector<EncoderInput> inputs;
+  std::vector<int64_t> labels;
+  std::string line;
+  while (std::getline(file, line)) {
+    std::stringstream fields(line);
+    std::string text, pair, label;
+    std::getline(fields, text, '\t');
+    std::getline(fields, pair, '\t');
+    std::getline(fields, label, '\t');
+    if (label.empty() || !std::isdigit(static_cast<unsigned char>(label[0]))) continue;  // header
+    inputs.push_back(classifier->tokenize(text, pair));
+    labels.push_back(std::stoll(label));
+  }
+  ASSERT_EQ(static_cast<int64_t>(inputs.size()), eval["rows"].get<int64_t>());
+  const auto results = classifier->classify(inputs);
+  int64_t correct = 0;
+  for (size_t i = 0; i < results.size(); ++i) correct += results[i].label == labels[i];
+  EXPECT_EQ(correct, eval["correct"].get<int64_t>());
+}
+
+TEST(BundledBert, DefaultRunClassifiesThePair) {
+  testing::CliResult run = testing::run_vkinfer({"classify"}, 120);
+  ASSERT_TRUE(run.exited() && run.exit_code == 0) << run.describe();
+  EXPECT_NE(run.out.find("B: "), std::string::npos) << run.out;
 }
 
 }  // namespace

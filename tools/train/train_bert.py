@@ -78,7 +78,8 @@ def parse_args():
     p.add_argument("--eval-every", type=int, default=250)
     p.add_argument("--val-rows", type=int, default=2000,
                    help="fixed validation sample used for the learning curve")
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch intra-op threads (OpenBLAS threads come from OPENBLAS_NUM_THREADS)")
     p.add_argument("--test-rows", type=int, default=500)
     return p.parse_args()
 
@@ -385,7 +386,8 @@ def main():
         # CPU time says what the run costs; wall time also counts other jobs on a shared box.
         "cpu_seconds": round(time.process_time(), 1),
         "machine": f"{platform.processor() or platform.machine()}, torch "
-                   f"{torch.__version__}, {args.threads} threads",
+                   f"{torch.__version__}, {args.threads} torch thread(s), OPENBLAS_NUM_THREADS="
+                   f"{os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}",
         "history": history,
         "val_accuracy_full": acc(full_val),
         "test_accuracy": {"fp32_full_test": acc(full_fp32), "fp16_full_test": acc(full_fp16),

@@ -19,6 +19,9 @@ LICENCE = """## Licence
 BLAS_NOTE = ("Debian's python3-torch defaults to the netlib reference BLAS (~2.7 GFLOP/s); "
              "the run used OpenBLAS via `LD_LIBRARY_PATH` (see `tools/train/README.md`), "
              "single thread, on a 2-core machine shared with C++ builds, so wall time is noisy.")
+# The BERT run gave OpenBLAS two threads: on the shared box, two torch (OpenMP) threads
+# were ~3x slower than one, while two OpenBLAS threads were ~2x faster than one.
+BERT_BLAS_NOTE = BLAS_NOTE.replace("single thread", "one torch thread and two OpenBLAS threads")
 
 
 def load(folder):
@@ -86,20 +89,41 @@ def bert_card():
     r = load("assets/bert-kjv-nsp")
     e = json.loads((REPO / "assets/bert-kjv-nsp/eval.json").read_text())
     a, t = r["args"], r["test_accuracy"]
-    hist = "\n".join(f"| {h['epoch']} | {h['train_loss_ema']:.3f} | {h['val_accuracy']:.3f} | "
-                     f"{h['seconds']:.0f} |" for h in r["history"])
+    cls_points = [h for h in r["history"] if h["phase"] == "classifier"]
+    mlm_points = [h for h in r["history"] if h["phase"] == "mlm"]
+    hist = "\n".join(f"| {h['step']} | {h['train_loss_ema']:.3f} | {h['train_accuracy_ema']:.3f} | "
+                     f"{h['val_loss']:.3f} | {h['val_accuracy']:.3f} | {h['seconds']:.0f} |"
+                     for h in cls_points)
+    mlm_curve = ", ".join(f"{h['mlm_loss_ema']:.2f} (step {h['step']})" for h in mlm_points)
+    question, labels, data = {
+        "next": ("is sentence B the verse that follows sentence A?",
+                 "`0 = not_next`, `1 = next`",
+                 "One example per verse that has a successor in its chapter: a seeded coin picks "
+                 "the true next verse (`next`) or a random other verse from the same split "
+                 "(`not_next`)"),
+        "same_book": ("is sentence B from the same book of the Bible as sentence A?",
+                      "`0 = other_book`, `1 = same_book`",
+                      "One example per verse: a seeded coin picks another verse of the same book "
+                      "(`same_book`) or a verse of a different book (`other_book`), both from the "
+                      "same split"),
+    }[a["task"]]
 
     def acc(k):
         return f"{t[k]['accuracy']:.4f} ({t[k]['correct']}/{t[k]['rows']})"
+    mlm_text = (f"{a['mlm_steps']} steps of masked-LM only (lr {a['mlm_lr']}; BERT's 15% / 80-10-10 "
+                f"masking, head tied to the word embeddings and discarded; loss EMA {mlm_curve}), then "
+                if a["mlm_steps"] else "")
+    aux_text = (f", keeping the masked-LM loss at weight {a['mlm_weight']} (the classifier then "
+                f"sees the masked inputs, as in BERT pre-training)" if a["mlm_weight"] else "")
     return f"""# bert-kjv-nsp
 
 A tiny BERT (`BertForSequenceClassification`) trained from scratch on the King James Bible
-for one question: **is sentence B the verse that follows sentence A?**
-Labels: `0 = not_next`, `1 = next`. It exists so vkinfer's README can show a real
-classifier with no download; it is not useful beyond demos and tests.
+for one question: **{question}**
+Labels: {labels}. It exists so vkinfer's README can show a real classifier with no download;
+it is not useful beyond demos and tests.
 
 ## Model
-- {a['layers']} layers, hidden {a['hidden']}, {a['heads']} heads, intermediate {4 * a['hidden']},
+- {a['layers']} layers, hidden {a['hidden']}, {a['heads']} heads, intermediate {a['intermediate']},
   max positions 128, 2 token types: **{r['parameters']:,} parameters**.
 - Stored as fp16 safetensors: `model.safetensors` is **{r['model_bytes']:,} bytes**.
 - Tokenizer: lower-cased WordPiece, vocabulary {a['vocab_size']}, trained on the training split
@@ -109,10 +133,9 @@ classifier with no download; it is not useful beyond demos and tests.
 ## Data
 `bible -f "Gen1:1-Rev22:21"` (Debian `bible-kjv`), references stripped. Split by chapter so no
 verse is shared: chapter index % 20 == 9 → validation, == 19 → test, the rest → training
-(59 / 59 / 1071 chapters). One example per verse that has a successor in its chapter: a seeded
-coin picks the true next verse (`next`) or a random other verse from the same split
-(`not_next`); negatives are redrawn every epoch. {r['train_examples_per_epoch']:,} training
-examples per epoch, {r['val_examples']:,} validation, {r['test_examples']:,} test.
+(59 / 59 / 1071 chapters). {data}; negatives are redrawn on every pass over the training data.
+{r['train_examples_per_pass']:,} training examples per pass, {r['val_examples']:,} validation
+(the learning curve uses a fixed sample of {r['val_curve_rows']:,}), {r['test_examples']:,} test.
 
 `test_split.tsv` holds {e['rows']} balanced rows of the test split (`text<TAB>pair<TAB>label`,
 header line first, label 0/1), for checking vkinfer's accuracy against `eval.json`.
@@ -121,29 +144,32 @@ header line first, label 0/1), for checking vkinfer's accuracy against `eval.jso
 ```
 {r['command']}
 ```
-AdamW lr {a['lr']}, weight decay 0.01, 5% warm-up then linear decay, batch {a['batch']},
-{a['epochs']} epochs ({r['train_steps']} steps), length-bucketed batches. Deterministic given
-`--seed`. Training took **{r['train_seconds'] / 60:.1f} min** wall ({r['total_seconds'] / 60:.1f} min
-in all; {r['cpu_seconds'] / 60:.1f} min of CPU time for the whole script) on {r['machine']}. {BLAS_NOTE}
+{mlm_text}{a['steps']} steps of the classifier{aux_text}. Each phase: AdamW (weight decay 0.01),
+5% warm-up then linear decay to zero, classifier lr {a['lr']}, batch {a['batch']}, dropout 0.1,
+length-bucketed batches. Deterministic given `--seed` (and the thread count). Training took
+**{r['train_seconds'] / 60:.1f} min** wall ({r['mlm_seconds'] / 60:.1f} min of it masked-LM;
+{r['total_seconds'] / 60:.1f} min in all, {r['cpu_seconds'] / 60:.1f} min of CPU time for the whole
+script) on {r['machine']}. {BERT_BLAS_NOTE}
 
-| epoch | train loss (EMA) | val accuracy | seconds |
-|---|---|---|---|
+| classifier step | train loss (EMA) | train acc (EMA) | val loss | val accuracy | seconds since training began |
+|---|---|---|---|---|---|
 {hist}
 
-## Metrics (held-out test split)
+## Metrics (held-out test split; chance is 0.5)
 | | full test split | `test_split.tsv` |
 |---|---|---|
 | fp32 (end of training) | {acc('fp32_full_test')} | {acc('fp32_test_split_tsv')} |
 | saved fp16 checkpoint, upcast to fp32 | {acc('fp16_full_test')} | {acc('fp16_test_split_tsv')} |
 
-`eval.json` records the last cell: {e['correct']}/{e['rows']} = {e['accuracy']}.
+Full validation split: {r['val_accuracy_full']['accuracy']:.4f}. `eval.json` records the last
+cell: {e['correct']}/{e['rows']} = {e['accuracy']}.
 
 {LICENCE}
 """
 
 
 def main():
-    # A folder without a training report has not been trained (BERT is not shipped yet).
+    # A folder without a training report has not been trained.
     for folder, card in (("assets/gpt2-kjv", gpt2_card), ("assets/bert-kjv-nsp", bert_card)):
         if (REPO / folder / "training_report.json").exists():
             (REPO / folder / "README.md").write_text(card())
