@@ -20,5 +20,5 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 
 if command -v clang++ >/dev/null; then
   echo "== fuzz smoke runs"
-  scripts/fuzz.sh 20
+  scripts/fuzz.sh 10
 fi
