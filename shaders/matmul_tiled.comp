@@ -10,39 +10,57 @@ layout(constant_id = 0) const uint LOCAL_N = 8;
 layout(constant_id = 1) const uint LOCAL_M = 8;
 layout(constant_id = 2) const uint TILE_N = 4;
 layout(constant_id = 3) const uint TILE_M = 8;
+layout(constant_id = 4) const uint EPILOGUE = 0u;
 
 #include "common/matmul_io.glsl"
+const bool GLU = (EPILOGUE & MATMUL_FLAG_GLU) != 0u;
+
+float acc[TILE_M][TILE_N];
+float acc2[TILE_M][TILE_N];
+uint w_row_base[TILE_N];
+uint x_base[TILE_M];
+
+// Accumulates group g (8 values of K): TILE_N weight rows against TILE_M
+// activation rows read by `load` (X4 pairs or guarded scalar loads).
+#define ACCUMULATE_GROUP(g, LOAD_X)                                            \
+  {                                                                          \
+    vec4 wlo[TILE_N], whi[TILE_N], w2lo[TILE_N], w2hi[TILE_N];               \
+    for (uint j = 0u; j < TILE_N; ++j) {                                     \
+      LOAD_W8_AT(W_RAW, w_row_base[j], g, wlo[j], whi[j]);                   \
+      if (GLU) { LOAD_W8_AT(W2_RAW, w_row_base[j], g, w2lo[j], w2hi[j]); }   \
+    }                                                                        \
+    for (uint i = 0u; i < TILE_M; ++i) {                                     \
+      vec4 xlo, xhi;                                                         \
+      LOAD_X(i, g, xlo, xhi);                                                \
+      for (uint j = 0u; j < TILE_N; ++j) {                                   \
+        acc[i][j] += dot(xlo, wlo[j]) + dot(xhi, whi[j]);                    \
+        if (GLU) acc2[i][j] += dot(xlo, w2lo[j]) + dot(xhi, w2hi[j]);        \
+      }                                                                      \
+    }                                                                        \
+  }
+#define X_ALIGNED(i, g, lo, hi) { uint q = (x_base[i] + 8u * (g)) / 4u; lo = X4(q); hi = X4(q + 1u); }
+#define X_SCALAR(i, g, lo, hi) load_x8_scalar(x_base[i] + 8u * (g), min(pc.K - 8u * (g), 8u), lo, hi)
 
 void main() {
   const uint n_base = (gl_WorkGroupID.x * LOCAL_N + gl_LocalInvocationID.x) * TILE_N;
   const uint m_base = (gl_WorkGroupID.y * LOCAL_M + gl_LocalInvocationID.y) * TILE_M;
   if (n_base >= pc.N || m_base >= pc.M) return;
-  const bool glu = (pc.flags & MATMUL_FLAG_GLU) != 0u;
-  const uint full_groups = pc.K / 8u;
-  const uint groups = (pc.K + 7u) / 8u;
-
-  float acc[TILE_M][TILE_N];
-  float acc2[TILE_M][TILE_N];
+  // Rows past N or M read the last row and are never stored.
+  for (uint j = 0u; j < TILE_N; ++j) w_row_base[j] = w_row_index(min(n_base + j, pc.N - 1u));
+  for (uint i = 0u; i < TILE_M; ++i) x_base[i] = pc.x_offset + min(m_base + i, pc.M - 1u) * pc.x_stride;
   for (uint i = 0u; i < TILE_M; ++i)
     for (uint j = 0u; j < TILE_N; ++j) { acc[i][j] = 0.0; acc2[i][j] = 0.0; }
 
-  for (uint g = 0u; g < groups; ++g) {
-    bool tail = g >= full_groups;
-    vec4 wlo[TILE_N], whi[TILE_N], w2lo[TILE_N], w2hi[TILE_N];
-    for (uint j = 0u; j < TILE_N; ++j) {
-      uint n = min(n_base + j, pc.N - 1u);
-      LOAD_W8(W_RAW, n, g, wlo[j], whi[j]);
-      if (glu) { LOAD_W8(W2_RAW, n, g, w2lo[j], w2hi[j]); }
-    }
-    for (uint i = 0u; i < TILE_M; ++i) {
-      vec4 xlo, xhi;
-      load_x8(min(m_base + i, pc.M - 1u), g, tail, xlo, xhi);
-      for (uint j = 0u; j < TILE_N; ++j) {
-        acc[i][j] += dot(xlo, wlo[j]) + dot(xhi, whi[j]);
-        if (glu) acc2[i][j] += dot(xlo, w2lo[j]) + dot(xhi, w2hi[j]);
-      }
-    }
+  // The hot loop has no per-element checks (see matmul_vec.comp); unaligned
+  // activations and K's last partial group take the scalar path.
+  const uint full_groups = pc.K / 8u;
+  if ((pc.x_offset & 3u) == 0u && (pc.x_stride & 3u) == 0u) {
+    for (uint g = 0u; g < full_groups; ++g) ACCUMULATE_GROUP(g, X_ALIGNED)
+  } else {
+    for (uint g = 0u; g < full_groups; ++g) ACCUMULATE_GROUP(g, X_SCALAR)
   }
+  if (pc.K % 8u != 0u) ACCUMULATE_GROUP(full_groups, X_SCALAR)
+
   for (uint i = 0u; i < TILE_M; ++i)
     for (uint j = 0u; j < TILE_N; ++j)
       if (m_base + i < pc.M && n_base + j < pc.N)

@@ -4,6 +4,12 @@
 // output columns for up to MAX_M rows at a time; its lanes stride over K in
 // groups of 8 and the partial sums are reduced with subgroupAdd or through
 // shared memory.
+//
+// The inner loop is kept free of per-element checks: on CPU drivers every
+// branch in it runs under lane masks, and the first version of this kernel
+// (alignment, K-tail and GLU tests inside the loop) streamed weights 2.5x
+// slower than this one. K's last partial group and unaligned activations
+// take separate paths outside the hot loop; GLU is a specialization constant.
 #extension GL_GOOGLE_include_directive : require
 #ifdef SUBGROUP
 #extension GL_KHR_shader_subgroup_arithmetic : require
@@ -13,18 +19,36 @@ layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WORKGROUP = 8;
 layout(constant_id = 1) const uint ROWS = 4;
 layout(constant_id = 2) const uint MAX_M = 4;
+layout(constant_id = 3) const uint EPILOGUE = 0u;
 
 #define X_DIVERGENT
 #include "common/matmul_io.glsl"
+const bool GLU = (EPILOGUE & MATMUL_FLAG_GLU) != 0u;
 
 #ifndef SUBGROUP
 shared float partial_sums[ROWS * MAX_M * 2u][WORKGROUP];
 #endif
 
+float acc[ROWS][MAX_M];
+float acc2[ROWS][MAX_M];
+uint w_row_base[ROWS];
+
+// Accumulates group g (8 values of K) of every row pair into the sums.
+void accumulate(uint g, vec4 xlo[MAX_M], vec4 xhi[MAX_M]) {
+  for (uint r = 0u; r < ROWS; ++r) {
+    vec4 wlo, whi;
+    LOAD_W8_AT(W_RAW, w_row_base[r], g, wlo, whi);
+    for (uint i = 0u; i < MAX_M; ++i) acc[r][i] += dot(xlo[i], wlo) + dot(xhi[i], whi);
+    if (GLU) {
+      LOAD_W8_AT(W2_RAW, w_row_base[r], g, wlo, whi);
+      for (uint i = 0u; i < MAX_M; ++i) acc2[r][i] += dot(xlo[i], wlo) + dot(xhi[i], whi);
+    }
+  }
+}
+
 void main() {
 #ifdef SUBGROUP
-  // Each subgroup of the workgroup owns ROWS output columns; bigger
-  // workgroups amortise the per-workgroup cost of CPU drivers.
+  // Each subgroup of the workgroup owns ROWS output columns.
   const uint lane = gl_SubgroupInvocationID;
   const uint lanes = gl_SubgroupSize;
   const uint n0 = (gl_WorkGroupID.x * gl_NumSubgroups + gl_SubgroupID) * ROWS;
@@ -33,41 +57,59 @@ void main() {
   const uint lanes = WORKGROUP;
   const uint n0 = gl_WorkGroupID.x * ROWS;
 #endif
-  const bool glu = (pc.flags & MATMUL_FLAG_GLU) != 0u;
   const uint full_groups = pc.K / 8u;
-  const uint groups = (pc.K + 7u) / 8u;
+  // Uniform across the dispatch, so this branch costs nothing per element.
+  const bool x_aligned = (pc.x_offset & 3u) == 0u && (pc.x_stride & 3u) == 0u;
+  // Rows past N (the last subgroup's) read row N-1 and are never stored.
+  for (uint r = 0u; r < ROWS; ++r) w_row_base[r] = w_row_index(min(n0 + r, pc.N - 1u));
 
   for (uint m0 = 0u; m0 < pc.M; m0 += MAX_M) {
-    float acc[ROWS][MAX_M];
-    float acc2[ROWS][MAX_M];
     for (uint r = 0u; r < ROWS; ++r)
       for (uint i = 0u; i < MAX_M; ++i) { acc[r][i] = 0.0; acc2[r][i] = 0.0; }
+    // Rows of X past M read row M-1; their sums are dropped.
+    uint x_base[MAX_M];
+    for (uint i = 0u; i < MAX_M; ++i) x_base[i] = pc.x_offset + min(m0 + i, pc.M - 1u) * pc.x_stride;
 
-    for (uint g = lane; g < groups; g += lanes) {
-      vec4 xlo[MAX_M], xhi[MAX_M];
-      for (uint i = 0u; i < MAX_M; ++i) {
-        if (m0 + i < pc.M) load_x8(m0 + i, g, g >= full_groups, xlo[i], xhi[i]);
-        else { xlo[i] = vec4(0.0); xhi[i] = vec4(0.0); }
-      }
-      for (uint r = 0u; r < ROWS; ++r) {
-        uint n = min(n0 + r, pc.N - 1u);  // clamped rows compute but never store
-        vec4 wlo, whi;
-        LOAD_W8(W_RAW, n, g, wlo, whi);
-        for (uint i = 0u; i < MAX_M; ++i) acc[r][i] += dot(xlo[i], wlo) + dot(xhi[i], whi);
-        if (glu) {
-          LOAD_W8(W2_RAW, n, g, wlo, whi);
-          for (uint i = 0u; i < MAX_M; ++i) acc2[r][i] += dot(xlo[i], wlo) + dot(xhi[i], whi);
+    vec4 xlo[MAX_M], xhi[MAX_M];
+    if (x_aligned) {
+      for (uint g = lane; g < full_groups; g += lanes) {
+        for (uint i = 0u; i < MAX_M; ++i) {
+          uint q = (x_base[i] + 8u * g) / 4u;
+          xlo[i] = X4(q);
+          xhi[i] = X4(q + 1u);
         }
+        accumulate(g, xlo, xhi);
       }
+    } else {
+      for (uint g = lane; g < full_groups; g += lanes) {
+        for (uint i = 0u; i < MAX_M; ++i) load_x8_scalar(x_base[i] + 8u * g, 8u, xlo[i], xhi[i]);
+        accumulate(g, xlo, xhi);
+      }
+    }
+    // K's last, partial group: one lane reads it with guarded loads (the
+    // weight row's padding is zero, but X past K is another row or garbage).
+    if (pc.K % 8u != 0u && lane == full_groups % lanes) {
+      for (uint i = 0u; i < MAX_M; ++i)
+        load_x8_scalar(x_base[i] + 8u * full_groups, pc.K % 8u, xlo[i], xhi[i]);
+      accumulate(full_groups, xlo, xhi);
     }
 
 #ifdef SUBGROUP
-    for (uint r = 0u; r < ROWS; ++r)
-      for (uint i = 0u; i < MAX_M; ++i) {
-        float total = subgroupAdd(acc[r][i]);
-        float total2 = glu ? subgroupAdd(acc2[r][i]) : 0.0;
-        if (lane == 0u && n0 + r < pc.N && m0 + i < pc.M) store_output(m0 + i, n0 + r, total, total2);
-      }
+    // Lane s stores output slot s (and s + lanes, ...): the epilogue then
+    // runs once per lanes outputs instead of once per output.
+    for (uint slot0 = 0u; slot0 < ROWS * MAX_M; slot0 += lanes) {
+      float mine = 0.0, mine2 = 0.0;
+      for (uint r = 0u; r < ROWS; ++r)
+        for (uint i = 0u; i < MAX_M; ++i) {
+          uint slot = r * MAX_M + i;
+          if (slot < slot0 || slot >= slot0 + lanes) continue;  // constant after unrolling
+          float total = subgroupAdd(acc[r][i]);
+          float total2 = GLU ? subgroupAdd(acc2[r][i]) : 0.0;
+          if (lane == slot - slot0) { mine = total; mine2 = total2; }
+        }
+      uint slot = slot0 + lane, r = slot / MAX_M, i = slot % MAX_M;
+      if (slot < ROWS * MAX_M && n0 + r < pc.N && m0 + i < pc.M) store_output(m0 + i, n0 + r, mine, mine2);
+    }
 #else
     for (uint r = 0u; r < ROWS; ++r)
       for (uint i = 0u; i < MAX_M; ++i) {

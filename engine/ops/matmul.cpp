@@ -24,10 +24,10 @@ ShaderId pick_shader(DType dtype, bool texel, bool tiled, bool subgroup) {
 }
 
 struct VecSpec {
-  uint32_t workgroup, rows, max_m;
+  uint32_t workgroup, rows, max_m, epilogue;
 };
 struct TiledSpec {
-  uint32_t local_n, local_m, tile_n, tile_m;
+  uint32_t local_n, local_m, tile_n, tile_m, epilogue;
 };
 
 }  // namespace
@@ -41,6 +41,11 @@ void matmul(vk::CommandStream& stream, const MatmulArgs& args, const MatmulPolic
                          args.weight_up->chunks.size() != weight.chunks.size()))
     fail(ErrorCode::kInternal, "matmul: GLU weights disagree in shape or chunking");
   if (args.M == 0) return;
+  // The fused epilogue is compiled into the pipeline (see matmul_io.glsl).
+  uint32_t epilogue = static_cast<uint32_t>(args.act) << MATMUL_ACT_SHIFT;
+  if (args.bias) epilogue |= MATMUL_FLAG_BIAS;
+  if (args.residual) epilogue |= MATMUL_FLAG_RESIDUAL;
+  if (args.weight_up) epilogue |= MATMUL_FLAG_GLU;
   const bool tiled = kind == MatmulKind::kTiled ||
                      (kind == MatmulKind::kAuto && args.M >= policy.tiled_min_m);
   const bool texel = policy.texel_weights && device.info().enabled.texel_buffers;
@@ -54,7 +59,7 @@ void matmul(vk::CommandStream& stream, const MatmulArgs& args, const MatmulPolic
   desc.written_bindings = 1u << 5;
   desc.push_constant_bytes = sizeof(params::MatmulParams);
   if (tiled) {
-    TiledSpec spec{policy.tile_local_n, policy.tile_local_m, policy.tile_n, policy.tile_m};
+    TiledSpec spec{policy.tile_local_n, policy.tile_local_m, policy.tile_n, policy.tile_m, epilogue};
     desc.spec = vk::spec_values(spec);
     desc.local_size = {spec.local_n, spec.local_m, 1};
   } else {
@@ -64,7 +69,7 @@ void matmul(vk::CommandStream& stream, const MatmulArgs& args, const MatmulPolic
     // Rows of X per pass = M when it fits: a decode step (M = 1) must not
     // pay for accumulators of rows that do not exist.
     const uint32_t max_m = static_cast<uint32_t>(std::min<int64_t>(args.M, policy.vec_max_m));
-    VecSpec spec{workgroup, policy.vec_rows, max_m};
+    VecSpec spec{workgroup, policy.vec_rows, max_m, epilogue};
     desc.spec = vk::spec_values(spec);
     desc.local_size = {workgroup, 1, 1};
   }
@@ -102,17 +107,11 @@ void matmul(vk::CommandStream& stream, const MatmulArgs& args, const MatmulPolic
     p.w_stride = static_cast<uint32_t>(weight.row_stride);
     p.y_offset = args.y.offset + static_cast<uint32_t>(lo);
     p.y_stride = args.y.stride;
-    p.flags = static_cast<uint32_t>(args.act) << MATMUL_ACT_SHIFT;
-    if (args.bias) {
-      p.flags |= MATMUL_FLAG_BIAS;
-      p.bias_offset = args.bias.offset + static_cast<uint32_t>(lo);
-    }
+    if (args.bias) p.bias_offset = args.bias.offset + static_cast<uint32_t>(lo);
     if (args.residual) {
-      p.flags |= MATMUL_FLAG_RESIDUAL;
       p.r_offset = args.residual.offset + static_cast<uint32_t>(lo);
       p.r_stride = args.residual.stride;
     }
-    if (args.weight_up) p.flags |= MATMUL_FLAG_GLU;
 
     uint32_t groups_x, groups_y = 1;
     if (tiled) {

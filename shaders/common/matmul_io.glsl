@@ -47,21 +47,34 @@ layout(std430, binding = 3) readonly buffer BiasBuffer { float bias_data[]; };
 layout(std430, binding = 4) readonly buffer ResidualBuffer { float residual_data[]; };
 layout(std430, binding = 5) writeonly buffer YBuffer { float y_data[]; };
 
+// Weight rows are addressed in texels/vec4s of the bound buffer: a row starts
+// at w_row_index(row), and group g (8 values of K) is LOAD_W8_AT from there.
 #ifdef WEIGHT_F16
-#define LOAD_W8(RAW, row, g, lo, hi)                                          \
+uint w_row_index(uint row) { return row * (pc.w_stride / 8u); }
+#define LOAD_W8_AT(RAW, row_base, g, lo, hi)                                  \
   {                                                                          \
-    uvec4 packed_w = RAW((row) * (pc.w_stride / 8u) + (g));                  \
+    uvec4 packed_w = RAW((row_base) + (g));                                  \
     lo = vec4(unpackHalf2x16(packed_w.x), unpackHalf2x16(packed_w.y));       \
     hi = vec4(unpackHalf2x16(packed_w.z), unpackHalf2x16(packed_w.w));       \
   }
 #else
-#define LOAD_W8(RAW, row, g, lo, hi)                                          \
+uint w_row_index(uint row) { return row * (pc.w_stride / 4u); }
+#define LOAD_W8_AT(RAW, row_base, g, lo, hi)                                  \
   {                                                                          \
-    uint base_w = (row) * (pc.w_stride / 4u) + 2u * (g);                     \
-    lo = RAW(base_w);                                                        \
-    hi = RAW(base_w + 1u);                                                   \
+    lo = RAW((row_base) + 2u * (g));                                         \
+    hi = RAW((row_base) + 2u * (g) + 1u);                                    \
   }
 #endif
+#define LOAD_W8(RAW, row, g, lo, hi) LOAD_W8_AT(RAW, w_row_index(row), g, lo, hi)
+
+// The first `count` of eight activations at element `base`, zeros after;
+// scalar loads, for rows that are not vec4-aligned and for K's tail.
+void load_x8_scalar(uint base, uint count, out vec4 lo, out vec4 hi) {
+  float v[8];
+  for (uint i = 0u; i < 8u; ++i) v[i] = i < count ? x_data[base + i] : 0.0;
+  lo = vec4(v[0], v[1], v[2], v[3]);
+  hi = vec4(v[4], v[5], v[6], v[7]);
+}
 
 // Eight activations X[m, 8g .. 8g+7]; `tail` guards reads past K.
 void load_x8(uint m, uint g, bool tail, out vec4 lo, out vec4 hi) {
@@ -71,19 +84,18 @@ void load_x8(uint m, uint g, bool tail, out vec4 lo, out vec4 hi) {
     hi = X4(base / 4u + 1u);
     return;
   }
-  uint k = 8u * g;
-  float v[8];
-  for (uint i = 0u; i < 8u; ++i) v[i] = (k + i < pc.K) ? x_data[base + i] : 0.0;
-  lo = vec4(v[0], v[1], v[2], v[3]);
-  hi = vec4(v[4], v[5], v[6], v[7]);
+  load_x8_scalar(base, tail ? pc.K - 8u * g : 8u, lo, hi);
 }
 
+// The epilogue is the EPILOGUE specialization constant (MATMUL_FLAG_* and the
+// activation code), declared by the including kernel: CPU drivers run every
+// arm of a runtime-uniform branch under masks, so an activation chosen by a
+// push constant cost every kernel the erf, tanh and exp of all of them.
 void store_output(uint m, uint n, float value, float value2) {
-  if ((pc.flags & MATMUL_FLAG_BIAS) != 0u) value += bias_data[pc.bias_offset + n];
-  uint act = (pc.flags >> MATMUL_ACT_SHIFT) & 0xffu;
-  value = apply_activation(value, act);
-  if ((pc.flags & MATMUL_FLAG_GLU) != 0u) value *= value2;
-  if ((pc.flags & MATMUL_FLAG_RESIDUAL) != 0u)
+  if ((EPILOGUE & MATMUL_FLAG_BIAS) != 0u) value += bias_data[pc.bias_offset + n];
+  value = apply_activation(value, (EPILOGUE >> MATMUL_ACT_SHIFT) & 0xffu);
+  if ((EPILOGUE & MATMUL_FLAG_GLU) != 0u) value *= value2;
+  if ((EPILOGUE & MATMUL_FLAG_RESIDUAL) != 0u)
     value += residual_data[pc.r_offset + m * pc.r_stride + n];
   y_data[pc.y_offset + m * pc.y_stride + n] = value;
 }

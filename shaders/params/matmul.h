@@ -1,4 +1,5 @@
 // Y[m, y_col0 + n] = act(X[m, :] . W[n, :] + b[n]) (+ R[m, n])  for one weight chunk.
+// The epilogue flags below are a specialization constant, not a push constant.
 // All offsets/strides are in elements of the bound buffer.
 #ifndef VKINFER_PARAMS_MATMUL_H
 #define VKINFER_PARAMS_MATMUL_H
@@ -21,8 +22,7 @@ VKINFER_PARAMS_BEGIN
   uint y_stride;     \
   uint r_offset;     \
   uint r_stride;     \
-  uint bias_offset;  \
-  uint flags;
+  uint bias_offset;
 #ifdef __cplusplus
 struct MatmulParams { MATMUL_PARAMS_FIELDS };
 static_assert(sizeof(MatmulParams) <= 128);
