@@ -4,6 +4,10 @@
 // V) in registers, then the lanes' partial states are merged with subgroup
 // operations (SUBGROUP) or shared memory. Scores are never written to memory.
 // Visible keys: [seq_start[b], causal ? past + t + 1 : seq_end[b]).
+// KV_TEXEL reads K and V rows as vec4 texels: each lane reads a different
+// key, and CPU drivers serve divergent texel fetches as vector gathers but
+// divergent storage loads element by element (prefill at 512 tokens spent
+// most of its time here). Needs HEAD_DIM, offsets and strides divisible by 4.
 #extension GL_GOOGLE_include_directive : require
 #ifdef SUBGROUP
 #extension GL_KHR_shader_subgroup_arithmetic : require
@@ -20,6 +24,10 @@ layout(std430, binding = 1) readonly buffer KBuffer { float k_data[]; };
 layout(std430, binding = 2) readonly buffer VBuffer { float v_data[]; };
 layout(std430, binding = 3) readonly buffer SeqBuffer { uint seq_bounds[]; };  // [B][2]
 layout(std430, binding = 4) writeonly buffer OBuffer { float o_data[]; };
+#ifdef KV_TEXEL
+layout(binding = 5) uniform samplerBuffer k_tex;
+layout(binding = 6) uniform samplerBuffer v_tex;
+#endif
 
 #ifndef SUBGROUP
 shared float lane_state[WORKGROUP][HEAD_DIM + 2u];
@@ -45,6 +53,26 @@ void main() {
   for (uint d = 0u; d < HEAD_DIM; ++d) acc[d] = 0.0;
 
   const uint kv_base = seq * pc.kv_seq_stride + kv_head * pc.kv_head_stride;
+#ifdef KV_TEXEL
+  const uint QUADS = HEAD_DIM / 4u;
+  vec4 q4[QUADS];
+  for (uint d = 0u; d < QUADS; ++d) q4[d] = vec4(q[4u * d], q[4u * d + 1u], q[4u * d + 2u], q[4u * d + 3u]);
+  vec4 acc4[QUADS];
+  for (uint d = 0u; d < QUADS; ++d) acc4[d] = vec4(0.0);
+  for (uint j = key_begin + lane; j < key_end; j += WORKGROUP) {
+    const uint k_quad = (pc.k_offset + kv_base + j * pc.kv_pos_stride) / 4u;
+    float score = 0.0;
+    for (uint d = 0u; d < QUADS; ++d) score += dot(q4[d], texelFetch(k_tex, int(k_quad + d)));
+    const float new_max = max(running_max, score);
+    const float correction = exp(running_max - new_max);
+    const float weight = exp(score - new_max);
+    running_sum = running_sum * correction + weight;
+    const uint v_quad = (pc.v_offset + kv_base + j * pc.kv_pos_stride) / 4u;
+    for (uint d = 0u; d < QUADS; ++d) acc4[d] = acc4[d] * correction + weight * texelFetch(v_tex, int(v_quad + d));
+    running_max = new_max;
+  }
+  for (uint d = 0u; d < HEAD_DIM; ++d) acc[d] = acc4[d / 4u][d % 4u];
+#else
   for (uint j = key_begin + lane; j < key_end; j += WORKGROUP) {
     const uint k_base = pc.k_offset + kv_base + j * pc.kv_pos_stride;
     float score = 0.0;
@@ -57,6 +85,7 @@ void main() {
     for (uint d = 0u; d < HEAD_DIM; ++d) acc[d] = acc[d] * correction + weight * v_data[v_base + d];
     running_max = new_max;
   }
+#endif
 
   const uint o_base = pc.o_offset + row * pc.o_stride + head * HEAD_DIM;
 #ifdef SUBGROUP

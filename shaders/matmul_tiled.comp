@@ -43,7 +43,11 @@ uint x_base[TILE_M];
 
 void main() {
   const uint n_base = (gl_WorkGroupID.x * LOCAL_N + gl_LocalInvocationID.x) * TILE_N;
-  const uint m_base = (gl_WorkGroupID.y * LOCAL_M + gl_LocalInvocationID.y) * TILE_M;
+  // With one row of invocations the X rows are the same for every lane; the
+  // constant 0 lets the compiler see that, and CPU drivers then load X once
+  // per subgroup instead of lane by lane.
+  const uint local_m = LOCAL_M == 1u ? 0u : gl_LocalInvocationID.y;
+  const uint m_base = (gl_WorkGroupID.y * LOCAL_M + local_m) * TILE_M;
   if (n_base >= pc.N || m_base >= pc.M) return;
   // Rows past N or M read the last row and are never stored.
   for (uint j = 0u; j < TILE_N; ++j) w_row_base[j] = w_row_index(min(n_base + j, pc.N - 1u));

@@ -11,6 +11,7 @@
 // slower than this one. K's last partial group and unaligned activations
 // take separate paths outside the hot loop; GLU is a specialization constant.
 #extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
 #ifdef SUBGROUP
 #extension GL_KHR_shader_subgroup_arithmetic : require
 #endif
@@ -35,13 +36,13 @@ uint w_row_base[ROWS];
 
 // Accumulates group g (8 values of K) of every row pair into the sums.
 void accumulate(uint g, vec4 xlo[MAX_M], vec4 xhi[MAX_M]) {
-  for (uint r = 0u; r < ROWS; ++r) {
+  [[unroll]] for (uint r = 0u; r < ROWS; ++r) {
     vec4 wlo, whi;
     LOAD_W8_AT(W_RAW, w_row_base[r], g, wlo, whi);
-    for (uint i = 0u; i < MAX_M; ++i) acc[r][i] += dot(xlo[i], wlo) + dot(xhi[i], whi);
+    [[unroll]] for (uint i = 0u; i < MAX_M; ++i) acc[r][i] += dot(xlo[i], wlo) + dot(xhi[i], whi);
     if (GLU) {
       LOAD_W8_AT(W2_RAW, w_row_base[r], g, wlo, whi);
-      for (uint i = 0u; i < MAX_M; ++i) acc2[r][i] += dot(xlo[i], wlo) + dot(xhi[i], whi);
+      [[unroll]] for (uint i = 0u; i < MAX_M; ++i) acc2[r][i] += dot(xlo[i], wlo) + dot(xhi[i], whi);
     }
   }
 }
@@ -61,19 +62,19 @@ void main() {
   // Uniform across the dispatch, so this branch costs nothing per element.
   const bool x_aligned = (pc.x_offset & 3u) == 0u && (pc.x_stride & 3u) == 0u;
   // Rows past N (the last subgroup's) read row N-1 and are never stored.
-  for (uint r = 0u; r < ROWS; ++r) w_row_base[r] = w_row_index(min(n0 + r, pc.N - 1u));
+  [[unroll]] for (uint r = 0u; r < ROWS; ++r) w_row_base[r] = w_row_index(min(n0 + r, pc.N - 1u));
 
   for (uint m0 = 0u; m0 < pc.M; m0 += MAX_M) {
-    for (uint r = 0u; r < ROWS; ++r)
-      for (uint i = 0u; i < MAX_M; ++i) { acc[r][i] = 0.0; acc2[r][i] = 0.0; }
+    [[unroll]] for (uint r = 0u; r < ROWS; ++r)
+      [[unroll]] for (uint i = 0u; i < MAX_M; ++i) { acc[r][i] = 0.0; acc2[r][i] = 0.0; }
     // Rows of X past M read row M-1; their sums are dropped.
     uint x_base[MAX_M];
-    for (uint i = 0u; i < MAX_M; ++i) x_base[i] = pc.x_offset + min(m0 + i, pc.M - 1u) * pc.x_stride;
+    [[unroll]] for (uint i = 0u; i < MAX_M; ++i) x_base[i] = pc.x_offset + min(m0 + i, pc.M - 1u) * pc.x_stride;
 
     vec4 xlo[MAX_M], xhi[MAX_M];
     if (x_aligned) {
       for (uint g = lane; g < full_groups; g += lanes) {
-        for (uint i = 0u; i < MAX_M; ++i) {
+        [[unroll]] for (uint i = 0u; i < MAX_M; ++i) {
           uint q = (x_base[i] + 8u * g) / 4u;
           xlo[i] = X4(q);
           xhi[i] = X4(q + 1u);
@@ -82,14 +83,14 @@ void main() {
       }
     } else {
       for (uint g = lane; g < full_groups; g += lanes) {
-        for (uint i = 0u; i < MAX_M; ++i) load_x8_scalar(x_base[i] + 8u * g, 8u, xlo[i], xhi[i]);
+        [[unroll]] for (uint i = 0u; i < MAX_M; ++i) load_x8_scalar(x_base[i] + 8u * g, 8u, xlo[i], xhi[i]);
         accumulate(g, xlo, xhi);
       }
     }
     // K's last, partial group: one lane reads it with guarded loads (the
     // weight row's padding is zero, but X past K is another row or garbage).
     if (pc.K % 8u != 0u && lane == full_groups % lanes) {
-      for (uint i = 0u; i < MAX_M; ++i)
+      [[unroll]] for (uint i = 0u; i < MAX_M; ++i)
         load_x8_scalar(x_base[i] + 8u * full_groups, pc.K % 8u, xlo[i], xhi[i]);
       accumulate(full_groups, xlo, xhi);
     }
@@ -97,10 +98,10 @@ void main() {
 #ifdef SUBGROUP
     // Lane s stores output slot s (and s + lanes, ...): the epilogue then
     // runs once per lanes outputs instead of once per output.
-    for (uint slot0 = 0u; slot0 < ROWS * MAX_M; slot0 += lanes) {
+    [[unroll]] for (uint slot0 = 0u; slot0 < ROWS * MAX_M; slot0 += lanes) {
       float mine = 0.0, mine2 = 0.0;
-      for (uint r = 0u; r < ROWS; ++r)
-        for (uint i = 0u; i < MAX_M; ++i) {
+      [[unroll]] for (uint r = 0u; r < ROWS; ++r)
+        [[unroll]] for (uint i = 0u; i < MAX_M; ++i) {
           uint slot = r * MAX_M + i;
           if (slot < slot0 || slot >= slot0 + lanes) continue;  // constant after unrolling
           float total = subgroupAdd(acc[r][i]);
@@ -111,8 +112,8 @@ void main() {
       if (slot < ROWS * MAX_M && n0 + r < pc.N && m0 + i < pc.M) store_output(m0 + i, n0 + r, mine, mine2);
     }
 #else
-    for (uint r = 0u; r < ROWS; ++r)
-      for (uint i = 0u; i < MAX_M; ++i) {
+    [[unroll]] for (uint r = 0u; r < ROWS; ++r)
+      [[unroll]] for (uint i = 0u; i < MAX_M; ++i) {
         partial_sums[(r * MAX_M + i) * 2u][lane] = acc[r][i];
         partial_sums[(r * MAX_M + i) * 2u + 1u][lane] = acc2[r][i];
       }

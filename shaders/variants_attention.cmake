@@ -1,3 +1,5 @@
 vkinfer_shader(attention_subgroup attention.comp SUBGROUP)
 vkinfer_shader(attention_shared attention.comp)
+vkinfer_shader(attention_subgroup_texel attention.comp SUBGROUP KV_TEXEL)
+vkinfer_shader(attention_shared_texel attention.comp KV_TEXEL)
 vkinfer_shader(kv_store kv_store.comp)

@@ -21,9 +21,20 @@ void attention(vk::CommandStream& stream, const AttentionArgs& args, const Reduc
     fail(ErrorCode::kInternal, "attention: {} heads not a multiple of {} kv heads", args.num_heads,
          args.num_kv_heads);
   const bool subgroup = policy.subgroup && device.info().enabled.subgroup_arithmetic;
+  // Texel views need vec4-aligned rows and must fit the device's texel limit.
+  const uint64_t texel_limit_bytes = device.info().max_texel_buffer_elements * 16;
+  const bool texel = policy.texel_kv && device.info().enabled.texel_buffers &&
+                     args.head_dim % 4 == 0 && args.kv.k_offset % 4 == 0 &&
+                     args.kv.v_offset % 4 == 0 && args.kv.seq_stride % 4 == 0 &&
+                     args.kv.head_stride % 4 == 0 && args.kv.pos_stride % 4 == 0 &&
+                     args.kv.k->size() <= texel_limit_bytes && args.kv.v->size() <= texel_limit_bytes;
   vk::KernelDesc desc;
-  desc.shader = subgroup ? ShaderId::attention_subgroup : ShaderId::attention_shared;
+  if (texel)
+    desc.shader = subgroup ? ShaderId::attention_subgroup_texel : ShaderId::attention_shared_texel;
+  else
+    desc.shader = subgroup ? ShaderId::attention_subgroup : ShaderId::attention_shared;
   desc.bindings.assign(5, vk::BindingKind::kStorage);
+  if (texel) desc.bindings.insert(desc.bindings.end(), 2, vk::BindingKind::kTexel);
   desc.written_bindings = 1u << 4;
   desc.push_constant_bytes = sizeof(params::AttentionParams);
   // Shared-memory merging keeps WORKGROUP x (head_dim + 2) floats; stay small.
@@ -51,8 +62,16 @@ void attention(vk::CommandStream& stream, const AttentionArgs& args, const Reduc
   const double keys = double(args.past + args.rows_per_seq);
   vk::OpCost cost{4.0 * args.batch * args.num_kv_heads * keys * args.head_dim * 2,
                   4.0 * args.batch * args.rows_per_seq * args.num_heads * keys * args.head_dim};
-  stream.dispatch(kernel, {*args.q.buffer, *args.kv.k, *args.kv.v, *args.seq_bounds, *args.out.buffer},
-                  p, static_cast<uint32_t>(args.num_heads),
+  std::vector<vk::BufferRange> bindings{*args.q.buffer, *args.kv.k, *args.kv.v, *args.seq_bounds,
+                                        *args.out.buffer};
+  if (texel) {
+    for (const vk::Buffer* kv : {args.kv.k, args.kv.v}) {
+      vk::BufferRange view(*kv);
+      view.texel_format = VK_FORMAT_R32G32B32A32_SFLOAT;
+      bindings.push_back(view);
+    }
+  }
+  stream.dispatch(kernel, bindings, p, static_cast<uint32_t>(args.num_heads),
                   static_cast<uint32_t>(args.batch * args.rows_per_seq), 1, "attention", cost);
 }
 

@@ -1,6 +1,10 @@
 #include "engine/ops/policy.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <sstream>
+
+#include "engine/core/error.h"
 
 #include "engine/vk/device_info.h"
 
@@ -17,20 +21,57 @@ KernelPolicy choose_policy(const vk::DeviceInfo& info) {
   matmul.texel_weights = info.enabled.texel_buffers && cpu_like;
   matmul.subgroup = subgroup;
   matmul.vec_workgroup = subgroup ? info.subgroup_size : (cpu_like ? 8u : 64u);
-  matmul.vec_rows = cpu_like ? 4u : 2u;
+  // More rows per subgroup amortise the per-row reduction and epilogue; 16
+  // measured best on lavapipe (4: 17, 8: 24, 16: 22-26 GPT-2 decode tok/s).
+  matmul.vec_rows = cpu_like ? 16u : 2u;
   // GPUs want ~128-invocation workgroups; on lavapipe 1 and 8 measured alike.
   matmul.vec_subgroups = cpu_like ? 1u : std::max(1u, 128u / std::max(info.subgroup_size, 1u));
-  // 8x4 outputs per invocation fit lavapipe's registers (8x8 spilled); GPUs
+  // CPU drivers: one row of 8 lanes sharing their X rows (loaded once per
+  // subgroup), each lane 8 rows x 16 columns. On lavapipe 8x16 ran 30-32
+  // GFLOPS on 512x4096x4096 against 13-17 for 8x4 (bench/RESULTS.md); GPUs
   // want more invocations with smaller blocks.
   if (cpu_like) {
-    matmul.tile_local_n = 8; matmul.tile_local_m = 1; matmul.tile_n = 4; matmul.tile_m = 8;
+    matmul.tile_local_n = 8; matmul.tile_local_m = 1; matmul.tile_n = 16; matmul.tile_m = 8;
   } else {
     matmul.tile_local_n = 16; matmul.tile_local_m = 8; matmul.tile_n = 4; matmul.tile_m = 4;
   }
   policy.reduce.subgroup = subgroup;
+  policy.reduce.texel_kv = matmul.texel_weights;
   policy.reduce.workgroup = subgroup ? std::max(info.subgroup_size, 32u) : 64u;
   if (cpu_like) policy.reduce.workgroup = subgroup ? info.subgroup_size : 8u;
+  if (const char* tuning = std::getenv("VKINFER_KERNEL_TUNING")) apply_tuning(policy, tuning);
   return policy;
+}
+
+void apply_tuning(KernelPolicy& policy, const std::string& overrides) {
+  MatmulPolicy& m = policy.matmul;
+  const std::pair<const char*, uint32_t*> knobs[] = {
+      {"vec_workgroup", &m.vec_workgroup}, {"vec_subgroups", &m.vec_subgroups},
+      {"vec_rows", &m.vec_rows},           {"vec_max_m", &m.vec_max_m},
+      {"tiled_min_m", &m.tiled_min_m},     {"tile_local_n", &m.tile_local_n},
+      {"tile_local_m", &m.tile_local_m},   {"tile_n", &m.tile_n},
+      {"tile_m", &m.tile_m},               {"reduce_workgroup", &policy.reduce.workgroup}};
+  std::stringstream stream(overrides);
+  std::string item;
+  while (std::getline(stream, item, ',')) {
+    if (item.empty()) continue;
+    const size_t eq = item.find('=');
+    const std::string key = item.substr(0, eq);
+    uint32_t* target = nullptr;
+    for (const auto& [name, field] : knobs)
+      if (key == name) target = field;
+    if (!target || eq == std::string::npos)
+      fail(ErrorCode::kInvalidArgument,
+           "VKINFER_KERNEL_TUNING: '{}' is not key=value with a known key (vec_workgroup, "
+           "vec_subgroups, vec_rows, vec_max_m, tiled_min_m, tile_local_n, tile_local_m, tile_n, "
+           "tile_m, reduce_workgroup)", item);
+    char* end = nullptr;
+    const unsigned long value = std::strtoul(item.c_str() + eq + 1, &end, 10);
+    if (*end != '\0' || value == 0 || value > 1024)
+      fail(ErrorCode::kInvalidArgument, "VKINFER_KERNEL_TUNING: {} must be an integer in 1..1024",
+           key);
+    *target = static_cast<uint32_t>(value);
+  }
 }
 
 }  // namespace vkinfer::ops

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 namespace vkinfer::vk {
 struct DeviceInfo;
@@ -27,6 +28,7 @@ struct MatmulPolicy {
 struct ReducePolicy {
   bool subgroup = false;
   uint32_t workgroup = 64;  // lanes per row in norm/softmax/attention kernels
+  bool texel_kv = false;    // attention reads K/V through texel views when aligned
 };
 
 struct KernelPolicy {
@@ -34,6 +36,13 @@ struct KernelPolicy {
   ReducePolicy reduce;
 };
 
+// The device's defaults, then VKINFER_KERNEL_TUNING (e.g.
+// "vec_rows=8,vec_subgroups=2,tile_m=8") so a kernel lab or `vkinfer bench`
+// run can try tile sizes on a new device without rebuilding.
 KernelPolicy choose_policy(const vk::DeviceInfo& info);
+
+// Applies "key=value,..." overrides; fails naming an unknown key or a value
+// that is not a positive integer.
+void apply_tuning(KernelPolicy& policy, const std::string& overrides);
 
 }  // namespace vkinfer::ops

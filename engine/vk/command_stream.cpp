@@ -139,7 +139,7 @@ VkDescriptorSet CommandStream::allocate_set(VkDescriptorSetLayout layout) {
   }
 }
 
-void CommandStream::dispatch(const Kernel& kernel, std::initializer_list<BufferRange> bindings,
+void CommandStream::dispatch(const Kernel& kernel, std::span<const BufferRange> bindings,
                              const void* push_constants, uint32_t push_bytes,
                              uint32_t groups_x, uint32_t groups_y, uint32_t groups_z,
                              const char* label, OpCost cost) {

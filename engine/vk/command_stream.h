@@ -9,6 +9,7 @@
 #include <vulkan/vulkan.h>
 
 #include <initializer_list>
+#include <span>
 #include <memory>
 #include <set>
 #include <string>
@@ -48,16 +49,23 @@ class CommandStream {
 
   Device& device() const { return device_; }
 
-  void dispatch(const Kernel& kernel, std::initializer_list<BufferRange> bindings,
+  void dispatch(const Kernel& kernel, std::span<const BufferRange> bindings,
                 const void* push_constants, uint32_t push_bytes, uint32_t groups_x,
                 uint32_t groups_y = 1, uint32_t groups_z = 1, const char* label = nullptr,
                 OpCost cost = {});
   template <typename Push>
+  void dispatch(const Kernel& kernel, std::span<const BufferRange> bindings, const Push& push,
+                uint32_t groups_x, uint32_t groups_y = 1, uint32_t groups_z = 1,
+                const char* label = nullptr, OpCost cost = {}) {
+    static_assert(sizeof(Push) <= 128, "push constants are limited to 128 bytes");
+    dispatch(kernel, bindings, &push, sizeof(Push), groups_x, groups_y, groups_z, label, cost);
+  }
+  template <typename Push>
   void dispatch(const Kernel& kernel, std::initializer_list<BufferRange> bindings,
                 const Push& push, uint32_t groups_x, uint32_t groups_y = 1,
                 uint32_t groups_z = 1, const char* label = nullptr, OpCost cost = {}) {
-    static_assert(sizeof(Push) <= 128, "push constants are limited to 128 bytes");
-    dispatch(kernel, bindings, &push, sizeof(Push), groups_x, groups_y, groups_z, label, cost);
+    dispatch(kernel, std::span<const BufferRange>(bindings.begin(), bindings.size()), push,
+             groups_x, groups_y, groups_z, label, cost);
   }
   void copy(const Buffer& src, uint64_t src_offset, const Buffer& dst, uint64_t dst_offset,
             uint64_t bytes);

@@ -31,6 +31,7 @@ std::vector<std::pair<std::string, ops::KernelPolicy>> all_policies(const vk::De
       policy.matmul.vec_subgroups = 1;
       policy.reduce.subgroup = subgroup;
       policy.reduce.workgroup = subgroup ? info.subgroup_size : 32;
+      policy.reduce.texel_kv = texel;
       out.emplace_back(std::string(texel ? "texel" : "storage") + (subgroup ? "_subgroup" : "_shared"),
                        policy);
     }
