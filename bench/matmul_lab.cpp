@@ -63,16 +63,11 @@ bool validate(const ops::KernelPolicy& policy, DType dtype, ops::MatmulKind kind
 
 void run(benchmark::State& state, Variant variant, DType dtype, ops::MatmulKind kind, int64_t M,
          int64_t N, int64_t K) {
-  if (!getenv("NOVAL") && !validate(variant.policy, dtype, kind)) {
+  if (!validate(variant.policy, dtype, kind)) {
     state.SkipWithError("variant disagrees with the reference");
     return;
   }
   vk::Device& device = testing::test_device();
-  if (getenv("LAB_ROWS")) variant.policy.matmul.vec_rows = atoi(getenv("LAB_ROWS"));
-  if (getenv("LAB_TM")) variant.policy.matmul.tile_m = atoi(getenv("LAB_TM"));
-  if (getenv("LAB_TN")) variant.policy.matmul.tile_n = atoi(getenv("LAB_TN"));
-  if (getenv("LAB_LN")) variant.policy.matmul.tile_local_n = atoi(getenv("LAB_LN"));
-  if (getenv("LAB_SG")) variant.policy.matmul.vec_subgroups = atoi(getenv("LAB_SG"));
   Tensor x = Tensor::create(device, M, K);
   x.upload(device, testing::random_vector(M * K, 3));
   Weight w = create_weight_from_f32(device, dtype, N, K, testing::random_vector(N * K, 4, 0.05f));
