@@ -96,21 +96,12 @@ void main() {
     }
 
 #ifdef SUBGROUP
-    // Lane s stores output slot s (and s + lanes, ...): the epilogue then
-    // runs once per lanes outputs instead of once per output.
-    [[unroll]] for (uint slot0 = 0u; slot0 < ROWS * MAX_M; slot0 += lanes) {
-      float mine = 0.0, mine2 = 0.0;
-      [[unroll]] for (uint r = 0u; r < ROWS; ++r)
-        [[unroll]] for (uint i = 0u; i < MAX_M; ++i) {
-          uint slot = r * MAX_M + i;
-          if (slot < slot0 || slot >= slot0 + lanes) continue;  // constant after unrolling
-          float total = subgroupAdd(acc[r][i]);
-          float total2 = GLU ? subgroupAdd(acc2[r][i]) : 0.0;
-          if (lane == slot - slot0) { mine = total; mine2 = total2; }
-        }
-      uint slot = slot0 + lane, r = slot / MAX_M, i = slot % MAX_M;
-      if (slot < ROWS * MAX_M && n0 + r < pc.N && m0 + i < pc.M) store_output(m0 + i, n0 + r, mine, mine2);
-    }
+    [[unroll]] for (uint r = 0u; r < ROWS; ++r)
+      [[unroll]] for (uint i = 0u; i < MAX_M; ++i) {
+        float total = subgroupAdd(acc[r][i]);
+        float total2 = GLU ? subgroupAdd(acc2[r][i]) : 0.0;
+        if (lane == 0u && n0 + r < pc.N && m0 + i < pc.M) store_output(m0 + i, n0 + r, total, total2);
+      }
 #else
     [[unroll]] for (uint r = 0u; r < ROWS; ++r)
       [[unroll]] for (uint i = 0u; i < MAX_M; ++i) {

@@ -1,6 +1,7 @@
 #include "engine/ops/attention.h"
 
 #include <algorithm>
+#include <array>
 
 #include "engine/core/error.h"
 #include "engine/vk/device.h"
@@ -62,16 +63,11 @@ void attention(vk::CommandStream& stream, const AttentionArgs& args, const Reduc
   const double keys = double(args.past + args.rows_per_seq);
   vk::OpCost cost{4.0 * args.batch * args.num_kv_heads * keys * args.head_dim * 2,
                   4.0 * args.batch * args.rows_per_seq * args.num_heads * keys * args.head_dim};
-  std::vector<vk::BufferRange> bindings{*args.q.buffer, *args.kv.k, *args.kv.v, *args.seq_bounds,
-                                        *args.out.buffer};
-  if (texel) {
-    for (const vk::Buffer* kv : {args.kv.k, args.kv.v}) {
-      vk::BufferRange view(*kv);
-      view.texel_format = VK_FORMAT_R32G32B32A32_SFLOAT;
-      bindings.push_back(view);
-    }
-  }
-  stream.dispatch(kernel, bindings, p, static_cast<uint32_t>(args.num_heads),
+  // The texel variant declares two more bindings: K and V again, as vec4 views.
+  std::array<vk::BufferRange, 7> bindings{*args.q.buffer, *args.kv.k, *args.kv.v, *args.seq_bounds,
+                                          *args.out.buffer, *args.kv.k, *args.kv.v};
+  bindings[5].texel_format = bindings[6].texel_format = VK_FORMAT_R32G32B32A32_SFLOAT;
+  stream.dispatch(kernel, std::span<const vk::BufferRange>(bindings.data(), texel ? 7 : 5), p, static_cast<uint32_t>(args.num_heads),
                   static_cast<uint32_t>(args.batch * args.rows_per_seq), 1, "attention", cost);
 }
 

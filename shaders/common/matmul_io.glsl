@@ -65,7 +65,6 @@ uint w_row_index(uint row) { return row * (pc.w_stride / 4u); }
     hi = RAW((row_base) + 2u * (g) + 1u);                                    \
   }
 #endif
-#define LOAD_W8(RAW, row, g, lo, hi) LOAD_W8_AT(RAW, w_row_index(row), g, lo, hi)
 
 // The first `count` of eight activations at element `base`, zeros after;
 // scalar loads, for rows that are not vec4-aligned and for K's tail.
@@ -74,17 +73,6 @@ void load_x8_scalar(uint base, uint count, out vec4 lo, out vec4 hi) {
   for (uint i = 0u; i < 8u; ++i) v[i] = i < count ? x_data[base + i] : 0.0;
   lo = vec4(v[0], v[1], v[2], v[3]);
   hi = vec4(v[4], v[5], v[6], v[7]);
-}
-
-// Eight activations X[m, 8g .. 8g+7]; `tail` guards reads past K.
-void load_x8(uint m, uint g, bool tail, out vec4 lo, out vec4 hi) {
-  uint base = pc.x_offset + m * pc.x_stride + 8u * g;
-  if (!tail && (base & 3u) == 0u && (pc.x_stride & 3u) == 0u) {
-    lo = X4(base / 4u);
-    hi = X4(base / 4u + 1u);
-    return;
-  }
-  load_x8_scalar(base, tail ? pc.K - 8u * g : 8u, lo, hi);
 }
 
 // The epilogue is the EPILOGUE specialization constant (MATMUL_FLAG_* and the
