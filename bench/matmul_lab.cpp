@@ -4,9 +4,11 @@
 // (GEMV) and GFLOPS (GEMM) as benchmark counters.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 
+#include "bench/lab_device.h"
 #include "engine/ops/matmul.h"
 #include "tests/reference/matmul_ref.h"
 #include "tests/support/compare.h"
@@ -15,6 +17,8 @@
 namespace vkinfer {
 namespace {
 
+using lab::lab_device;
+
 struct Variant {
   std::string name;
   ops::KernelPolicy policy;
@@ -22,9 +26,9 @@ struct Variant {
 
 std::vector<Variant> variants() {
   std::vector<Variant> out;
-  for (auto& [name, policy] : testing::all_policies(testing::test_device().info())) out.push_back({name, policy});
+  for (auto& [name, policy] : testing::all_policies(lab_device().info())) out.push_back({name, policy});
   // GEMM tile shapes (local n x local m, outputs tile_m x tile_n per invocation).
-  const ops::KernelPolicy base = ops::choose_policy(testing::test_device().info());
+  const ops::KernelPolicy base = ops::choose_policy(lab_device().info());
   for (auto [local_n, local_m, tile_m, tile_n] :
        std::vector<std::array<uint32_t, 4>>{{8, 1, 4, 4}, {8, 1, 8, 2}, {8, 1, 16, 2}, {32, 1, 8, 4},
                                             {8, 4, 8, 4}, {8, 1, 4, 8}}) {
@@ -40,9 +44,11 @@ std::vector<Variant> variants() {
   return out;
 }
 
-bool validate(const ops::KernelPolicy& policy, DType dtype, ops::MatmulKind kind) {
-  vk::Device& device = testing::test_device();
-  const int64_t M = kind == ops::MatmulKind::kVec ? 3 : 19, N = 37, K = 70;
+// On a small shape with the timed shape's M (up to 19), so the kernel and
+// specialization validated are the ones timed.
+bool validate(const ops::KernelPolicy& policy, DType dtype, ops::MatmulKind kind, int64_t timed_m) {
+  vk::Device& device = lab_device();
+  const int64_t M = std::min<int64_t>(timed_m, 19), N = 37, K = 70;
   auto x = testing::random_vector(M * K, 1), w = testing::random_vector(N * K, 2);
   auto w_ref = dtype == DType::kF16 ? reference::round_to_f16(w) : w;
   Tensor x_dev = Tensor::create(device, M, K);
@@ -63,11 +69,11 @@ bool validate(const ops::KernelPolicy& policy, DType dtype, ops::MatmulKind kind
 
 void run(benchmark::State& state, Variant variant, DType dtype, ops::MatmulKind kind, int64_t M,
          int64_t N, int64_t K) {
-  if (!validate(variant.policy, dtype, kind)) {
+  if (!validate(variant.policy, dtype, kind, M)) {
     state.SkipWithError("variant disagrees with the reference");
     return;
   }
-  vk::Device& device = testing::test_device();
+  vk::Device& device = lab_device();
   Tensor x = Tensor::create(device, M, K);
   x.upload(device, testing::random_vector(M * K, 3));
   Weight w = create_weight_from_f32(device, dtype, N, K, testing::random_vector(N * K, 4, 0.05f));
@@ -95,18 +101,25 @@ void run(benchmark::State& state, Variant variant, DType dtype, ops::MatmulKind 
 void register_all() {
   struct Shape { const char* name; int64_t M, N, K; ops::MatmulKind kind; };
   const Shape shapes[] = {
-      // GPT-2-124M decode: qkv, attention out, MLP up, MLP down, LM head.
-      {"gemv_768x2304", 1, 2304, 768, ops::MatmulKind::kVec},
-      {"gemv_768x768", 1, 768, 768, ops::MatmulKind::kVec},
-      {"gemv_768x3072", 1, 3072, 768, ops::MatmulKind::kVec},
-      {"gemv_3072x768", 1, 768, 3072, ops::MatmulKind::kVec},
-      {"gemv_768x50257", 1, 50257, 768, ops::MatmulKind::kVec},
-      // K sweep at fixed N: time ~ a + b*K separates per-row from per-byte cost.
+      // GPT-2-124M decode: qkv, attention out, MLP up, MLP down, LM head; the
+      // kernel is the device policy's choice for the shape.
+      {"gemv_768x2304", 1, 2304, 768, ops::MatmulKind::kAuto},
+      {"gemv_768x768", 1, 768, 768, ops::MatmulKind::kAuto},
+      {"gemv_768x3072", 1, 3072, 768, ops::MatmulKind::kAuto},
+      {"gemv_3072x768", 1, 768, 3072, ops::MatmulKind::kAuto},
+      {"gemv_768x50257", 1, 50257, 768, ops::MatmulKind::kAuto},
+      // K sweep at fixed N, GEMV kernel (kgemv) against the tiled kernel with
+      // one row (tkgemv): time ~ a + b*K separates per-row from per-byte cost.
+      {"kgemv_8x8192", 1, 8192, 8, ops::MatmulKind::kVec},
       {"kgemv_256x8192", 1, 8192, 256, ops::MatmulKind::kVec},
       {"kgemv_768x8192", 1, 8192, 768, ops::MatmulKind::kVec},
+      {"kgemv_1536x8192", 1, 8192, 1536, ops::MatmulKind::kVec},
       {"kgemv_3072x8192", 1, 8192, 3072, ops::MatmulKind::kVec},
-      // The GEMM kernel as a GEMV, for comparison with the GEMV kernel.
-      {"tgemv_768x50257", 1, 50257, 768, ops::MatmulKind::kTiled},
+      {"tkgemv_8x8192", 1, 8192, 8, ops::MatmulKind::kTiled},
+      {"tkgemv_256x8192", 1, 8192, 256, ops::MatmulKind::kTiled},
+      {"tkgemv_768x8192", 1, 8192, 768, ops::MatmulKind::kTiled},
+      {"tkgemv_1536x8192", 1, 8192, 1536, ops::MatmulKind::kTiled},
+      {"tkgemv_3072x8192", 1, 8192, 3072, ops::MatmulKind::kTiled},
       {"gemv_4096x4096", 1, 4096, 4096, ops::MatmulKind::kVec},
       {"gemm_128x3072x768", 128, 3072, 768, ops::MatmulKind::kTiled},
       {"gemm_512x4096x4096", 512, 4096, 4096, ops::MatmulKind::kTiled},

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
 
+#include "engine/core/error.h"
 #include "engine/ops/matmul.h"
 #include "tests/reference/matmul_ref.h"
 #include "tests/support/compare.h"
@@ -128,6 +130,55 @@ TEST(Matmul, SubRangeOfOutputs) {
       float want = (n >= 13 && n < 31) ? full[m * N + n] : 123.0f;
       EXPECT_NEAR(got[m * N + n], want, 1e-4) << m << "," << n;
     }
+}
+
+
+// kAuto's choice: M at or above tiled_min_m, or K up to tiled_max_k_small_m,
+// takes the tiled kernel; the result is the reference's either way.
+TEST(Matmul, AutoChoosesKernelByShape) {
+  vk::Device& device = test_device();
+  ops::KernelPolicy policy = testing::test_policy();
+  ops::apply_tuning(policy, "tiled_min_m=4,tiled_max_k_small_m=40");
+  struct Case {
+    int64_t M, K;
+    const char* kernel;
+  };
+  for (const Case& c : {Case{1, 33, "matmul_tiled"}, Case{1, 41, "matmul_vec"},
+                        Case{3, 40, "matmul_tiled"}, Case{3, 95, "matmul_vec"},
+                        Case{4, 95, "matmul_tiled"}}) {
+    SCOPED_TRACE("M=" + std::to_string(c.M) + " K=" + std::to_string(c.K));
+    const int64_t N = 29;
+    auto x = testing::random_vector(c.M * c.K, 21);
+    auto w = testing::random_vector(N * c.K, 22);
+    Tensor x_dev = Tensor::create(device, c.M, c.K);
+    x_dev.upload(device, x);
+    Weight w_dev = create_weight_from_f32(device, DType::kF32, N, c.K, w);
+    Tensor y_dev = Tensor::create(device, c.M, N);
+    ops::MatmulArgs args;
+    args.x = x_dev;
+    args.M = c.M;
+    args.weight = &w_dev;
+    args.y = y_dev;
+    vk::CommandStream stream(device, {.profile = true});
+    ops::matmul(stream, args, policy.matmul);
+    stream.finish();
+    ASSERT_EQ(stream.timings().size(), 1u);
+    EXPECT_EQ(stream.timings()[0].label, c.kernel);
+    auto expected = reference::matmul(x, w, nullptr, nullptr, nullptr, c.M, N, c.K, ops::Act::kNone);
+    EXPECT_CLOSE(expected, y_dev.download(device), kAtol, kRtol);
+  }
+}
+
+TEST(Matmul, TuningOverridesAreChecked) {
+  ops::KernelPolicy policy = testing::test_policy();
+  ops::apply_tuning(policy, "vec_rows=8,tiled_max_k_small_m=0,tile_n=4");
+  EXPECT_EQ(policy.matmul.vec_rows, 8u);
+  EXPECT_EQ(policy.matmul.tiled_max_k_small_m, 0u);
+  EXPECT_EQ(policy.matmul.tile_n, 4u);
+  for (const char* bad : {"vec_rows=0", "tile_n=", "no_such_knob=3", "vec_rows", "tile_m=4x"}) {
+    SCOPED_TRACE(bad);
+    EXPECT_THROW(ops::apply_tuning(policy, bad), Error);
+  }
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "engine/ops/matmul.h"
 
 #include <algorithm>
+#include <bit>
 
 #include "engine/core/error.h"
 #include "engine/vk/device.h"
@@ -47,7 +48,13 @@ void matmul(vk::CommandStream& stream, const MatmulArgs& args, const MatmulPolic
   if (args.residual) epilogue |= MATMUL_FLAG_RESIDUAL;
   if (args.weight_up) epilogue |= MATMUL_FLAG_GLU;
   const bool tiled = kind == MatmulKind::kTiled ||
-                     (kind == MatmulKind::kAuto && args.M >= policy.tiled_min_m);
+                     (kind == MatmulKind::kAuto &&
+                      (args.M >= policy.tiled_min_m || weight.cols <= policy.tiled_max_k_small_m));
+  // Few rows of X get a tile of the next power of two rows, not tile_m: a
+  // decode step must not pay for seven phantom rows (and four pipelines at
+  // most are compiled for it).
+  uint32_t tile_m = policy.tile_m;
+  if (tiled && args.M < tile_m) tile_m = std::min<uint32_t>(tile_m, std::bit_ceil(static_cast<uint32_t>(args.M)));
   const bool texel = policy.texel_weights && device.info().enabled.texel_buffers;
   const bool subgroup = policy.subgroup && device.info().enabled.subgroup_arithmetic;
 
@@ -59,7 +66,7 @@ void matmul(vk::CommandStream& stream, const MatmulArgs& args, const MatmulPolic
   desc.written_bindings = 1u << 5;
   desc.push_constant_bytes = sizeof(params::MatmulParams);
   if (tiled) {
-    TiledSpec spec{policy.tile_local_n, policy.tile_local_m, policy.tile_n, policy.tile_m, epilogue};
+    TiledSpec spec{policy.tile_local_n, policy.tile_local_m, policy.tile_n, tile_m, epilogue};
     desc.spec = vk::spec_values(spec);
     desc.local_size = {spec.local_n, spec.local_m, 1};
   } else {
@@ -117,8 +124,8 @@ void matmul(vk::CommandStream& stream, const MatmulArgs& args, const MatmulPolic
     if (tiled) {
       groups_x = static_cast<uint32_t>((p.N + policy.tile_local_n * policy.tile_n - 1) /
                                        (policy.tile_local_n * policy.tile_n));
-      groups_y = static_cast<uint32_t>((p.M + policy.tile_local_m * policy.tile_m - 1) /
-                                       (policy.tile_local_m * policy.tile_m));
+      groups_y = static_cast<uint32_t>((p.M + policy.tile_local_m * tile_m - 1) /
+                                       (policy.tile_local_m * tile_m));
     } else {
       const uint32_t columns = policy.vec_rows * (subgroup ? policy.vec_subgroups : 1u);
       groups_x = (p.N + columns - 1) / columns;

@@ -21,6 +21,10 @@ struct MatmulPolicy {
   uint32_t vec_rows = 4;       // GEMV output columns per workgroup
   uint32_t vec_max_m = 4;      // GEMV activation rows per pass
   uint32_t tiled_min_m = 5;    // M at or above which the tiled GEMM is used
+  // Below tiled_min_m, the tiled kernel still takes K up to this (0: never).
+  // Its lanes own whole rows, so no cross-lane reduction: CPU drivers run
+  // subgroupAdd as a scalar loop over the lanes, ~80 ns per GEMV output row.
+  uint32_t tiled_max_k_small_m = 0;
   uint32_t tile_local_n = 8, tile_local_m = 8;
   uint32_t tile_n = 4, tile_m = 8;
 };
