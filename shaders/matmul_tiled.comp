@@ -12,6 +12,8 @@ layout(constant_id = 2) const uint TILE_N = 4;
 layout(constant_id = 3) const uint TILE_M = 8;
 layout(constant_id = 4) const uint EPILOGUE = 0u;
 
+// X through a texel view where weights use them (see matmul_io.glsl).
+#define X_TEXEL
 #include "common/matmul_io.glsl"
 const bool GLU = (EPILOGUE & MATMUL_FLAG_GLU) != 0u;
 
@@ -43,9 +45,9 @@ uint x_base[TILE_M];
 
 void main() {
   const uint n_base = (gl_WorkGroupID.x * LOCAL_N + gl_LocalInvocationID.x) * TILE_N;
-  // With one row of invocations the X rows are the same for every lane; the
-  // constant 0 lets the compiler see that, and CPU drivers then load X once
-  // per subgroup instead of lane by lane.
+  // With one row of invocations every lane reads the same X rows; the
+  // constant 0 says so at compile time (llvmpipe still loads them lane by
+  // lane from storage buffers, hence X through texels there).
   const uint local_m = LOCAL_M == 1u ? 0u : gl_LocalInvocationID.y;
   const uint m_base = (gl_WorkGroupID.y * LOCAL_M + local_m) * TILE_M;
   if (n_base >= pc.N || m_base >= pc.M) return;

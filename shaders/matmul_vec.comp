@@ -22,7 +22,7 @@ layout(constant_id = 1) const uint ROWS = 4;
 layout(constant_id = 2) const uint MAX_M = 4;
 layout(constant_id = 3) const uint EPILOGUE = 0u;
 
-#define X_DIVERGENT
+#define X_TEXEL
 #include "common/matmul_io.glsl"
 const bool GLU = (EPILOGUE & MATMUL_FLAG_GLU) != 0u;
 

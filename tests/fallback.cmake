@@ -8,3 +8,12 @@ foreach(op_test matmul_test attention_test small_ops_test rotary_embedding_test 
       ENVIRONMENT "${VKINFER_TEST_ENV};VKINFER_DISABLE_FEATURES=all" TIMEOUT 900)
   endif()
 endforeach()
+
+# The decoder goldens again with decode rows through the GEMV kernel, the
+# path desktop GPUs take (lavapipe's policy sends K <= 2048 rows to the tiled
+# kernel).
+if(TARGET decoder_test)
+  add_test(NAME decoder_test_gemv COMMAND decoder_test)
+  set_tests_properties(decoder_test_gemv PROPERTIES
+    ENVIRONMENT "${VKINFER_TEST_ENV};VKINFER_KERNEL_TUNING=tiled_max_k_small_m=0" TIMEOUT 600)
+endif()

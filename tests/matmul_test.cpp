@@ -175,7 +175,7 @@ TEST(Matmul, TuningOverridesAreChecked) {
   EXPECT_EQ(policy.matmul.vec_rows, 8u);
   EXPECT_EQ(policy.matmul.tiled_max_k_small_m, 0u);
   EXPECT_EQ(policy.matmul.tile_n, 4u);
-  for (const char* bad : {"vec_rows=0", "tile_n=", "no_such_knob=3", "vec_rows", "tile_m=4x"}) {
+  for (const char* bad : {"vec_rows=0", "tile_n=", "no_such_knob=3", "vec_rows", "tile_m=4x", "tiled_max_k_small_m=x"}) {
     SCOPED_TRACE(bad);
     EXPECT_THROW(ops::apply_tuning(policy, bad), Error);
   }

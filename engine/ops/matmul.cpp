@@ -61,6 +61,7 @@ void matmul(vk::CommandStream& stream, const MatmulArgs& args, const MatmulPolic
   vk::KernelDesc desc;
   desc.shader = pick_shader(weight.dtype, texel, tiled, subgroup);
   const vk::BindingKind w_kind = texel ? vk::BindingKind::kTexel : vk::BindingKind::kStorage;
+  // 0 X, 1-2 W (and GLU's up), 3 bias, 4 residual, 5 Y, 6 X as texels.
   desc.bindings = {vk::BindingKind::kStorage, w_kind, w_kind, vk::BindingKind::kStorage,
                    vk::BindingKind::kStorage, vk::BindingKind::kStorage, w_kind};
   desc.written_bindings = 1u << 5;

@@ -32,9 +32,8 @@ KernelPolicy choose_policy(const vk::DeviceInfo& info) {
   // want more invocations with smaller blocks.
   if (cpu_like) {
     matmul.tile_local_n = 8; matmul.tile_local_m = 1; matmul.tile_n = 16; matmul.tile_m = 8;
-    // Decode shapes on lavapipe, M=1 fp16 (bench/RESULTS.md): K=768 rows run
-    // 28% faster tiled, K=3072 24% slower (the GEMV's lanes read 128
-    // contiguous bytes of a row, the tiled kernel's 16 bytes of 128 rows).
+    // Decode rows on lavapipe, M=1 fp16 (bench/RESULTS.md): tiled is 15-30%
+    // faster at K=768-1536 and ties the GEMV at K=3072.
     matmul.tiled_max_k_small_m = 2048;
   } else {
     matmul.tile_local_n = 16; matmul.tile_local_m = 8; matmul.tile_n = 4; matmul.tile_m = 4;

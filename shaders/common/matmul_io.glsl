@@ -11,11 +11,12 @@ layout(push_constant) uniform PushConstants { MATMUL_PARAMS_FIELDS } pc;
 
 layout(std430, binding = 0) readonly buffer XBuffer { float x_data[]; };
 layout(std430, binding = 0) readonly buffer XBuffer4 { vec4 x_data4[]; };
-#if defined(WEIGHT_TEXEL) && defined(X_DIVERGENT)
-// CPU drivers serve divergent texel fetches with vector gathers but divergent
-// storage loads lane by lane, so the GEMV (whose lanes read different K of X)
-// reads activations through a texel view too. The tiled kernel's lanes share
-// their X rows, and uniform storage loads are a single load there.
+#if defined(WEIGHT_TEXEL) && defined(X_TEXEL)
+// CPU drivers serve texel fetches with vector gathers but storage loads lane
+// by lane (Mesa 22.3's llvmpipe even when every lane reads the same address
+// inside a loop: its loop counters are vectors), so activations are read
+// through a texel view too. For the tiled kernel this took fp16 GEMM from
+// ~30 to ~50 GFLOPS on lavapipe.
 layout(binding = 6) uniform samplerBuffer x_tex;
 #define X4(i) texelFetch(x_tex, int(i))
 #else
