@@ -26,12 +26,12 @@ KernelPolicy choose_policy(const vk::DeviceInfo& info) {
   matmul.vec_rows = cpu_like ? 16u : 2u;
   // GPUs want ~128-invocation workgroups; on lavapipe 1 and 8 measured alike.
   matmul.vec_subgroups = cpu_like ? 1u : std::max(1u, 128u / std::max(info.subgroup_size, 1u));
-  // CPU drivers: one row of 8 lanes sharing their X rows (loaded once per
-  // subgroup), each lane 8 rows x 16 columns. On lavapipe 8x16 ran 30-32
-  // GFLOPS on 512x4096x4096 against 13-17 for 8x4 (bench/RESULTS.md); GPUs
-  // want more invocations with smaller blocks.
+  // CPU drivers: one row of 8 lanes sharing their X rows, each lane 16 rows
+  // x 16 columns. On lavapipe, with X read as texels, fp32 512x4096x4096 ran
+  // 46-61 GFLOPS at 16x16 against 38-43 at 8x16 and ~23 at 4x4
+  // (bench/RESULTS.md); GPUs want more invocations with smaller blocks.
   if (cpu_like) {
-    matmul.tile_local_n = 8; matmul.tile_local_m = 1; matmul.tile_n = 16; matmul.tile_m = 8;
+    matmul.tile_local_n = 8; matmul.tile_local_m = 1; matmul.tile_n = 16; matmul.tile_m = 16;
     // Decode rows on lavapipe, M=1 fp16 (bench/RESULTS.md): tiled is 15-30%
     // faster at K=768-1536 and ties the GEMV at K=3072.
     matmul.tiled_max_k_small_m = 2048;
