@@ -4,9 +4,7 @@
 // transformers builds from it, so every DecoderConfig/BertConfig field is
 // checked against Hugging Face, not against our reading of its code.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -16,9 +14,14 @@
 
 #include "engine/core/error.h"
 #include "engine/model/config.h"
+#include "tests/support/expect_error.h"
+#include "tests/support/temp_dir.h"
 
 namespace vkinfer {
 namespace {
+
+using testing::expect_error;
+using testing::TempDir;
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -30,41 +33,6 @@ fs::path test_data() {
 #else
   return {};
 #endif
-}
-
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() /
-            ("vkinfer_cfg_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-template <typename Body>
-void expect_error(Body&& body, ErrorCode code, const std::vector<std::string>& needles) {
-  try {
-    body();
-    ADD_FAILURE() << "expected an error (" << error_code_name(code) << ")";
-  } catch (const Error& e) {
-    const std::string message = e.what();
-    EXPECT_EQ(e.code(), code) << message;
-    EXPECT_EQ(message.find('\n'), std::string::npos) << "not one line: " << message;
-    for (const auto& needle : needles) {
-      EXPECT_NE(message.find(needle), std::string::npos)
-          << "message lacks \"" << needle << "\": " << message;
-    }
-  }
 }
 
 const char* activation_name(Activation a) {

@@ -3,9 +3,7 @@
 // computed, our writer's output must read back exactly, and malformed files
 // must fail with kBadFile/kUnsupported naming the file.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -15,9 +13,14 @@
 
 #include "engine/core/error.h"
 #include "engine/model/npy.h"
+#include "tests/support/expect_error.h"
+#include "tests/support/temp_dir.h"
 
 namespace vkinfer {
 namespace {
+
+using testing::expect_error;
+using testing::TempDir;
 
 namespace fs = std::filesystem;
 
@@ -28,41 +31,6 @@ fs::path npy_data() {
 #else
   return {};
 #endif
-}
-
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() /
-            ("vkinfer_npy_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-template <typename Body>
-void expect_error(Body&& body, ErrorCode code, const std::vector<std::string>& needles) {
-  try {
-    body();
-    ADD_FAILURE() << "expected an error (" << error_code_name(code) << ")";
-  } catch (const Error& e) {
-    const std::string message = e.what();
-    EXPECT_EQ(e.code(), code) << message;
-    EXPECT_EQ(message.find('\n'), std::string::npos) << "not one line: " << message;
-    for (const auto& needle : needles) {
-      EXPECT_NE(message.find(needle), std::string::npos)
-          << "message lacks \"" << needle << "\": " << message;
-    }
-  }
 }
 
 std::string read_bytes(const fs::path& path) {

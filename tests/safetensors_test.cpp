@@ -3,9 +3,7 @@
 // the test from a header string and raw bytes, so every corruption is one
 // edit away from a valid file and each error path is reached on purpose.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -19,32 +17,17 @@
 #include "engine/core/half.h"
 #include "engine/model/checkpoint.h"
 #include "engine/model/safetensors.h"
+#include "tests/support/expect_error.h"
+#include "tests/support/temp_dir.h"
 
 namespace vkinfer {
 namespace {
 
+using testing::expect_error;
+using testing::TempDir;
+
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-// A fresh directory per test, removed afterwards.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() /
-            ("vkinfer_st_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 void write_bytes(const fs::path& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -86,24 +69,6 @@ std::string build_file(const std::vector<TensorSpec>& tensors, const json& metad
 template <typename T>
 std::string raw_bytes(const std::vector<T>& values) {
   return std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T));
-}
-
-// Runs `body`, expecting a vkinfer::Error with `code` whose one-line message
-// contains every needle.
-template <typename Body>
-void expect_error(Body&& body, ErrorCode code, const std::vector<std::string>& needles) {
-  try {
-    body();
-    ADD_FAILURE() << "expected an error (" << error_code_name(code) << ")";
-  } catch (const Error& e) {
-    const std::string message = e.what();
-    EXPECT_EQ(e.code(), code) << message;
-    EXPECT_EQ(message.find('\n'), std::string::npos) << "not one line: " << message;
-    for (const auto& needle : needles) {
-      EXPECT_NE(message.find(needle), std::string::npos)
-          << "message lacks \"" << needle << "\": " << message;
-    }
-  }
 }
 
 // ---------------------------------------------------------------- half.h
@@ -430,7 +395,7 @@ TEST_P(CheckpointReadTest, WindowsMatchTheFullTensor) {
   };
   constexpr float kSentinel = -12345.0f;
   for (const Window& w : windows) {
-    SCOPED_TRACE(testing::Message() << "rows " << w.row_begin << "+" << w.row_count << " cols "
+    SCOPED_TRACE(::testing::Message() << "rows " << w.row_begin << "+" << w.row_count << " cols "
                                     << w.col_begin << "+" << w.col_count);
     std::vector<float> got(static_cast<size_t>(std::max<int64_t>(1, w.row_count) * w.stride),
                            kSentinel);
@@ -470,7 +435,7 @@ TEST_P(CheckpointReadTest, RejectsBadWindows) {
   std::vector<float> buffer(kRows * kCols);
   const std::string file = (dir_.path() / "model.safetensors").string();
   auto bad = [&](int64_t rb, int64_t rc, int64_t cb, int64_t cc, int64_t stride) {
-    SCOPED_TRACE(testing::Message() << rb << " " << rc << " " << cb << " " << cc);
+    SCOPED_TRACE(::testing::Message() << rb << " " << rc << " " << cb << " " << cc);
     expect_error(
         [&] { checkpoint.read("matrix", DType::kF32, buffer.data(), rb, rc, cb, cc, stride); },
         ErrorCode::kInvalidArgument, {file, "\"matrix\""});
