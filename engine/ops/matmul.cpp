@@ -51,10 +51,11 @@ void matmul(vk::CommandStream& stream, const MatmulArgs& args, const MatmulPolic
                      (kind == MatmulKind::kAuto &&
                       (args.M >= policy.tiled_min_m || weight.cols <= policy.tiled_max_k_small_m));
   // Few rows of X get a tile of the next power of two rows, not tile_m: a
-  // decode step must not pay for seven phantom rows (and four pipelines at
-  // most are compiled for it).
+  // decode step must not pay for fifteen phantom rows (and only one pipeline
+  // per power of two below tile_m is compiled for it).
   uint32_t tile_m = policy.tile_m;
-  if (tiled && args.M < tile_m) tile_m = std::min<uint32_t>(tile_m, std::bit_ceil(static_cast<uint32_t>(args.M)));
+  if (tiled && args.M < tile_m)
+    tile_m = std::min<uint32_t>(tile_m, std::bit_ceil(static_cast<uint32_t>(args.M)));
   const bool texel = policy.texel_weights && device.info().enabled.texel_buffers;
   const bool subgroup = policy.subgroup && device.info().enabled.subgroup_arithmetic;
 
