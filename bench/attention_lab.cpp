@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "bench/lab_device.h"
+#include "bench/lab_support.h"
 #include "engine/ops/attention.h"
 #include "engine/tensor.h"
 #include "tests/reference/attention_ref.h"
@@ -147,15 +147,8 @@ void run(benchmark::State& state, Variant variant, Shape shape) {
   vk::Device& device = lab_device();
   vk::CommandStream stream(device, {.profile = true});
   const ops::AttentionArgs args = fixture.args();
-  double total_ns = 0;
-  for (auto _ : state) {
-    ops::attention(stream, args, variant.policy);
-    stream.finish();
-    double ns = 0;
-    for (const auto& t : stream.timings()) ns += t.ns;
-    state.SetIterationTime(ns * 1e-9);
-    total_ns += ns;
-  }
+  const double total_ns =
+      lab::time_on_gpu(state, stream, [&] { ops::attention(stream, args, variant.policy); });
   // Keys each query row sees on average (causal), and K/V bytes per pass.
   const double keys = shape.past + (shape.T + 1) / 2.0;
   const double kv_bytes = 2.0 * 4.0 * shape.B * shape.KVH * (shape.past + shape.T) * shape.D;
@@ -190,9 +183,5 @@ void register_all() {
 }  // namespace vkinfer
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  vkinfer::register_all();
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return vkinfer::lab::run_main(argc, argv, vkinfer::register_all);
 }

@@ -8,7 +8,7 @@
 #include <array>
 #include <cmath>
 
-#include "bench/lab_device.h"
+#include "bench/lab_support.h"
 #include "engine/ops/matmul.h"
 #include "tests/reference/matmul_ref.h"
 #include "tests/support/compare.h"
@@ -84,15 +84,8 @@ void run(benchmark::State& state, Variant variant, DType dtype, ops::MatmulKind 
   // Untimed warm-up: drivers may compile the pipeline at its first dispatch.
   ops::matmul(stream, args, variant.policy.matmul, kind);
   stream.finish();
-  double total_ns = 0;
-  for (auto _ : state) {
-    ops::matmul(stream, args, variant.policy.matmul, kind);
-    stream.finish();
-    double ns = 0;
-    for (const auto& t : stream.timings()) ns += t.ns;
-    state.SetIterationTime(ns * 1e-9);
-    total_ns += ns;
-  }
+  const double total_ns = lab::time_on_gpu(
+      state, stream, [&] { ops::matmul(stream, args, variant.policy.matmul, kind); });
   const double iterations = static_cast<double>(state.iterations());
   state.counters["GB/s"] = double(N) * K * dtype_size(dtype) * iterations / total_ns;
   state.counters["GFLOPS"] = 2.0 * M * N * K * iterations / total_ns;
@@ -137,8 +130,5 @@ void register_all() {
 }  // namespace vkinfer
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  vkinfer::register_all();
-  benchmark::RunSpecifiedBenchmarks();
-  return 0;
+  return vkinfer::lab::run_main(argc, argv, vkinfer::register_all);
 }

@@ -69,11 +69,13 @@ void apply_tuning(KernelPolicy& policy, const std::string& overrides) {
     const Knob* knob = nullptr;
     for (const Knob& candidate : knobs)
       if (key == candidate.name) knob = &candidate;
-    if (!knob || eq == std::string::npos)
+    if (!knob || eq == std::string::npos) {
+      std::string known;
+      for (const Knob& candidate : knobs)
+        known += (known.empty() ? "" : ", ") + std::string(candidate.name);
       fail(ErrorCode::kInvalidArgument,
-           "VKINFER_KERNEL_TUNING: '{}' is not key=value with a known key (vec_workgroup, "
-           "vec_subgroups, vec_rows, vec_max_m, tiled_min_m, tiled_max_k_small_m, tile_local_n, "
-           "tile_local_m, tile_n, tile_m, reduce_workgroup)", item);
+           "VKINFER_KERNEL_TUNING: '{}' is not key=value with a known key ({})", item, known);
+    }
     char* end = nullptr;
     const unsigned long value = std::strtoul(item.c_str() + eq + 1, &end, 10);
     if (item.size() == eq + 1 || *end != '\0' || value < knob->min || value > knob->max)
