@@ -66,7 +66,10 @@ std::string cache_root() {
 }
 
 // Runs the prompt through the decoder; returns seconds (forward + finish).
-double time_prefill(Decoder& decoder, vk::CommandStream& stream, int64_t length, std::mt19937& rng) {
+// `profile`, when given, collects the per-op timings of every chunk (a
+// profiling stream keeps only those of its last finish()).
+double time_prefill(Decoder& decoder, vk::CommandStream& stream, int64_t length, std::mt19937& rng,
+                    std::vector<vk::OpTiming>* profile = nullptr) {
   std::uniform_int_distribution<int32_t> token(0, static_cast<int32_t>(decoder.config().vocab_size - 1));
   const int64_t chunk = decoder.limits().max_rows_per_seq;
   const auto start = Clock::now();
@@ -80,8 +83,8 @@ double time_prefill(Decoder& decoder, vk::CommandStream& stream, int64_t length,
     decoder.set_inputs(ids, positions, {0}, T);
     decoder.forward(stream, begin);
     stream.finish();  // the next chunk's set_inputs overwrites the inputs
+    if (profile) profile->insert(profile->end(), stream.timings().begin(), stream.timings().end());
   }
-  stream.finish();
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
@@ -214,8 +217,7 @@ int run_bench(const BenchFlags& flags) {
       vk::CommandStream profiled(rank.device, {.profile = true});
       time_decode(*decoder, profiled, flags.decode_depth, 1);
       decode_profile = profiled.timings();
-      time_prefill(*decoder, profiled, std::min<int64_t>(lengths.front(), limits.max_rows_per_seq), rng);
-      prefill_profile = profiled.timings();
+      time_prefill(*decoder, profiled, lengths.front(), rng, &prefill_profile);
     }
     if (rank.comm.rank() != 0) return;
     std::lock_guard<std::mutex> lock(report_mutex);

@@ -1,8 +1,11 @@
-// Fused attention and KV-cache store against the double reference: decoder
-// (cache, causal, GQA, left padding, past > 0) and encoder (padding mask).
+// Attention and KV-cache store against the double reference: decoder
+// (cache, causal, GQA, left padding, past > 0) and encoder (padding mask),
+// through the fused kernel and through the two-GEMM path (scores scratch),
+// whole and in blocks of query rows.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <optional>
 
 #include "engine/ops/attention.h"
 #include "tests/reference/attention_ref.h"
@@ -23,7 +26,20 @@ struct DecoderCase {
   int64_t B, T, H, KVH, D, past, ctx;
 };
 
-void run_decoder_case(const DecoderCase& c, const ops::ReducePolicy& policy) {
+bool ran_gemm_path(const vk::CommandStream& stream) {
+  for (const vk::OpTiming& timing : stream.timings())
+    if (timing.label == "attention_scores") return true;
+  return false;
+}
+
+// Scratch for `rows` query rows per block of the GEMM path (0: none).
+std::optional<vk::Buffer> scores_scratch(vk::Device& device, int64_t rows, int64_t B, int64_t H, int64_t keys) {
+  if (rows == 0) return std::nullopt;
+  return vk::Buffer::create(device, rows * B * H * ((keys + 3) / 4 * 4) * 4, vk::MemoryKind::kDevice);
+}
+
+// `scratch_rows` > 0 gives the op scores scratch for that many query rows.
+void run_decoder_case(const DecoderCase& c, const ops::ReducePolicy& policy, int64_t scratch_rows = 0) {
   vk::Device& device = test_device();
   const int64_t S = c.past + c.T;  // keys after this step
   const int64_t qkv_width = (c.H + 2 * c.KVH) * c.D;
@@ -40,7 +56,8 @@ void run_decoder_case(const DecoderCase& c, const ops::ReducePolicy& policy) {
   vk::Buffer seq = vk::Buffer::create(device, bounds.size() * 4, vk::MemoryKind::kDevice);
   device.upload(seq, 0, bounds.data(), bounds.size() * 4);
 
-  vk::CommandStream stream(device);
+  std::optional<vk::Buffer> scores = scores_scratch(device, scratch_rows, c.B, c.H, S);
+  vk::CommandStream stream(device, {.profile = true});
   // Step 1: the past tokens; step 2: the T new ones.
   for (int step = 0; step < 2; ++step) {
     const int64_t rows_per_seq = step == 0 ? c.past : c.T;
@@ -72,8 +89,13 @@ void run_decoder_case(const DecoderCase& c, const ops::ReducePolicy& policy) {
     args.batch = c.B; args.rows_per_seq = c.T; args.num_heads = c.H; args.num_kv_heads = c.KVH;
     args.head_dim = c.D; args.past = c.past; args.causal = true;
     args.scale = 1.0f / std::sqrt(float(c.D));
+    if (scores) args.scores = &*scores;
     ops::attention(stream, args, policy);
     stream.finish();
+    // The GEMM path must not silently fall back to the fused kernel.
+    const bool gemm_expected = scores && c.D % 4 == 0 && c.T >= policy.attention_gemm_min_rows &&
+                               policy.attention_gemm_min_rows > 0;
+    EXPECT_EQ(gemm_expected, ran_gemm_path(stream)) << "scratch rows " << scratch_rows;
 
     std::vector<float> q(c.B * c.T * c.H * c.D), k(c.B * S * c.KVH * c.D), v(k.size());
     for (int64_t b = 0; b < c.B; ++b)
@@ -87,7 +109,7 @@ void run_decoder_case(const DecoderCase& c, const ops::ReducePolicy& policy) {
                                          end, 1.0 / std::sqrt(double(c.D)));
     EXPECT_CLOSE(expected, out.download(device), kAtol, kRtol)
         << "B=" << c.B << " T=" << c.T << " H=" << c.H << " KVH=" << c.KVH << " D=" << c.D
-        << " past=" << c.past;
+        << " past=" << c.past << " scratch rows " << scratch_rows;
   }
 }
 
@@ -101,6 +123,39 @@ TEST(Attention, DecoderCacheCausalGqa) {
   }
 }
 
+// Tile shapes for the GEMM path: the device's, odd ones (rows and dims that
+// divide nothing, dims not a power of two) and a GPU-shaped workgroup.
+std::vector<ops::ReducePolicy> gemm_policies() {
+  ops::ReducePolicy base = ops::choose_policy(test_device().info()).reduce;
+  base.attention_gemm_min_rows = 1;
+  std::vector<ops::ReducePolicy> out{base};
+  ops::ReducePolicy odd = base;
+  odd.attention_tile_m = 3; odd.attention_tile_n = 12;
+  out.push_back(odd);
+  ops::ReducePolicy wide = base;
+  wide.workgroup = 32; wide.subgroup = false; wide.attention_tile_m = 4; wide.attention_tile_n = 4;
+  out.push_back(wide);
+  return out;
+}
+
+TEST(Attention, DecoderPrefillAsGemms) {
+  if (!test_device().info().enabled.texel_buffers) GTEST_SKIP() << "the GEMM path needs texel buffers";
+  // Keys counts that are not multiples of 4, GQA, left padding, past > 0;
+  // D = 10 is not vec4-aligned and must take the fused kernel.
+  const DecoderCase cases[] = {{2, 37, 4, 2, 16, 5, 48}, {1, 50, 2, 2, 64, 0, 64},
+                               {3, 7, 6, 1, 8, 4, 13},   {2, 1, 4, 2, 12, 9, 20},
+                               {1, 19, 2, 2, 10, 3, 24}};
+  for (const ops::ReducePolicy& policy : gemm_policies()) {
+    SCOPED_TRACE("tiles " + std::to_string(policy.attention_tile_m) + "x" + std::to_string(policy.attention_tile_n));
+    for (const DecoderCase& c : cases) {
+      run_decoder_case(c, policy, c.T);      // one block
+      run_decoder_case(c, policy, 5);        // blocks of 5 query rows
+    }
+  }
+  // The device policy's threshold: short prompts stay on the fused kernel.
+  run_decoder_case({1, 5, 2, 2, 16, 0, 8}, ops::choose_policy(test_device().info()).reduce, 5);
+}
+
 TEST(Attention, EncoderPaddingMask) {
   vk::Device& device = test_device();
   const int64_t B = 3, T = 11, H = 3, D = 12, width = 3 * H * D;
@@ -112,7 +167,12 @@ TEST(Attention, EncoderPaddingMask) {
   vk::Buffer seq = vk::Buffer::create(device, bounds.size() * 4, vk::MemoryKind::kDevice);
   device.upload(seq, 0, bounds.data(), bounds.size() * 4);
   Tensor out = Tensor::create(device, B * T, H * D);
-  for (const auto& [name, policy] : testing::all_policies(device.info())) {
+  std::vector<std::pair<std::string, ops::ReducePolicy>> policies;
+  for (const auto& [name, policy] : testing::all_policies(device.info())) policies.emplace_back(name, policy.reduce);
+  const bool texel = device.info().enabled.texel_buffers;
+  if (texel)
+    for (const ops::ReducePolicy& policy : gemm_policies()) policies.emplace_back("gemm", policy);
+  for (const auto& [name, policy] : policies) {
     ops::AttentionArgs args;
     args.q = ops::View(qkv.buffer, 0, static_cast<uint32_t>(width));
     args.out = out;
@@ -126,9 +186,12 @@ TEST(Attention, EncoderPaddingMask) {
     args.seq_bounds = &seq;
     args.batch = B; args.rows_per_seq = T; args.num_heads = H; args.num_kv_heads = H;
     args.head_dim = D; args.causal = false; args.scale = 0.25f;
-    vk::CommandStream stream(device);
-    ops::attention(stream, args, policy.reduce);
+    std::optional<vk::Buffer> scores = scores_scratch(device, name == "gemm" ? 4 : 0, B, H, T);
+    if (scores) args.scores = &*scores;
+    vk::CommandStream stream(device, {.profile = true});
+    ops::attention(stream, args, policy);
     stream.finish();
+    EXPECT_EQ(name == "gemm", ran_gemm_path(stream));
     std::vector<float> q(B * T * H * D), k(q.size()), v(q.size());
     for (int64_t r = 0; r < B * T; ++r) {
       std::copy_n(&rows[r * width], H * D, &q[r * H * D]);

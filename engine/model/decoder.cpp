@@ -28,7 +28,7 @@ uint64_t decoder_runtime_bytes(const DecoderConfig& c, const RankShape& s, const
       rows * (4 * c.hidden_size + embed_dim(c) + (s.heads + 2 * s.kv_heads) * c.head_dim +
               s.heads * c.head_dim + s.intermediate) * 4 +
       logit_rows * (c.hidden_size + embed_dim(c) + s.vocab_local) * 4;
-  return cache + activations;
+  return cache + activations + ops::attention_scores_bytes(l.batch, s.heads, l.max_rows_per_seq, l.ctx);
 }
 
 Decoder::Decoder(vk::Device& device, Communicator& comm, const DecoderConfig& config,
@@ -53,6 +53,8 @@ Decoder::Decoder(vk::Device& device, Communicator& comm, const DecoderConfig& co
   positions_ = vk::Buffer::create(device, R * 4, vk::MemoryKind::kDevice);
   position_rows_ = vk::Buffer::create(device, R * 4, vk::MemoryKind::kDevice);
   seq_bounds_ = vk::Buffer::create(device, limits.batch * 8, vk::MemoryKind::kDevice);
+  if (uint64_t bytes = ops::attention_scores_bytes(limits.batch, shape.heads, limits.max_rows_per_seq, limits.ctx))
+    scores_ = vk::Buffer::create(device, bytes, vk::MemoryKind::kDevice);
   const uint64_t cache_bytes = uint64_t(limits.batch) * shape.kv_heads * limits.ctx * D * 4;
   if (cache_bytes > device.info().max_storage_buffer_range)
     fail(ErrorCode::kOutOfMemory,
@@ -257,6 +259,7 @@ void Decoder::layer(vk::CommandStream& stream, size_t index, int64_t rows, int64
   attention.past = past;
   attention.causal = true;
   attention.scale = 1.0f / std::sqrt(static_cast<float>(D));
+  if (scores_.valid()) attention.scores = &scores_;
   ops::attention(stream, attention, policy_.reduce);
 
   // Attention output projection: row-parallel; rank 0 adds bias and residual.

@@ -78,6 +78,7 @@ class Decoder {
   Tensor last_proj_;   // [R or B, embed_dim]
   Tensor logits_;      // [R or B, vocab_local]
   vk::Buffer ids_, positions_, position_rows_, seq_bounds_;
+  vk::Buffer scores_;  // attention scores scratch for long prefill blocks; may be empty
   std::vector<vk::Buffer> k_cache_, v_cache_;  // per layer [B][kv_heads][ctx][head_dim]
 };
 

@@ -24,6 +24,12 @@ int64_t row_floats(const BertConfig& c, const RankShape& s) {
 // uint32 per row (ids, type ids, positions) and per sequence (bounds).
 uint64_t input_bytes(int64_t batch, int64_t length) { return (3ull * batch * length + 2 * batch) * 4; }
 
+// One attention scores scratch serves every bucket: requests run one at a time.
+uint64_t scores_bytes(const RankShape& s, const EncoderLimits& l) {
+  const int64_t T = l.buckets.empty() ? 0 : *std::max_element(l.buckets.begin(), l.buckets.end());
+  return ops::attention_scores_bytes(l.batch, s.heads, T, T);
+}
+
 }  // namespace
 
 // Everything one padded length needs, allocated at load time.
@@ -46,7 +52,7 @@ uint64_t encoder_runtime_bytes(const BertConfig& c, const RankShape& s, const En
   for (int64_t T : l.buckets)
     total += uint64_t(l.batch) * T * row_floats(c, s) * 4 + input_bytes(l.batch, T) * 2 +
              uint64_t(l.batch) * (c.hidden_size + 2 * c.num_labels) * 4;
-  return total;
+  return total + scores_bytes(s, l);
 }
 
 uint64_t encoder_largest_buffer_bytes(const BertConfig& c, const RankShape& s, const EncoderLimits& l) {
@@ -86,6 +92,8 @@ Encoder::Encoder(vk::Device& device, Communicator& comm, const BertConfig& confi
     device.upload(b.positions, 0, positions.data(), positions.size() * 4);
     buckets_.push_back(std::move(b));
   }
+  if (uint64_t bytes = scores_bytes(shape, limits_))
+    scores_ = vk::Buffer::create(device, bytes, vk::MemoryKind::kDevice);
 }
 
 Encoder::~Encoder() = default;
@@ -287,6 +295,7 @@ void Encoder::layer(vk::CommandStream& stream, Bucket& b, size_t index, int64_t 
   attention.head_dim = D;
   attention.causal = false;
   attention.scale = 1.0f / std::sqrt(static_cast<float>(D));
+  if (scores_.valid()) attention.scores = &scores_;
   ops::attention(stream, attention, policy_.reduce);
 
   // Attention output: row-parallel; rank 0 adds bias and residual.

@@ -86,6 +86,7 @@ class Encoder {
   EncoderLimits limits_;
   ops::KernelPolicy policy_;
   std::vector<Bucket> buckets_;
+  vk::Buffer scores_;  // attention scores scratch shared by the buckets; may be empty
 };
 
 }  // namespace vkinfer

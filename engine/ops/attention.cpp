@@ -4,6 +4,7 @@
 #include <array>
 
 #include "engine/core/error.h"
+#include "engine/ops/attention_gemm.h"
 #include "engine/vk/device.h"
 #include "shaders/params/attention.h"
 
@@ -21,6 +22,10 @@ void attention(vk::CommandStream& stream, const AttentionArgs& args, const Reduc
   if (args.num_heads % args.num_kv_heads != 0)
     fail(ErrorCode::kInternal, "attention: {} heads not a multiple of {} kv heads", args.num_heads,
          args.num_kv_heads);
+  if (const int64_t block_rows = attention_gemm_block_rows(device.info(), args, policy)) {
+    attention_gemm(stream, args, policy, block_rows);
+    return;
+  }
   const bool subgroup = policy.subgroup && device.info().enabled.subgroup_arithmetic;
   // Texel views need vec4-aligned rows and must fit the device's texel limit.
   const uint64_t texel_limit_bytes = device.info().max_texel_buffer_elements * 16;

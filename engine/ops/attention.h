@@ -26,9 +26,22 @@ struct AttentionArgs {
   int64_t past = 0;  // key position of each sequence's first query row
   bool causal = true;
   float scale = 1.0f;
+  // Scratch for running long blocks of query rows as two GEMMs and a softmax
+  // (attention_scores_bytes). Without it, or when the policy or device does
+  // not allow that path, the fused kernel runs.
+  const vk::Buffer* scores = nullptr;
 };
 
 void attention(vk::CommandStream& stream, const AttentionArgs& args, const ReducePolicy& policy);
+
+// Scratch bytes for AttentionArgs::scores: the scores of `batch` sequences x
+// `heads` heads for a block of up to `rows_per_seq` query rows against up to
+// `keys` keys, capped at kMaxScoresBytes by taking fewer rows per block.
+// 0 when blocks that fit would be shorter than the GEMM path's minimum, then
+// the fused kernel runs. Device-independent, so memory plans can count it.
+constexpr uint64_t kMaxScoresBytes = 32ull << 20;
+constexpr int64_t kMinScoresBlockRows = 16;
+uint64_t attention_scores_bytes(int64_t batch, int64_t heads, int64_t rows_per_seq, int64_t keys);
 
 // Cache layout [B][kv_heads][ctx][head_dim] in `k_cache`/`v_cache`.
 struct KvStoreArgs {

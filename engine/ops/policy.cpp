@@ -42,6 +42,9 @@ KernelPolicy choose_policy(const vk::DeviceInfo& info) {
   policy.reduce.texel_kv = matmul.texel_weights;
   policy.reduce.workgroup = subgroup ? std::max(info.subgroup_size, 32u) : 64u;
   if (cpu_like) policy.reduce.workgroup = subgroup ? info.subgroup_size : 8u;
+  // The fused kernel reads each K and V row once per query row; the GEMMs
+  // read them once per tile of rows. Both read through texel views.
+  policy.reduce.attention_gemm_min_rows = info.enabled.texel_buffers ? 16u : 0u;
   if (const char* tuning = std::getenv("VKINFER_KERNEL_TUNING")) apply_tuning(policy, tuning);
   return policy;
 }
@@ -59,7 +62,10 @@ void apply_tuning(KernelPolicy& policy, const std::string& overrides) {
       {"tiled_min_m", &m.tiled_min_m},     {"tiled_max_k_small_m", &m.tiled_max_k_small_m, 0, 1u << 20},
       {"tile_local_n", &m.tile_local_n},   {"tile_local_m", &m.tile_local_m},
       {"tile_n", &m.tile_n},               {"tile_m", &m.tile_m},
-      {"reduce_workgroup", &policy.reduce.workgroup}};
+      {"reduce_workgroup", &policy.reduce.workgroup},
+      {"attention_gemm_min_rows", &policy.reduce.attention_gemm_min_rows, 0, 1u << 20},
+      {"attention_tile_m", &policy.reduce.attention_tile_m, 1, 64},
+      {"attention_tile_n", &policy.reduce.attention_tile_n, 4, 64}};
   std::stringstream stream(overrides);
   std::string item;
   while (std::getline(stream, item, ',')) {

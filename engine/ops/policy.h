@@ -33,6 +33,11 @@ struct ReducePolicy {
   bool subgroup = false;
   uint32_t workgroup = 64;  // lanes per row in norm/softmax/attention kernels
   bool texel_kv = false;    // attention reads K/V through texel views when aligned
+  // Attention over at least this many query rows per sequence runs as two
+  // GEMMs and a softmax when the caller gives scratch for the scores (0:
+  // never). Tiles: rows x keys (scores) and rows x dims (P.V) per lane.
+  uint32_t attention_gemm_min_rows = 0;
+  uint32_t attention_tile_m = 8, attention_tile_n = 8;
 };
 
 struct KernelPolicy {

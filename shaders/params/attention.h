@@ -26,6 +26,36 @@ struct AttentionParams { ATTENTION_PARAMS_FIELDS };
 static_assert(sizeof(AttentionParams) <= 128);
 #endif
 
+// Prefill attention as two GEMMs over one block of query rows of every
+// (sequence, head): SCORES writes S = scale * Q.K^T with masked keys at
+// -inf, a row softmax turns S into P in place, MIX writes O = P.V. S rows
+// are [(seq * heads + head) * rows + row][s_stride].
+#define ATTENTION_GEMM_PARAMS_FIELDS \
+  uint heads;                                                      \
+  uint group;           /* q heads per kv head */                  \
+  uint rows;            /* query rows in this block */             \
+  uint row0;            /* the block's first row in its sequence */ \
+  uint rows_per_seq;                                               \
+  uint keys;            /* key positions in each S row */          \
+  uint past;                                                       \
+  uint causal;                                                     \
+  uint q_offset;                                                   \
+  uint q_stride;                                                   \
+  uint kv_offset;       /* K (SCORES) or V (MIX) */                \
+  uint kv_seq_stride;                                              \
+  uint kv_head_stride;                                             \
+  uint kv_pos_stride;                                              \
+  uint s_offset;                                                   \
+  uint s_stride;                                                   \
+  uint o_offset;                                                   \
+  uint o_stride;                                                   \
+  uint head_dim;                                                   \
+  float scale;
+#ifdef __cplusplus
+struct AttentionGemmParams { ATTENTION_GEMM_PARAMS_FIELDS };
+static_assert(sizeof(AttentionGemmParams) <= 128);
+#endif
+
 // kv_store: copies the k and v parts of fused qkv rows into the cache.
 #define KV_STORE_PARAMS_FIELDS \
   uint rows;            /* B * T */                                \
