@@ -1,5 +1,6 @@
-// Kernel lab for fused attention: every reduction variant (subgroup/shared x
-// storage/texel K/V, lanes per row) checked against the reference, then timed
+// Kernel lab for attention: every fused-kernel variant (subgroup/shared x
+// storage/texel K/V, lanes per row) and the two-GEMM path at several tile
+// shapes (rows x keys/dims per lane) checked against the reference, then timed
 // on GPU timestamps at decode and prefill shapes of GPT-2-124M and a GQA
 // Llama. Reports GB/s of K/V read (each head's keys once per query row
 // block) and GFLOPS (QK^T and PV).
@@ -29,22 +30,38 @@ struct Variant {
 std::vector<Variant> variants() {
   std::vector<Variant> out;
   auto same = [](const ops::ReducePolicy& a, const ops::ReducePolicy& b) {
-    return a.subgroup == b.subgroup && a.workgroup == b.workgroup && a.texel_kv == b.texel_kv;
+    return a.subgroup == b.subgroup && a.workgroup == b.workgroup && a.texel_kv == b.texel_kv &&
+           a.attention_gemm_min_rows == b.attention_gemm_min_rows &&
+           a.attention_tile_m == b.attention_tile_m && a.attention_tile_n == b.attention_tile_n;
   };
   auto add = [&](const std::string& name, const ops::ReducePolicy& policy) {
     for (const Variant& v : out)
       if (same(v.policy, policy)) return;
     out.push_back({name, policy});
   };
-  // The matmul sweep's policies differ here only in their reduction fields.
-  for (auto& [name, policy] : testing::all_policies(lab_device().info())) add(name, policy.reduce);
+  // The matmul sweep's policies differ here only in their reduction fields;
+  // the fused kernel at every length.
+  for (auto [name, policy] : testing::all_policies(lab_device().info())) {
+    policy.reduce.attention_gemm_min_rows = 0;
+    add(name, policy.reduce);
+  }
   // Lanes per (query row, head) for the shared-memory variant.
   for (uint32_t lanes : {16u, 32u, 64u}) {
     ops::ReducePolicy policy = ops::choose_policy(lab_device().info()).reduce;
+    policy.attention_gemm_min_rows = 0;
     policy.subgroup = false;
     policy.workgroup = lanes;
     add("shared_x" + std::to_string(lanes), policy);
   }
+  // The GEMM path (prefill shapes; decode stays fused below its minimum rows).
+  if (lab_device().info().enabled.texel_buffers)
+    for (auto [tile_m, tile_n] : std::vector<std::pair<uint32_t, uint32_t>>{{8, 8}, {16, 8}, {8, 16}, {4, 16}}) {
+      ops::ReducePolicy policy = ops::choose_policy(lab_device().info()).reduce;
+      policy.attention_gemm_min_rows = std::max(policy.attention_gemm_min_rows, 1u);
+      policy.attention_tile_m = tile_m;
+      policy.attention_tile_n = tile_n;
+      add("gemm_" + std::to_string(tile_m) + "x" + std::to_string(tile_n), policy);
+    }
   return out;
 }
 
@@ -91,6 +108,8 @@ class Fixture {
     }
     seq_ = vk::Buffer::create(device, bounds.size() * 4, vk::MemoryKind::kDevice);
     device.upload(seq_, 0, bounds.data(), bounds.size() * 4);
+    if (uint64_t bytes = ops::attention_scores_bytes(s.B, s.H, s.T, S_))
+      scores_ = vk::Buffer::create(device, bytes, vk::MemoryKind::kDevice);
     q_dev_ = Tensor::create(device, s.B * s.T, s.H * s.D);
     q_dev_.upload(device, q_);
     out_ = Tensor::create(device, s.B * s.T, s.H * s.D);
@@ -105,6 +124,7 @@ class Fixture {
     a.batch = s_.B; a.rows_per_seq = s_.T; a.num_heads = s_.H; a.num_kv_heads = s_.KVH;
     a.head_dim = s_.D; a.past = s_.past; a.causal = true;
     a.scale = 1.0f / std::sqrt(float(s_.D));
+    if (scores_.valid()) a.scores = &scores_;
     return a;
   }
 
@@ -127,14 +147,14 @@ class Fixture {
   int64_t S_, ctx_;
   std::vector<float> q_, k_, v_;
   std::vector<uint32_t> start_, end_;
-  vk::Buffer k_buf_, v_buf_, seq_;
+  vk::Buffer k_buf_, v_buf_, seq_, scores_;
   Tensor q_dev_, out_;
 };
 
 void run(benchmark::State& state, Variant variant, Shape shape) {
   // The variant is checked on a small GQA case with padding, then on the
   // timed shape itself.
-  Fixture small({"check", 2, 3, 4, 2, 16, 5}, 31);
+  Fixture small({"check", 2, 19, 4, 2, 16, 5}, 31);
   if (!small.matches_reference(variant.policy)) {
     state.SkipWithError("variant disagrees with the reference");
     return;

@@ -27,10 +27,12 @@ const int64_t kCols[] = {1, 7, 37, 129, 1000, 4099};
 // shared tree over a workgroup that is not a power of two.
 std::vector<std::pair<std::string, ops::ReducePolicy>> reduce_variants() {
   std::vector<std::pair<std::string, ops::ReducePolicy>> out;
-  std::set<std::pair<bool, uint32_t>> seen;
+  std::set<std::pair<int, uint32_t>> seen;
   for (const auto& [name, policy] : testing::all_policies(test_device().info()))
-    if (seen.insert({policy.reduce.subgroup, policy.reduce.workgroup}).second)
-      out.emplace_back(policy.reduce.subgroup ? "subgroup" : "shared", policy.reduce);
+    if (seen.insert({policy.reduce.subgroup + 2 * policy.reduce.texel_rows, policy.reduce.workgroup}).second)
+      out.emplace_back(std::string(policy.reduce.subgroup ? "subgroup" : "shared") +
+                           (policy.reduce.texel_rows ? "_texel" : ""),
+                       policy.reduce);
   out.emplace_back("shared_wg24", ops::ReducePolicy{false, 24});
   return out;
 }
@@ -50,9 +52,11 @@ struct Strided {
   int64_t rows, cols, offset;
   ops::View view() const { return ops::View(tensor.buffer, uint32_t(offset), uint32_t(tensor.cols)); }
 
-  static Strided make(const std::vector<float>& dense, int64_t rows, int64_t cols, int64_t pad) {
-    Strided s{Tensor::create(test_device(), rows, cols + pad), rows, cols, pad / 2};
-    std::vector<float> full(rows * (cols + pad), -777.0f);  // poison outside the window
+  // At column `offset` (default pad / 2) with `poison` around the window.
+  static Strided make(const std::vector<float>& dense, int64_t rows, int64_t cols, int64_t pad,
+                      int64_t offset = -1, float poison = -777.0f) {
+    Strided s{Tensor::create(test_device(), rows, cols + pad), rows, cols, offset < 0 ? pad / 2 : offset};
+    std::vector<float> full(rows * (cols + pad), poison);
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t c = 0; c < cols; ++c) full[r * (cols + pad) + s.offset + c] = dense[r * cols + c];
     s.tensor.upload(test_device(), full);
@@ -78,22 +82,28 @@ std::vector<float> shifted(std::vector<float> v, float shift) {
 // mean, variance (1/N vs 1/(N-1) is >2e-4 at N=4099 for |y|~1) or index.
 constexpr double kNormAtol = 1e-4, kNormRtol = 1e-4;
 
+// `aligned` puts x, r, gamma and beta at vec4-aligned offsets and strides
+// (the texel path) with a large poison around them that any unmasked read
+// past N would add to the sums.
 void run_norm(int64_t M, int64_t N, bool rms, bool with_residual, bool with_sum_out,
-              bool in_place, const ops::ReducePolicy& policy, float mean_shift = 0.0f) {
+              bool in_place, const ops::ReducePolicy& policy, float mean_shift = 0.0f,
+              bool aligned = false) {
   vk::Device& device = test_device();
   auto x = shifted(testing::random_vector(M * N, 21, 2.0f), mean_shift);
   auto residual = testing::random_vector(M * N, 22);
   auto gamma = testing::random_vector(N, 23, 1.5f);
   auto beta = testing::random_vector(N, 24);
-  Strided x_dev = Strided::make(x, M, N, 5);
-  Strided r_dev = Strided::make(residual, M, N, 2);
+  const int64_t aligned_pad = (N + 7) / 4 * 4 - N;
+  Strided x_dev = aligned ? Strided::make(x, M, N, aligned_pad, 4, 777.0f) : Strided::make(x, M, N, 5);
+  Strided r_dev = aligned ? Strided::make(residual, M, N, aligned_pad, 4, 777.0f) : Strided::make(residual, M, N, 2);
   Strided s_dev = Strided::make(std::vector<float>(M * N, 0.0f), M, N, 3);
   Strided y_dev = Strided::make(std::vector<float>(M * N, 0.0f), M, N, 4);
-  Tensor g_dev = Tensor::create(device, 1, N + 3);
-  Tensor b_dev = Tensor::create(device, 1, N + 1);
-  std::vector<float> g_full(N + 3, 0.0f), b_full(N + 1, 0.0f);
-  std::copy(gamma.begin(), gamma.end(), g_full.begin() + 3);
-  std::copy(beta.begin(), beta.end(), b_full.begin() + 1);
+  const int64_t g_offset = aligned ? 4 : 3, b_offset = aligned ? 4 : 1;
+  Tensor g_dev = Tensor::create(device, 1, N + 8);
+  Tensor b_dev = Tensor::create(device, 1, N + 8);
+  std::vector<float> g_full(N + 8, 777.0f), b_full(N + 8, 777.0f);
+  std::copy(gamma.begin(), gamma.end(), g_full.begin() + g_offset);
+  std::copy(beta.begin(), beta.end(), b_full.begin() + b_offset);
   g_dev.upload(device, g_full);
   b_dev.upload(device, b_full);
 
@@ -101,8 +111,8 @@ void run_norm(int64_t M, int64_t N, bool rms, bool with_residual, bool with_sum_
   args.x = x_dev.view();
   if (with_residual) args.residual = r_dev.view();
   if (with_sum_out) args.sum_out = in_place ? x_dev.view() : s_dev.view();
-  args.gamma = ops::View(g_dev.buffer, 3, 0);
-  if (!rms) args.beta = ops::View(b_dev.buffer, 1, 0);
+  args.gamma = ops::View(g_dev.buffer, uint32_t(g_offset), 0);
+  if (!rms) args.beta = ops::View(b_dev.buffer, uint32_t(b_offset), 0);
   args.y = in_place ? x_dev.view() : y_dev.view();
   args.M = M;
   args.N = N;
@@ -129,6 +139,8 @@ TEST(Norm, OddShapesEveryReduction) {
         for (bool rms : {false, true}) {
           SCOPED_TRACE(name);
           run_norm(M, N, rms, false, false, false, policy);
+          run_norm(M, N, rms, false, false, false, policy, 0.0f, true);
+          run_norm(M, N, rms, true, false, false, policy, 0.0f, true);
         }
 }
 
@@ -140,6 +152,7 @@ TEST(Norm, FusedResidualSumOutAndInPlace) {
         run_norm(3, N, rms, true, true, false, policy);
         run_norm(3, N, rms, true, false, true, policy);  // y aliases x
         run_norm(3, N, rms, true, true, true, policy);   // sum_out and y alias x
+        run_norm(3, N, rms, true, false, true, policy, 0.0f, true);
       }
 }
 
@@ -150,6 +163,7 @@ TEST(Norm, LargeMeanRows) {
   for (const auto& [name, policy] : reduce_variants()) {
     SCOPED_TRACE(name);
     run_norm(3, 1000, false, false, false, false, policy, 1000.0f);
+    run_norm(3, 1000, false, false, false, false, policy, 1000.0f, true);
   }
 }
 
@@ -159,12 +173,16 @@ TEST(Norm, LargeMeanRows) {
 // plus 1e-5 relative is tight enough to catch a missing max or mask term.
 constexpr double kSoftmaxAtol = 1e-6, kSoftmaxRtol = 1e-5;
 
+// `aligned` puts x's rows at vec4-aligned offsets and strides (the texel
+// path) with a large positive poison around them, which any read past N that
+// is not masked off would turn into the row's maximum.
 void run_softmax(int64_t M, int64_t N, bool with_mask, bool in_place, float scale,
-                 const ops::ReducePolicy& policy, const std::vector<float>* mask_values = nullptr) {
+                 const ops::ReducePolicy& policy, const std::vector<float>* mask_values = nullptr,
+                 bool aligned = false) {
   vk::Device& device = test_device();
   auto x = testing::random_vector(M * N, 31, 8.0f);
   auto mask = mask_values ? *mask_values : testing::random_vector(M * N, 32, 3.0f);
-  Strided x_dev = Strided::make(x, M, N, 3);
+  Strided x_dev = aligned ? Strided::make(x, M, N, (N + 7) / 4 * 4 - N, 4, 777.0f) : Strided::make(x, M, N, 3);
   Strided m_dev = Strided::make(mask, M, N, 6);
   Strided y_dev = Strided::make(std::vector<float>(M * N, 0.0f), M, N, 1);
   ops::SoftmaxArgs args;
@@ -189,6 +207,8 @@ TEST(Softmax, OddShapesEveryReduction) {
         SCOPED_TRACE(name);
         run_softmax(M, N, false, false, 1.0f, policy);
         run_softmax(M, N, true, false, 0.125f, policy);
+        run_softmax(M, N, false, false, 1.0f, policy, nullptr, true);
+        run_softmax(M, N, true, true, 0.125f, policy, nullptr, true);
       }
 }
 
@@ -204,6 +224,7 @@ TEST(Softmax, CausalMaskFullyMaskedRowAndInPlace) {
           if (n > m || m == 2) mask[m * N + n] = -inf;  // row 2 is fully masked
       run_softmax(M, N, true, false, 0.5f, policy, &mask);
       run_softmax(M, N, true, true, 0.5f, policy, &mask);
+      run_softmax(M, N, true, true, 0.5f, policy, &mask, true);
     }
 }
 

@@ -1,6 +1,7 @@
 #include "engine/ops/norm.h"
 
 #include <algorithm>
+#include <array>
 
 #include "engine/core/error.h"
 #include "engine/vk/device.h"
@@ -23,9 +24,21 @@ void norm(vk::CommandStream& stream, const NormArgs& args, const ReducePolicy& p
   const vk::DeviceInfo& info = device.info();
   const bool subgroup = policy.subgroup && info.enabled.subgroup_arithmetic;
 
+  // Texel reads: vec4-aligned rows and vectors inside the texel limit, and no
+  // sum_out (its later passes read back what the first one stored).
+  const uint64_t texel_limit_bytes = info.max_texel_buffer_elements * 16;
+  auto texel_ok = [&](const View& view) {
+    return !view || (view.offset % 4 == 0 && view.stride % 4 == 0 && view.buffer->size() <= texel_limit_bytes);
+  };
+  const bool texel = policy.texel_rows && info.enabled.texel_buffers && !args.sum_out &&
+                     texel_ok(args.x) && texel_ok(args.residual) && texel_ok(args.gamma) && texel_ok(args.beta);
   vk::KernelDesc desc;
-  desc.shader = subgroup ? ShaderId::norm_subgroup : ShaderId::norm_shared;
+  if (texel)
+    desc.shader = subgroup ? ShaderId::norm_subgroup_texel : ShaderId::norm_shared_texel;
+  else
+    desc.shader = subgroup ? ShaderId::norm_subgroup : ShaderId::norm_shared;
   desc.bindings.assign(6, vk::BindingKind::kStorage);
+  if (texel) desc.bindings.insert(desc.bindings.end(), 4, vk::BindingKind::kTexel);
   // sum_out is marked written only when bound, so the shared dummy buffer
   // never looks written and never forces barriers between unrelated ops.
   desc.written_bindings = (1u << 5) | (args.sum_out ? 1u << 2 : 0u);
@@ -69,12 +82,15 @@ void norm(vk::CommandStream& stream, const NormArgs& args, const ReducePolicy& p
   const double elements = double(args.M) * args.N;
   vk::OpCost cost{4.0 * elements * (args.residual ? 3 : 2) + (args.sum_out ? 4.0 * elements : 0),
                   elements * 6};
-  stream.dispatch(kernel,
-                  {*args.x.buffer, args.residual ? *args.residual.buffer : dummy,
-                   args.sum_out ? *args.sum_out.buffer : dummy,
-                   args.gamma ? *args.gamma.buffer : dummy, args.beta ? *args.beta.buffer : dummy,
-                   *args.y.buffer},
-                  p, groups_x, groups_y, 1, args.rms ? "rms_norm" : "layer_norm", cost);
+  const vk::Buffer& residual = args.residual ? *args.residual.buffer : dummy;
+  const vk::Buffer& gamma = args.gamma ? *args.gamma.buffer : dummy;
+  const vk::Buffer& beta = args.beta ? *args.beta.buffer : dummy;
+  // The texel variant binds x, r, gamma and beta again as vec4 views.
+  std::array<vk::BufferRange, 10> bindings{*args.x.buffer, residual, args.sum_out ? *args.sum_out.buffer : dummy,
+                                           gamma, beta, *args.y.buffer, *args.x.buffer, residual, gamma, beta};
+  for (size_t i = 6; i < bindings.size(); ++i) bindings[i].texel_format = VK_FORMAT_R32G32B32A32_SFLOAT;
+  stream.dispatch(kernel, std::span<const vk::BufferRange>(bindings.data(), texel ? 10 : 6), p, groups_x,
+                  groups_y, 1, args.rms ? "rms_norm" : "layer_norm", cost);
 }
 
 }  // namespace vkinfer::ops

@@ -40,6 +40,7 @@ KernelPolicy choose_policy(const vk::DeviceInfo& info) {
   }
   policy.reduce.subgroup = subgroup;
   policy.reduce.texel_kv = matmul.texel_weights;
+  policy.reduce.texel_rows = matmul.texel_weights;
   policy.reduce.workgroup = subgroup ? std::max(info.subgroup_size, 32u) : 64u;
   if (cpu_like) policy.reduce.workgroup = subgroup ? info.subgroup_size : 8u;
   // The fused kernel reads each K and V row once per query row; the GEMMs

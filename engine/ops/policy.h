@@ -33,6 +33,7 @@ struct ReducePolicy {
   bool subgroup = false;
   uint32_t workgroup = 64;  // lanes per row in norm/softmax/attention kernels
   bool texel_kv = false;    // attention reads K/V through texel views when aligned
+  bool texel_rows = false;  // norm and softmax read rows through texel views when aligned
   // Attention over at least this many query rows per sequence runs as two
   // GEMMs and a softmax when the caller gives scratch for the scores (0:
   // never). Tiles: rows x keys (scores) and rows x dims (P.V) per lane.

@@ -1,6 +1,7 @@
 #include "engine/ops/softmax.h"
 
 #include <algorithm>
+#include <array>
 
 #include "engine/core/error.h"
 #include "engine/vk/device.h"
@@ -23,9 +24,17 @@ void softmax(vk::CommandStream& stream, const SoftmaxArgs& args, const ReducePol
   const vk::DeviceInfo& info = device.info();
   const bool subgroup = policy.subgroup && info.enabled.subgroup_arithmetic;
 
+  // Texel reads need vec4-aligned rows inside the device's texel limit.
+  const bool texel = policy.texel_rows && info.enabled.texel_buffers && args.x.offset % 4 == 0 &&
+                     args.x.stride % 4 == 0 &&
+                     args.x.buffer->size() <= info.max_texel_buffer_elements * 16;
   vk::KernelDesc desc;
-  desc.shader = subgroup ? ShaderId::softmax_subgroup : ShaderId::softmax_shared;
+  if (texel)
+    desc.shader = subgroup ? ShaderId::softmax_subgroup_texel : ShaderId::softmax_shared_texel;
+  else
+    desc.shader = subgroup ? ShaderId::softmax_subgroup : ShaderId::softmax_shared;
   desc.bindings.assign(3, vk::BindingKind::kStorage);
+  if (texel) desc.bindings.push_back(vk::BindingKind::kTexel);
   desc.written_bindings = 1u << 2;
   desc.push_constant_bytes = sizeof(params::SoftmaxParams);
   const RowSpec spec{subgroup ? info.subgroup_size : policy.workgroup};
@@ -50,9 +59,10 @@ void softmax(vk::CommandStream& stream, const SoftmaxArgs& args, const ReducePol
       std::min<int64_t>(args.M, info.max_workgroup_count[0]));
   const uint32_t groups_y = static_cast<uint32_t>((args.M + groups_x - 1) / groups_x);
   const double elements = double(args.M) * args.N;
-  stream.dispatch(kernel,
-                  {*args.x.buffer, args.mask ? *args.mask.buffer : device.dummy_buffer(),
-                   *args.y.buffer},
+  std::array<vk::BufferRange, 4> bindings{
+      *args.x.buffer, args.mask ? *args.mask.buffer : device.dummy_buffer(), *args.y.buffer, *args.x.buffer};
+  bindings[3].texel_format = VK_FORMAT_R32G32B32A32_SFLOAT;
+  stream.dispatch(kernel, std::span<const vk::BufferRange>(bindings.data(), texel ? 4 : 3),
                   p, groups_x, groups_y, 1, "softmax",
                   vk::OpCost{4.0 * elements * (args.mask ? 3 : 2), elements * 5});
 }

@@ -32,6 +32,7 @@ std::vector<std::pair<std::string, ops::KernelPolicy>> all_policies(const vk::De
       policy.reduce.subgroup = subgroup;
       policy.reduce.workgroup = subgroup ? info.subgroup_size : 32;
       policy.reduce.texel_kv = texel;
+      policy.reduce.texel_rows = texel;
       out.emplace_back(std::string(texel ? "texel" : "storage") + (subgroup ? "_subgroup" : "_shared"),
                        policy);
     }
