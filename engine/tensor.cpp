@@ -45,7 +45,7 @@ int64_t max_rows_per_chunk(const vk::Device& device, DType dtype, int64_t row_st
   const uint64_t row_bytes = static_cast<uint64_t>(row_stride) * dtype_size(dtype);
   uint64_t limit = info.max_storage_buffer_range;
   if (info.enabled.texel_buffers)  // texels are 16 bytes
-    limit = std::min<uint64_t>(limit, info.max_texel_buffer_elements * 16ull);
+    limit = std::min<uint64_t>(limit, info.max_vec4_texel_view_bytes());
   limit = std::min<uint64_t>(limit, info.max_memory_allocation_size);
   const int64_t rows = static_cast<int64_t>(limit / row_bytes);
   if (rows < 1)

@@ -29,6 +29,29 @@ layout(std430, binding = 3) writeonly buffer OutBuffer { float out_data[]; };
 
 float acc[TILE_M][TILE_N];
 
+#ifdef MIX
+// Keys 4*quad..4*quad+3 of V weighted by the tile's P rows into acc. TAIL
+// (the last, partial quad) clamps key rows past key_end and drops their P
+// with a select: V there may hold anything, and 0 * NaN is NaN.
+#define ACCUMULATE_QUAD(quad, TAIL)                                                        \
+  {                                                                                      \
+    vec4 v[4][VEC];                                                                      \
+    for (uint c = 0u; c < 4u; ++c) {                                                     \
+      const uint key = TAIL ? min(4u * (quad) + c, key_end - 1u) : 4u * (quad) + c;      \
+      for (uint e = 0u; e < VEC; ++e) v[c][e] = texelFetch(b_tex, int(v_base + key * v_pos_texels + e)); \
+    }                                                                                    \
+    const bvec4 live = lessThan(uvec4(0u, 1u, 2u, 3u) + 4u * (quad), uvec4(key_end));   \
+    for (uint i = 0u; i < TILE_M; ++i) {                                                 \
+      const vec4 raw = texelFetch(a_tex, int(p_base[i] + (quad)));                       \
+      const vec4 p = TAIL ? mix(vec4(0.0), raw, live) : raw;                              \
+      for (uint e = 0u; e < VEC; ++e) {                                                  \
+        const vec4 sum = p.x * v[0][e] + p.y * v[1][e] + p.z * v[2][e] + p.w * v[3][e];  \
+        for (uint c = 0u; c < 4u; ++c) acc[i][4u * e + c] += sum[c];                      \
+      }                                                                                  \
+    }                                                                                    \
+  }
+#endif
+
 void main() {
   const uint z = gl_WorkGroupID.z;
   const uint seq = z / pc.heads;
@@ -86,44 +109,11 @@ void main() {
   const uint v_base = (kv_base + n0) / 4u;
   const uint v_pos_texels = pc.kv_pos_stride / 4u;
   // P is zero outside each row's visible keys, so whole quads of keys from
-  // the first visible one run without checks; the last partial quad clamps
-  // its key rows (V past the written positions may hold anything, and 0 * NaN
-  // is NaN) and drops the P entries past the end.
+  // the first visible one run without checks; only the last partial quad
+  // needs them.
   const uint full_end = key_end / 4u;
-  for (uint quad = key_begin / 4u; quad < full_end; ++quad) {
-    vec4 v[4][VEC];
-    for (uint c = 0u; c < 4u; ++c)
-      for (uint e = 0u; e < VEC; ++e) v[c][e] = texelFetch(b_tex, int(v_base + (4u * quad + c) * v_pos_texels + e));
-    for (uint i = 0u; i < TILE_M; ++i) {
-      const vec4 p = texelFetch(a_tex, int(p_base[i] + quad));
-      for (uint e = 0u; e < VEC; ++e) {
-        const vec4 sum = p.x * v[0][e] + p.y * v[1][e] + p.z * v[2][e] + p.w * v[3][e];
-        acc[i][4u * e] += sum.x;
-        acc[i][4u * e + 1u] += sum.y;
-        acc[i][4u * e + 2u] += sum.z;
-        acc[i][4u * e + 3u] += sum.w;
-      }
-    }
-  }
-  if (key_end % 4u != 0u && key_end > key_begin) {
-    const uint quad = full_end;
-    vec4 v[4][VEC];
-    for (uint c = 0u; c < 4u; ++c)
-      for (uint e = 0u; e < VEC; ++e)
-        v[c][e] = texelFetch(b_tex, int(v_base + min(4u * quad + c, key_end - 1u) * v_pos_texels + e));
-    const vec4 live = vec4(lessThan(uvec4(0u, 1u, 2u, 3u) + 4u * quad, uvec4(key_end)));
-    for (uint i = 0u; i < TILE_M; ++i) {
-      const vec4 raw = texelFetch(a_tex, int(p_base[i] + quad));
-      const vec4 p = mix(vec4(0.0), raw, bvec4(live));
-      for (uint e = 0u; e < VEC; ++e) {
-        const vec4 sum = p.x * v[0][e] + p.y * v[1][e] + p.z * v[2][e] + p.w * v[3][e];
-        acc[i][4u * e] += sum.x;
-        acc[i][4u * e + 1u] += sum.y;
-        acc[i][4u * e + 2u] += sum.z;
-        acc[i][4u * e + 3u] += sum.w;
-      }
-    }
-  }
+  for (uint quad = key_begin / 4u; quad < full_end; ++quad) ACCUMULATE_QUAD(quad, false)
+  if (key_end % 4u != 0u && key_end > key_begin) ACCUMULATE_QUAD(full_end, true)
   for (uint i = 0u; i < TILE_M; ++i) {
     if (i0 + i >= pc.rows) break;
     const uint o_row = pc.o_offset + (seq * pc.rows_per_seq + pc.row0 + i0 + i) * pc.o_stride + head * pc.head_dim;

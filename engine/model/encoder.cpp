@@ -24,9 +24,13 @@ int64_t row_floats(const BertConfig& c, const RankShape& s) {
 // uint32 per row (ids, type ids, positions) and per sequence (bounds).
 uint64_t input_bytes(int64_t batch, int64_t length) { return (3ull * batch * length + 2 * batch) * 4; }
 
+int64_t longest_bucket(const EncoderLimits& l) {
+  return l.buckets.empty() ? 0 : *std::max_element(l.buckets.begin(), l.buckets.end());
+}
+
 // One attention scores scratch serves every bucket: requests run one at a time.
 uint64_t scores_bytes(const RankShape& s, const EncoderLimits& l) {
-  const int64_t T = l.buckets.empty() ? 0 : *std::max_element(l.buckets.begin(), l.buckets.end());
+  const int64_t T = longest_bucket(l);
   return ops::attention_scores_bytes(l.batch, s.heads, T, T);
 }
 
@@ -56,7 +60,7 @@ uint64_t encoder_runtime_bytes(const BertConfig& c, const RankShape& s, const En
 }
 
 uint64_t encoder_largest_buffer_bytes(const BertConfig& c, const RankShape& s, const EncoderLimits& l) {
-  const int64_t T = l.buckets.empty() ? 0 : *std::max_element(l.buckets.begin(), l.buckets.end());
+  const int64_t T = longest_bucket(l);
   const int64_t widest = std::max({c.hidden_size, 3 * s.heads * head_dim(c), s.intermediate});
   return uint64_t(l.batch) * T * widest * 4;
 }

@@ -28,7 +28,7 @@ void attention(vk::CommandStream& stream, const AttentionArgs& args, const Reduc
   }
   const bool subgroup = policy.subgroup && device.info().enabled.subgroup_arithmetic;
   // Texel views need vec4-aligned rows and must fit the device's texel limit.
-  const uint64_t texel_limit_bytes = device.info().max_texel_buffer_elements * 16;
+  const uint64_t texel_limit_bytes = device.info().max_vec4_texel_view_bytes();
   const bool texel = policy.texel_kv && device.info().enabled.texel_buffers &&
                      args.head_dim % 4 == 0 && args.kv.k_offset % 4 == 0 &&
                      args.kv.v_offset % 4 == 0 && args.kv.seq_stride % 4 == 0 &&

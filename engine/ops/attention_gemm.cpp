@@ -44,12 +44,11 @@ int64_t attention_gemm_block_rows(const vk::DeviceInfo& info, const AttentionArg
     return 0;
   // Every read goes through vec4 texel views.
   const KvLayout& kv = args.kv;
-  if (args.head_dim % 4 || args.q.offset % 4 || args.q.stride % 4 || args.out.offset % 4 ||
-      kv.k_offset % 4 || kv.v_offset % 4 || kv.seq_stride % 4 || kv.head_stride % 4 || kv.pos_stride % 4)
+  if (args.head_dim % 4 || !vec4_texel_readable(info, args.q) || kv.k_offset % 4 || kv.v_offset % 4 ||
+      kv.seq_stride % 4 || kv.head_stride % 4 || kv.pos_stride % 4)
     return 0;
-  const uint64_t texel_limit_bytes = info.max_texel_buffer_elements * 16;
-  for (const vk::Buffer* buffer : {args.q.buffer, kv.k, kv.v, args.scores})
-    if (buffer->size() > texel_limit_bytes) return 0;
+  for (const vk::Buffer* buffer : {kv.k, kv.v, args.scores})
+    if (buffer->size() > info.max_vec4_texel_view_bytes()) return 0;
   const uint64_t row_bytes = scores_row_bytes(args.batch, args.num_heads, max_keys(args));
   const int64_t rows = std::min<int64_t>(args.rows_per_seq, args.scores->size() / row_bytes);
   // Short blocks would pay three dispatches for little reuse of K and V.
@@ -112,16 +111,17 @@ void attention_gemm(vk::CommandStream& stream, const AttentionArgs& args, const 
     p.keys = static_cast<uint32_t>(keys);
     p.s_offset = 0;
     p.s_stride = static_cast<uint32_t>(round_up4(keys));
+    // Each GEMM reads the scores once and its rows and keys once per head.
     const double pairs = double(sequences_heads) * rows * keys;
+    const vk::OpCost cost{4.0 * pairs + 4.0 * sequences_heads * (rows + keys) * args.head_dim,
+                          2.0 * pairs * args.head_dim};
     const uint32_t row_groups = ceil_div(rows, int64_t(tile_m) * score_spec.local_m);
 
     std::array<vk::BufferRange, 4> bindings{*args.q.buffer, *args.kv.k, *args.seq_bounds, scores};
     bindings[0].texel_format = bindings[1].texel_format = VK_FORMAT_R32G32B32A32_SFLOAT;
     p.kv_offset = args.kv.k_offset;
     stream.dispatch(scores_kernel, bindings, p, ceil_div(keys, int64_t(lanes) * score_spec.tile_n),
-                    row_groups, sequences_heads, "attention_scores",
-                    {4.0 * pairs + 4.0 * sequences_heads * (rows + keys) * args.head_dim,
-                     2.0 * pairs * args.head_dim});
+                    row_groups, sequences_heads, "attention_scores", cost);
 
     SoftmaxArgs softmax_args;
     softmax_args.x = softmax_args.y = View(scores, 0, p.s_stride);
@@ -134,8 +134,7 @@ void attention_gemm(vk::CommandStream& stream, const AttentionArgs& args, const 
     p.kv_offset = args.kv.v_offset;
     stream.dispatch(mix_kernel, bindings, p, ceil_div(args.head_dim, int64_t(mix_spec.local_n) * tile_d),
                     ceil_div(rows, int64_t(tile_m) * mix_spec.local_m), sequences_heads, "attention_mix",
-                    {4.0 * pairs + 4.0 * sequences_heads * (rows + keys) * args.head_dim,
-                     2.0 * pairs * args.head_dim});
+                    cost);
   }
 }
 

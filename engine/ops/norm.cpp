@@ -26,12 +26,9 @@ void norm(vk::CommandStream& stream, const NormArgs& args, const ReducePolicy& p
 
   // Texel reads: vec4-aligned rows and vectors inside the texel limit, and no
   // sum_out (its later passes read back what the first one stored).
-  const uint64_t texel_limit_bytes = info.max_texel_buffer_elements * 16;
-  auto texel_ok = [&](const View& view) {
-    return !view || (view.offset % 4 == 0 && view.stride % 4 == 0 && view.buffer->size() <= texel_limit_bytes);
-  };
   const bool texel = policy.texel_rows && info.enabled.texel_buffers && !args.sum_out &&
-                     texel_ok(args.x) && texel_ok(args.residual) && texel_ok(args.gamma) && texel_ok(args.beta);
+                     vec4_texel_readable(info, args.x) && vec4_texel_readable(info, args.residual) &&
+                     vec4_texel_readable(info, args.gamma) && vec4_texel_readable(info, args.beta);
   vk::KernelDesc desc;
   if (texel)
     desc.shader = subgroup ? ShaderId::norm_subgroup_texel : ShaderId::norm_shared_texel;

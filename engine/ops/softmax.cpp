@@ -25,9 +25,7 @@ void softmax(vk::CommandStream& stream, const SoftmaxArgs& args, const ReducePol
   const bool subgroup = policy.subgroup && info.enabled.subgroup_arithmetic;
 
   // Texel reads need vec4-aligned rows inside the device's texel limit.
-  const bool texel = policy.texel_rows && info.enabled.texel_buffers && args.x.offset % 4 == 0 &&
-                     args.x.stride % 4 == 0 &&
-                     args.x.buffer->size() <= info.max_texel_buffer_elements * 16;
+  const bool texel = policy.texel_rows && info.enabled.texel_buffers && vec4_texel_readable(info, args.x);
   vk::KernelDesc desc;
   if (texel)
     desc.shader = subgroup ? ShaderId::softmax_subgroup_texel : ShaderId::softmax_shared_texel;

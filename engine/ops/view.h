@@ -5,6 +5,7 @@
 
 #include "engine/tensor.h"
 #include "engine/vk/buffer.h"
+#include "engine/vk/device_info.h"
 
 namespace vkinfer::ops {
 
@@ -22,5 +23,13 @@ struct View {
   View at_col(int64_t col) const { return View(*buffer, offset + uint32_t(col), stride); }
   explicit operator bool() const { return buffer != nullptr; }
 };
+
+// Whether a kernel may read `view` as vec4 texels: its rows start at
+// multiples of 4 elements and its buffer fits one texel view. An absent
+// (optional) view qualifies.
+inline bool vec4_texel_readable(const vk::DeviceInfo& info, const View& view) {
+  return !view || (view.offset % 4 == 0 && view.stride % 4 == 0 &&
+                   view.buffer->size() <= info.max_vec4_texel_view_bytes());
+}
 
 }  // namespace vkinfer::ops

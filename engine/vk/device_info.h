@@ -42,6 +42,8 @@ struct DeviceInfo {
   uint32_t subgroup_size = 1;
   uint64_t max_storage_buffer_range = 0;
   uint64_t max_texel_buffer_elements = 0;
+  // Bytes one texel view of vec4 (16-byte) texels may span.
+  uint64_t max_vec4_texel_view_bytes() const { return max_texel_buffer_elements * 16; }
   uint64_t max_memory_allocation_size = 0;
   uint64_t min_storage_buffer_offset_alignment = 1;
   uint64_t min_texel_buffer_offset_alignment = 1;
