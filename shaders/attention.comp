@@ -17,20 +17,58 @@
 layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WORKGROUP = 8;
 layout(constant_id = 1) const uint HEAD_DIM = 64;
+layout(constant_id = 2) const bool FRESH = false;
 
 layout(push_constant) uniform PushConstants { ATTENTION_PARAMS_FIELDS } pc;
 layout(std430, binding = 0) readonly buffer QBuffer { float q_data[]; };
-layout(std430, binding = 1) readonly buffer KBuffer { float k_data[]; };
-layout(std430, binding = 2) readonly buffer VBuffer { float v_data[]; };
+layout(std430, binding = 1) buffer KBuffer { float k_data[]; };
+layout(std430, binding = 2) buffer VBuffer { float v_data[]; };
 layout(std430, binding = 3) readonly buffer SeqBuffer { uint seq_bounds[]; };  // [B][2]
 layout(std430, binding = 4) writeonly buffer OBuffer { float o_data[]; };
+layout(std430, binding = 5) readonly buffer FreshBuffer { float fresh_data[]; };
 #ifdef KV_TEXEL
-layout(binding = 5) uniform samplerBuffer k_tex;
-layout(binding = 6) uniform samplerBuffer v_tex;
+layout(binding = 6) uniform samplerBuffer k_tex;
+layout(binding = 7) uniform samplerBuffer v_tex;
+layout(binding = 8) uniform samplerBuffer fresh_tex;
 #endif
 
 #ifndef SUBGROUP
 shared float lane_state[WORKGROUP][HEAD_DIM + 2u];
+#endif
+
+float running_max = -1.0 / 0.0;
+float running_sum = 0.0;
+float acc[HEAD_DIM];
+float q[HEAD_DIM];
+
+// One key of the online softmax: score it, rescale the running state, add
+// its value.
+#ifdef KV_TEXEL
+vec4 q4[HEAD_DIM / 4u];
+vec4 acc4[HEAD_DIM / 4u];
+void visit_key(samplerBuffer keys, samplerBuffer values, uint k_quad, uint v_quad) {
+  float score = 0.0;
+  for (uint d = 0u; d < HEAD_DIM / 4u; ++d) score += dot(q4[d], texelFetch(keys, int(k_quad + d)));
+  const float new_max = max(running_max, score);
+  const float correction = exp(running_max - new_max);
+  const float weight = exp(score - new_max);
+  running_sum = running_sum * correction + weight;
+  for (uint d = 0u; d < HEAD_DIM / 4u; ++d)
+    acc4[d] = acc4[d] * correction + weight * texelFetch(values, int(v_quad + d));
+  running_max = new_max;
+}
+#else
+void visit_key(uint k_base, uint v_base, bool fresh) {
+  float score = 0.0;
+  for (uint d = 0u; d < HEAD_DIM; ++d) score += q[d] * (fresh ? fresh_data[k_base + d] : k_data[k_base + d]);
+  const float new_max = max(running_max, score);
+  const float correction = exp(running_max - new_max);
+  const float weight = exp(score - new_max);
+  running_sum = running_sum * correction + weight;
+  for (uint d = 0u; d < HEAD_DIM; ++d)
+    acc[d] = acc[d] * correction + weight * (fresh ? fresh_data[v_base + d] : v_data[v_base + d]);
+  running_max = new_max;
+}
 #endif
 
 void main() {
@@ -43,49 +81,47 @@ void main() {
   const uint key_begin = seq_bounds[2u * seq];
   const uint key_end = pc.causal != 0u ? pc.past + t + 1u : seq_bounds[2u * seq + 1u];
 
-  float q[HEAD_DIM];
   const uint q_base = pc.q_offset + row * pc.q_stride + head * HEAD_DIM;
   for (uint d = 0u; d < HEAD_DIM; ++d) q[d] = q_data[q_base + d] * pc.scale;
 
-  float running_max = -1.0 / 0.0;
-  float running_sum = 0.0;
-  float acc[HEAD_DIM];
-  for (uint d = 0u; d < HEAD_DIM; ++d) acc[d] = 0.0;
-
   const uint kv_base = seq * pc.kv_seq_stride + kv_head * pc.kv_head_stride;
+  // Keys [key_begin, cached_end) come from the cache, the rest of the
+  // visible ones from this step's rows (FRESH).
+  const uint cached_end = FRESH ? min(key_end, pc.past) : key_end;
+  const uint fresh_begin = max(key_begin, pc.past);
+  const uint fresh_row0 = seq * pc.rows_per_seq;  // row of key position `past`
 #ifdef KV_TEXEL
   const uint QUADS = HEAD_DIM / 4u;
-  vec4 q4[QUADS];
   for (uint d = 0u; d < QUADS; ++d) q4[d] = vec4(q[4u * d], q[4u * d + 1u], q[4u * d + 2u], q[4u * d + 3u]);
-  vec4 acc4[QUADS];
   for (uint d = 0u; d < QUADS; ++d) acc4[d] = vec4(0.0);
-  for (uint j = key_begin + lane; j < key_end; j += WORKGROUP) {
-    const uint k_quad = (pc.k_offset + kv_base + j * pc.kv_pos_stride) / 4u;
-    float score = 0.0;
-    for (uint d = 0u; d < QUADS; ++d) score += dot(q4[d], texelFetch(k_tex, int(k_quad + d)));
-    const float new_max = max(running_max, score);
-    const float correction = exp(running_max - new_max);
-    const float weight = exp(score - new_max);
-    running_sum = running_sum * correction + weight;
-    const uint v_quad = (pc.v_offset + kv_base + j * pc.kv_pos_stride) / 4u;
-    for (uint d = 0u; d < QUADS; ++d) acc4[d] = acc4[d] * correction + weight * texelFetch(v_tex, int(v_quad + d));
-    running_max = new_max;
-  }
+  for (uint j = key_begin + lane; j < cached_end; j += WORKGROUP)
+    visit_key(k_tex, v_tex, (pc.k_offset + kv_base + j * pc.kv_pos_stride) / 4u,
+              (pc.v_offset + kv_base + j * pc.kv_pos_stride) / 4u);
+  if (FRESH)
+    for (uint j = fresh_begin + lane; j < key_end; j += WORKGROUP) {
+      const uint base = pc.fresh_offset + (fresh_row0 + j - pc.past) * pc.fresh_stride + kv_head * HEAD_DIM;
+      visit_key(fresh_tex, fresh_tex, base / 4u, (base + pc.fresh_v_delta) / 4u);
+    }
   for (uint d = 0u; d < HEAD_DIM; ++d) acc[d] = acc4[d / 4u][d % 4u];
 #else
-  for (uint j = key_begin + lane; j < key_end; j += WORKGROUP) {
-    const uint k_base = pc.k_offset + kv_base + j * pc.kv_pos_stride;
-    float score = 0.0;
-    for (uint d = 0u; d < HEAD_DIM; ++d) score += q[d] * k_data[k_base + d];
-    const float new_max = max(running_max, score);
-    const float correction = exp(running_max - new_max);
-    const float weight = exp(score - new_max);
-    running_sum = running_sum * correction + weight;
-    const uint v_base = pc.v_offset + kv_base + j * pc.kv_pos_stride;
-    for (uint d = 0u; d < HEAD_DIM; ++d) acc[d] = acc[d] * correction + weight * v_data[v_base + d];
-    running_max = new_max;
-  }
+  for (uint d = 0u; d < HEAD_DIM; ++d) acc[d] = 0.0;
+  for (uint j = key_begin + lane; j < cached_end; j += WORKGROUP)
+    visit_key(pc.k_offset + kv_base + j * pc.kv_pos_stride, pc.v_offset + kv_base + j * pc.kv_pos_stride, false);
+  if (FRESH)
+    for (uint j = fresh_begin + lane; j < key_end; j += WORKGROUP) {
+      const uint base = pc.fresh_offset + (fresh_row0 + j - pc.past) * pc.fresh_stride + kv_head * HEAD_DIM;
+      visit_key(base, base + pc.fresh_v_delta, true);
+    }
 #endif
+  if (FRESH && head % pc.group == 0u) {
+    // This row's key and value into the cache, at position past + t.
+    const uint src = pc.fresh_offset + row * pc.fresh_stride + kv_head * HEAD_DIM;
+    const uint dst = kv_base + (pc.past + t) * pc.kv_pos_stride;
+    for (uint d = lane; d < HEAD_DIM; d += WORKGROUP) {
+      k_data[pc.k_offset + dst + d] = fresh_data[src + d];
+      v_data[pc.v_offset + dst + d] = fresh_data[src + pc.fresh_v_delta + d];
+    }
+  }
 
   const uint o_base = pc.o_offset + row * pc.o_stride + head * HEAD_DIM;
 #ifdef SUBGROUP

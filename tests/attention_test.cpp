@@ -39,7 +39,11 @@ std::optional<vk::Buffer> scores_scratch(vk::Device& device, int64_t rows, int64
 }
 
 // `scratch_rows` > 0 gives the op scores scratch for that many query rows.
-void run_decoder_case(const DecoderCase& c, const ops::ReducePolicy& policy, int64_t scratch_rows = 0) {
+// `fresh`: the new rows' keys and values reach the cache through the
+// attention op itself (as in decoding), not through kv_store; the cache is
+// then checked too, around the new rows as well.
+void run_decoder_case(const DecoderCase& c, const ops::ReducePolicy& policy, int64_t scratch_rows = 0,
+                      bool fresh = false) {
   vk::Device& device = test_device();
   const int64_t S = c.past + c.T;  // keys after this step
   const int64_t qkv_width = (c.H + 2 * c.KVH) * c.D;
@@ -56,6 +60,10 @@ void run_decoder_case(const DecoderCase& c, const ops::ReducePolicy& policy, int
   vk::Buffer seq = vk::Buffer::create(device, bounds.size() * 4, vk::MemoryKind::kDevice);
   device.upload(seq, 0, bounds.data(), bounds.size() * 4);
 
+  // Poison: positions no row may touch.
+  std::vector<float> poison(c.B * c.KVH * c.ctx * c.D, 777.0f);
+  device.upload(k_cache, 0, poison.data(), poison.size() * 4);
+  device.upload(v_cache, 0, poison.data(), poison.size() * 4);
   std::optional<vk::Buffer> scores = scores_scratch(device, scratch_rows, c.B, c.H, S);
   vk::CommandStream stream(device, {.profile = true});
   // Step 1: the past tokens; step 2: the T new ones.
@@ -77,7 +85,7 @@ void run_decoder_case(const DecoderCase& c, const ops::ReducePolicy& policy, int
     store.v_cache = &v_cache;
     store.batch = c.B; store.rows_per_seq = rows_per_seq; store.num_kv_heads = c.KVH;
     store.head_dim = c.D; store.ctx = c.ctx; store.past = first;
-    ops::kv_store(stream, store);
+    if (step == 0 || !fresh) ops::kv_store(stream, store);
     if (step == 0) { stream.finish(); continue; }
 
     Tensor out = Tensor::create(device, c.B * c.T, c.H * c.D);
@@ -90,6 +98,10 @@ void run_decoder_case(const DecoderCase& c, const ops::ReducePolicy& policy, int
     args.head_dim = c.D; args.past = c.past; args.causal = true;
     args.scale = 1.0f / std::sqrt(float(c.D));
     if (scores) args.scores = &*scores;
+    if (fresh) {
+      args.fresh = store.k_src;
+      args.fresh_v_delta = store.v_delta;
+    }
     ops::attention(stream, args, policy);
     stream.finish();
     // The GEMM path must not silently fall back to the fused kernel.
@@ -110,6 +122,22 @@ void run_decoder_case(const DecoderCase& c, const ops::ReducePolicy& policy, int
     EXPECT_CLOSE(expected, out.download(device), kAtol, kRtol)
         << "B=" << c.B << " T=" << c.T << " H=" << c.H << " KVH=" << c.KVH << " D=" << c.D
         << " past=" << c.past << " scratch rows " << scratch_rows;
+
+    // The cache: every position of every sequence's rows so far, poison past them.
+    std::vector<float> k_expected(c.B * c.KVH * c.ctx * c.D, 777.0f), v_expected(k_expected.size(), 777.0f);
+    for (int64_t b = 0; b < c.B; ++b)
+      for (int64_t h = 0; h < c.KVH; ++h)
+        for (int64_t j = 0; j < S; ++j)
+          for (int64_t d = 0; d < c.D; ++d) {
+            const int64_t at = ((b * c.KVH + h) * c.ctx + j) * c.D + d;
+            k_expected[at] = k[(b * S + j) * c.KVH * c.D + h * c.D + d];
+            v_expected[at] = v[(b * S + j) * c.KVH * c.D + h * c.D + d];
+          }
+    std::vector<float> k_got(k_expected.size()), v_got(v_expected.size());
+    device.download(k_cache, 0, k_got.data(), k_got.size() * 4);
+    device.download(v_cache, 0, v_got.data(), v_got.size() * 4);
+    EXPECT_EQ(k_expected, k_got) << "K cache, fresh " << fresh;
+    EXPECT_EQ(v_expected, v_got) << "V cache, fresh " << fresh;
   }
 }
 
@@ -119,7 +147,10 @@ TEST(Attention, DecoderCacheCausalGqa) {
                                {2, 33, 4, 4, 20, 0, 35}};
   for (const auto& [name, policy] : testing::all_policies(test_device().info())) {
     SCOPED_TRACE(name);
-    for (const auto& c : cases) run_decoder_case(c, policy.reduce);
+    for (const auto& c : cases) {
+      run_decoder_case(c, policy.reduce);
+      run_decoder_case(c, policy.reduce, 0, /*fresh=*/true);
+    }
   }
 }
 
@@ -150,6 +181,7 @@ TEST(Attention, DecoderPrefillAsGemms) {
     for (const DecoderCase& c : cases) {
       run_decoder_case(c, policy, c.T);      // one block
       run_decoder_case(c, policy, 5);        // blocks of 5 query rows
+      run_decoder_case(c, policy, 5, /*fresh=*/true);
     }
   }
   // The device policy's threshold: short prompts stay on the fused kernel.

@@ -233,19 +233,6 @@ void Decoder::layer(vk::CommandStream& stream, size_t index, int64_t rows, int64
     rotary.positions = ops::View(positions_, 0, 1);
     ops::rotary(stream, rotary);
   }
-  ops::KvStoreArgs store;
-  store.k_src = ops::View(qkv_.buffer, uint32_t(shape_.heads * D), qkv_width);
-  store.v_delta = static_cast<uint32_t>(shape_.kv_heads * D);
-  store.k_cache = &k_cache_[index];
-  store.v_cache = &v_cache_[index];
-  store.batch = B;
-  store.rows_per_seq = T;
-  store.num_kv_heads = shape_.kv_heads;
-  store.head_dim = D;
-  store.ctx = limits_.ctx;
-  store.past = past;
-  ops::kv_store(stream, store);
-
   ops::AttentionArgs attention;
   attention.q = ops::View(qkv_.buffer, 0, qkv_width);
   attention.out = attn_;
@@ -260,6 +247,9 @@ void Decoder::layer(vk::CommandStream& stream, size_t index, int64_t rows, int64
   attention.causal = true;
   attention.scale = 1.0f / std::sqrt(static_cast<float>(D));
   if (scores_.valid()) attention.scores = &scores_;
+  // This step's keys and values go into the cache inside the op.
+  attention.fresh = ops::View(qkv_.buffer, uint32_t(shape_.heads * D), qkv_width);
+  attention.fresh_v_delta = static_cast<uint32_t>(shape_.kv_heads * D);
   ops::attention(stream, attention, policy_.reduce);
 
   // Attention output projection: row-parallel; rank 0 adds bias and residual.

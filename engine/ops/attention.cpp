@@ -13,7 +13,38 @@ namespace {
 
 struct AttentionSpec {
   uint32_t workgroup, head_dim;
+  VkBool32 fresh;
 };
+
+// Positions per (sequence, kv head) of the cache that `args.kv` describes,
+// which must be a cache_layout() with room for the fresh rows.
+int64_t fresh_cache_ctx(const AttentionArgs& args) {
+  const KvLayout& kv = args.kv;
+  const int64_t ctx = kv.pos_stride ? kv.head_stride / kv.pos_stride : 0;
+  if (!args.causal || kv.k_offset != 0 || kv.v_offset != 0 || kv.pos_stride != args.head_dim ||
+      kv.head_stride != ctx * args.head_dim || kv.seq_stride != args.num_kv_heads * kv.head_stride ||
+      args.past + args.rows_per_seq > ctx)
+    fail(ErrorCode::kInternal, "attention: fresh keys need causal attention over a cache_layout() "
+                               "with room for them");
+  return ctx;
+}
+
+// kv_store of `args.fresh` into the cache.
+void store_fresh(vk::CommandStream& stream, const AttentionArgs& args) {
+  const int64_t ctx = fresh_cache_ctx(args);
+  KvStoreArgs store;
+  store.k_src = args.fresh;
+  store.v_delta = args.fresh_v_delta;
+  store.k_cache = args.kv.k;
+  store.v_cache = args.kv.v;
+  store.batch = args.batch;
+  store.rows_per_seq = args.rows_per_seq;
+  store.num_kv_heads = args.num_kv_heads;
+  store.head_dim = args.head_dim;
+  store.ctx = ctx;
+  store.past = args.past;
+  kv_store(stream, store);
+}
 
 }  // namespace
 
@@ -22,7 +53,10 @@ void attention(vk::CommandStream& stream, const AttentionArgs& args, const Reduc
   if (args.num_heads % args.num_kv_heads != 0)
     fail(ErrorCode::kInternal, "attention: {} heads not a multiple of {} kv heads", args.num_heads,
          args.num_kv_heads);
+  const bool fresh = static_cast<bool>(args.fresh);
+  if (fresh) fresh_cache_ctx(args);
   if (const int64_t block_rows = attention_gemm_block_rows(device.info(), args, policy)) {
+    if (fresh) store_fresh(stream, args);
     attention_gemm(stream, args, policy, block_rows);
     return;
   }
@@ -33,19 +67,23 @@ void attention(vk::CommandStream& stream, const AttentionArgs& args, const Reduc
                      args.head_dim % 4 == 0 && args.kv.k_offset % 4 == 0 &&
                      args.kv.v_offset % 4 == 0 && args.kv.seq_stride % 4 == 0 &&
                      args.kv.head_stride % 4 == 0 && args.kv.pos_stride % 4 == 0 &&
-                     args.kv.k->size() <= texel_limit_bytes && args.kv.v->size() <= texel_limit_bytes;
+                     args.kv.k->size() <= texel_limit_bytes && args.kv.v->size() <= texel_limit_bytes &&
+                     vec4_texel_readable(device.info(), args.fresh) && args.fresh_v_delta % 4 == 0;
   vk::KernelDesc desc;
   if (texel)
     desc.shader = subgroup ? ShaderId::attention_subgroup_texel : ShaderId::attention_shared_texel;
   else
     desc.shader = subgroup ? ShaderId::attention_subgroup : ShaderId::attention_shared;
-  desc.bindings.assign(5, vk::BindingKind::kStorage);
-  if (texel) desc.bindings.insert(desc.bindings.end(), 2, vk::BindingKind::kTexel);
+  // 0 Q, 1-2 K/V cache, 3 bounds, 4 out, 5 fresh rows; texel views of K,
+  // V and the fresh rows at 6-8.
+  desc.bindings.assign(6, vk::BindingKind::kStorage);
+  if (texel) desc.bindings.insert(desc.bindings.end(), 3, vk::BindingKind::kTexel);
   desc.written_bindings = 1u << 4;
+  if (fresh) desc.written_bindings |= (1u << 1) | (1u << 2);
   desc.push_constant_bytes = sizeof(params::AttentionParams);
   // Shared-memory merging keeps WORKGROUP x (head_dim + 2) floats; stay small.
   const uint32_t workgroup = subgroup ? device.info().subgroup_size : std::min<uint32_t>(policy.workgroup, 16);
-  AttentionSpec spec{workgroup, static_cast<uint32_t>(args.head_dim)};
+  AttentionSpec spec{workgroup, static_cast<uint32_t>(args.head_dim), fresh ? VK_TRUE : VK_FALSE};
   desc.spec = vk::spec_values(spec);
   desc.local_size = {workgroup, 1, 1};
   const vk::Kernel& kernel = device.kernel(desc);
@@ -65,14 +103,20 @@ void attention(vk::CommandStream& stream, const AttentionArgs& args, const Reduc
   p.past = static_cast<uint32_t>(args.past);
   p.causal = args.causal ? 1u : 0u;
   p.scale = args.scale;
+  p.fresh_offset = args.fresh.offset;
+  p.fresh_stride = args.fresh.stride;
+  p.fresh_v_delta = args.fresh_v_delta;
   const double keys = double(args.past + args.rows_per_seq);
   vk::OpCost cost{4.0 * args.batch * args.num_kv_heads * keys * args.head_dim * 2,
                   4.0 * args.batch * args.rows_per_seq * args.num_heads * keys * args.head_dim};
-  // The texel variant declares two more bindings: K and V again, as vec4 views.
-  std::array<vk::BufferRange, 7> bindings{*args.q.buffer, *args.kv.k, *args.kv.v, *args.seq_bounds,
-                                          *args.out.buffer, *args.kv.k, *args.kv.v};
-  bindings[5].texel_format = bindings[6].texel_format = VK_FORMAT_R32G32B32A32_SFLOAT;
-  stream.dispatch(kernel, std::span<const vk::BufferRange>(bindings.data(), texel ? 7 : 5), p, static_cast<uint32_t>(args.num_heads),
+  // Without fresh rows, the K cache stands in for them (never read).
+  const vk::Buffer& fresh_rows = fresh ? *args.fresh.buffer : *args.kv.k;
+  std::array<vk::BufferRange, 9> bindings{*args.q.buffer, *args.kv.k,  *args.kv.v,
+                                          *args.seq_bounds, *args.out.buffer, fresh_rows,
+                                          *args.kv.k,       *args.kv.v,       fresh_rows};
+  bindings[6].texel_format = bindings[7].texel_format = bindings[8].texel_format =
+      VK_FORMAT_R32G32B32A32_SFLOAT;
+  stream.dispatch(kernel, std::span<const vk::BufferRange>(bindings.data(), texel ? 9 : 6), p, static_cast<uint32_t>(args.num_heads),
                   static_cast<uint32_t>(args.batch * args.rows_per_seq), 1, "attention", cost);
 }
 

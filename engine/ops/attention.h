@@ -30,6 +30,14 @@ struct AttentionArgs {
   // (attention_scores_bytes). Without it, or when the policy or device does
   // not allow that path, the fused kernel runs.
   const vk::Buffer* scores = nullptr;
+  // This step's keys and values, still in the fused qkv rows (rows [B*T]: k
+  // head 0 at fresh.offset, v at + fresh_v_delta). When set, attention also
+  // stores them into the cache `kv` at positions past .. past + T - 1: the
+  // fused kernel does so itself and reads them from here (one dispatch less
+  // per decode step), the GEMM path runs kv_store first.
+  View fresh;
+  // `kv` must then be a cache_layout().
+  uint32_t fresh_v_delta = 0;
 };
 
 void attention(vk::CommandStream& stream, const AttentionArgs& args, const ReducePolicy& policy);

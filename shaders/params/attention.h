@@ -20,7 +20,10 @@ VKINFER_PARAMS_BEGIN
   uint kv_pos_stride;                                              \
   uint past;            /* key position of the first query row */  \
   uint causal;                                                     \
-  float scale;
+  float scale;                                                     \
+  uint fresh_offset;    /* FRESH: k head 0 of row 0 in fused qkv */ \
+  uint fresh_stride;                                               \
+  uint fresh_v_delta;   /* v = k + this many elements */
 #ifdef __cplusplus
 struct AttentionParams { ATTENTION_PARAMS_FIELDS };
 static_assert(sizeof(AttentionParams) <= 128);
