@@ -16,24 +16,38 @@ layout(constant_id = 4) const uint EPILOGUE = 0u;
 #define X_TEXEL
 #include "common/matmul_io.glsl"
 const bool GLU = (EPILOGUE & MATMUL_FLAG_GLU) != 0u;
+const bool NORM = (EPILOGUE & MATMUL_FLAG_NORM) != 0u;
+const bool RMS = (EPILOGUE & MATMUL_FLAG_NORM_RMS) != 0u;
 
 float acc[TILE_M][TILE_N];
+// NORM: each row's sum and sum of squares; every lane reads whole X rows.
+float row_sum[TILE_M];
+float row_sum_squares[TILE_M];
 float acc2[TILE_M][TILE_N];
 uint w_row_base[TILE_N];
 uint x_base[TILE_M];
 
 // Accumulates group g (8 values of K): TILE_N weight rows against TILE_M
-// activation rows read by `load` (X4 pairs or guarded scalar loads).
-#define ACCUMULATE_GROUP(g, LOAD_X)                                            \
+// activation rows read by LOAD_X (X4 pairs or guarded scalar loads); NORM
+// takes the rows' statistics and scales them by the gain (LOAD_G).
+#define ACCUMULATE_GROUP(g, LOAD_X, LOAD_G)                                    \
   {                                                                          \
     vec4 wlo[TILE_N], whi[TILE_N], w2lo[TILE_N], w2hi[TILE_N];               \
     for (uint j = 0u; j < TILE_N; ++j) {                                     \
       LOAD_W8_AT(W_RAW, w_row_base[j], g, wlo[j], whi[j]);                   \
       if (GLU) { LOAD_W8_AT(W2_RAW, w_row_base[j], g, w2lo[j], w2hi[j]); }   \
     }                                                                        \
+    vec4 glo = vec4(1.0), ghi = vec4(1.0);                                   \
+    if (NORM) LOAD_G(g, glo, ghi);                                           \
     for (uint i = 0u; i < TILE_M; ++i) {                                     \
       vec4 xlo, xhi;                                                         \
       LOAD_X(i, g, xlo, xhi);                                                \
+      if (NORM) {                                                            \
+        row_sum[i] += dot(xlo, vec4(1.0)) + dot(xhi, vec4(1.0));             \
+        row_sum_squares[i] += dot(xlo, xlo) + dot(xhi, xhi);                 \
+        xlo *= glo;                                                          \
+        xhi *= ghi;                                                          \
+      }                                                                      \
       for (uint j = 0u; j < TILE_N; ++j) {                                   \
         acc[i][j] += dot(xlo, wlo[j]) + dot(xhi, whi[j]);                    \
         if (GLU) acc2[i][j] += dot(xlo, w2lo[j]) + dot(xhi, w2hi[j]);        \
@@ -42,6 +56,8 @@ uint x_base[TILE_M];
   }
 #define X_ALIGNED(i, g, lo, hi) { uint q = (x_base[i] + 8u * (g)) / 4u; lo = X4(q); hi = X4(q + 1u); }
 #define X_SCALAR(i, g, lo, hi) load_x8_scalar(x_base[i] + 8u * (g), min(pc.K - 8u * (g), 8u), lo, hi)
+#define G_ALIGNED(g, lo, hi) { uint q = (pc.gamma_offset + 8u * (g)) / 4u; lo = G4(q); hi = G4(q + 1u); }
+#define G_SCALAR(g, lo, hi) load_gamma8_scalar(8u * (g), min(pc.K - 8u * (g), 8u), lo, hi)
 
 void main() {
   const uint n_base = (gl_WorkGroupID.x * LOCAL_N + gl_LocalInvocationID.x) * TILE_N;
@@ -54,21 +70,29 @@ void main() {
   // Rows past N or M read the last row and are never stored.
   for (uint j = 0u; j < TILE_N; ++j) w_row_base[j] = w_row_index(min(n_base + j, pc.N - 1u));
   for (uint i = 0u; i < TILE_M; ++i) x_base[i] = pc.x_offset + min(m_base + i, pc.M - 1u) * pc.x_stride;
-  for (uint i = 0u; i < TILE_M; ++i)
+  for (uint i = 0u; i < TILE_M; ++i) {
+    row_sum[i] = 0.0;
+    row_sum_squares[i] = 0.0;
     for (uint j = 0u; j < TILE_N; ++j) { acc[i][j] = 0.0; acc2[i][j] = 0.0; }
+  }
 
   // The hot loop has no per-element checks (see matmul_vec.comp); unaligned
   // activations and K's last partial group take the scalar path.
   const uint full_groups = pc.K / 8u;
-  if ((pc.x_offset & 3u) == 0u && (pc.x_stride & 3u) == 0u) {
-    for (uint g = 0u; g < full_groups; ++g) ACCUMULATE_GROUP(g, X_ALIGNED)
+  if ((pc.x_offset & 3u) == 0u && (pc.x_stride & 3u) == 0u && (pc.gamma_offset & 3u) == 0u) {
+    for (uint g = 0u; g < full_groups; ++g) ACCUMULATE_GROUP(g, X_ALIGNED, G_ALIGNED)
   } else {
-    for (uint g = 0u; g < full_groups; ++g) ACCUMULATE_GROUP(g, X_SCALAR)
+    for (uint g = 0u; g < full_groups; ++g) ACCUMULATE_GROUP(g, X_SCALAR, G_SCALAR)
   }
-  if (pc.K % 8u != 0u) ACCUMULATE_GROUP(full_groups, X_SCALAR)
+  if (pc.K % 8u != 0u) ACCUMULATE_GROUP(full_groups, X_SCALAR, G_SCALAR)
 
-  for (uint i = 0u; i < TILE_M; ++i)
+  for (uint i = 0u; i < TILE_M; ++i) {
+    const vec2 stats = NORM ? norm_stats(row_sum[i], row_sum_squares[i], RMS) : vec2(0.0);
     for (uint j = 0u; j < TILE_N; ++j)
-      if (m_base + i < pc.M && n_base + j < pc.N)
-        store_output(m_base + i, n_base + j, acc[i][j], acc2[i][j]);
+      if (m_base + i < pc.M && n_base + j < pc.N) {
+        float value = acc[i][j], value2 = acc2[i][j];
+        if (NORM) finish_norm(n_base + j, stats, value, value2, RMS, GLU);
+        store_output(m_base + i, n_base + j, value, value2);
+      }
+  }
 }

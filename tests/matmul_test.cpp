@@ -8,6 +8,7 @@
 #include "engine/core/error.h"
 #include "engine/ops/matmul.h"
 #include "tests/reference/matmul_ref.h"
+#include "tests/reference/small_ops_ref.h"
 #include "tests/support/compare.h"
 #include "tests/support/gpu.h"
 
@@ -92,6 +93,96 @@ TEST(Matmul, FusedEpilogues) {
           run_case(shape, DType::kF32, act, false, true, true, policy, kind);
         run_case(shape, DType::kF16, ops::Act::kSilu, true, false, true, policy, kind);
       }
+}
+
+// A norm's input X with the norm finished inside the matmul (decode): against
+// the reference norm followed by the reference matmul. X is offset from zero
+// (mean 1.5 against a spread of ~0.6) so the mean's term matters, rows start
+// at unaligned offsets in some cases, weights come in chunks in others.
+struct NormCase {
+  int64_t M, N, K;
+  uint32_t x_offset;
+  bool rms, glu;
+  int64_t chunk_rows;
+};
+
+void run_norm_case(const NormCase& c, DType dtype, const ops::KernelPolicy& policy, ops::MatmulKind kind) {
+  vk::Device& device = test_device();
+  const uint32_t stride = static_cast<uint32_t>(c.K + 5);
+  auto x_rows = testing::random_vector(c.M * stride + c.x_offset, 11);
+  for (float& v : x_rows) v += 1.5f;
+  auto gamma = testing::random_vector(c.K, 12);
+  auto beta = testing::random_vector(c.K, 13);
+  auto w = testing::random_vector(c.N * c.K, 14, 0.5f);
+  auto w_up = testing::random_vector(c.N * c.K, 15, 0.5f);
+  auto bias = testing::random_vector(c.N, 16);
+  auto w_ref = dtype == DType::kF16 ? reference::round_to_f16(w) : w;
+  auto w_up_ref = dtype == DType::kF16 ? reference::round_to_f16(w_up) : w_up;
+  const double eps = 1e-5;
+
+  Tensor x_dev = Tensor::create(device, 1, static_cast<int64_t>(x_rows.size()));
+  x_dev.upload(device, x_rows);
+  // Gain and bias as the two rows of one tensor, the gain at an offset row.
+  std::vector<float> gamma_beta(gamma);
+  gamma_beta.insert(gamma_beta.end(), beta.begin(), beta.end());
+  Tensor gb_dev = Tensor::create(device, 2, c.K);
+  gb_dev.upload(device, gamma_beta);
+  Weight w_dev = create_weight_from_f32(device, dtype, c.N, c.K, w, c.chunk_rows);
+  Weight w_up_dev = create_weight_from_f32(device, dtype, c.N, c.K, w_up, c.chunk_rows);
+  Tensor b_dev = Tensor::create(device, 1, c.N);
+  b_dev.upload(device, bias);
+  Tensor sums = Tensor::create(device, 4, c.N);
+  Tensor y_dev = Tensor::create(device, c.M, c.N);
+
+  vk::CommandStream stream(device);
+  ops::InputNorm norm;
+  norm.gamma = gb_dev;
+  norm.eps = static_cast<float>(eps);
+  norm.rms = c.rms;
+  if (!c.rms) {
+    ops::norm_sums(stream, w_dev, c.glu ? &w_up_dev : nullptr, gb_dev, sums, policy.matmul);
+    norm.sums = sums;
+  }
+  ops::MatmulArgs args;
+  args.x = ops::View(x_dev.buffer, c.x_offset, stride);
+  args.M = c.M;
+  args.weight = &w_dev;
+  args.weight_up = c.glu ? &w_up_dev : nullptr;
+  args.bias = b_dev;
+  args.act = c.glu ? ops::Act::kSilu : ops::Act::kGeluTanh;
+  args.y = y_dev;
+  args.input_norm = &norm;
+  ops::matmul(stream, args, policy.matmul, kind);
+  stream.finish();
+
+  std::vector<float> x(c.M * c.K);
+  for (int64_t m = 0; m < c.M; ++m)
+    std::copy_n(x_rows.begin() + c.x_offset + m * stride, c.K, x.begin() + m * c.K);
+  auto normed = reference::norm(x, nullptr, &gamma, c.rms ? nullptr : &beta, c.M, c.K, eps, c.rms);
+  auto expected = reference::matmul(normed, w_ref, c.glu ? &w_up_ref : nullptr, &bias, nullptr,
+                                    c.M, c.N, c.K, args.act);
+  EXPECT_CLOSE(expected, y_dev.download(device), kAtol, kRtol)
+      << "M=" << c.M << " N=" << c.N << " K=" << c.K << " x_offset=" << c.x_offset
+      << " rms=" << c.rms << " glu=" << c.glu << " chunk rows " << c.chunk_rows;
+}
+
+TEST(Matmul, InputNormFinishedInEpilogue) {
+  // Each case is a pipeline per variant, so they are few: LayerNorm and
+  // RMSNorm, with and without GLU, aligned and not, K with a tail, chunks.
+  const NormCase cases[] = {{1, 37, 64, 0, false, false, 0}, {3, 29, 45, 3, false, true, 7},
+                            {1, 61, 64, 4, true, false, 9},  {3, 19, 19, 1, true, true, 0}};
+  // The two opposite variants (texel loads with subgroup sums, storage loads
+  // with shared-memory sums) cover every code path of the norm; all variants
+  // would take minutes of pipeline compiles on a cold shader cache.
+  for (const auto& [name, policy] : testing::all_policies(test_device().info())) {
+    if (name != "texel_subgroup" && name != "storage_shared") continue;
+    for (DType dtype : {DType::kF32, DType::kF16})
+      for (ops::MatmulKind kind : {ops::MatmulKind::kVec, ops::MatmulKind::kTiled}) {
+        SCOPED_TRACE(name + (dtype == DType::kF16 ? " f16 " : " f32 ") +
+                     (kind == ops::MatmulKind::kVec ? "vec" : "tiled"));
+        for (const NormCase& c : cases) run_norm_case(c, dtype, policy, kind);
+      }
+  }
 }
 
 TEST(Matmul, ChunkedWeights) {

@@ -28,7 +28,14 @@ uint64_t decoder_runtime_bytes(const DecoderConfig& c, const RankShape& s, const
       rows * (4 * c.hidden_size + embed_dim(c) + (s.heads + 2 * s.kv_heads) * c.head_dim +
               s.heads * c.head_dim + s.intermediate) * 4 +
       logit_rows * (c.hidden_size + embed_dim(c) + s.vocab_local) * 4;
-  return cache + activations + ops::attention_scores_bytes(l.batch, s.heads, l.max_rows_per_seq, l.ctx);
+  // LayerNorm's weight sums for norms finished inside matmuls (decode).
+  uint64_t norm_sums = 0;
+  if (c.pre_norm && c.norm == NormKind::kLayerNorm)
+    norm_sums = 4ull * (c.num_layers * (2 * (s.heads + 2 * s.kv_heads) * c.head_dim +
+                                        (c.gated_mlp ? 4 : 2) * s.intermediate) +
+                        2 * s.vocab_local);
+  return cache + activations + norm_sums +
+         ops::attention_scores_bytes(l.batch, s.heads, l.max_rows_per_seq, l.ctx);
 }
 
 Decoder::Decoder(vk::Device& device, Communicator& comm, const DecoderConfig& config,
@@ -66,6 +73,49 @@ Decoder::Decoder(vk::Device& device, Communicator& comm, const DecoderConfig& co
     k_cache_.push_back(vk::Buffer::create(device, cache_bytes, vk::MemoryKind::kDevice));
     v_cache_.push_back(vk::Buffer::create(device, cache_bytes, vk::MemoryKind::kDevice));
   }
+  prepare_input_norms();
+}
+
+void Decoder::prepare_input_norms() {
+  const DecoderConfig& c = config_;
+  fuse_norms_ = c.pre_norm && policy_.matmul.norm_fuse_max_m > 0;
+  if (!fuse_norms_) return;
+  const int64_t H = c.hidden_size;
+  vk::CommandStream stream(device_);
+  std::vector<Tensor> gains_and_biases;  // live until the stream finishes
+  auto input_norm = [&](const Tensor& gain, const Tensor& bias, const Weight& weight,
+                        const Weight* weight_up) {
+    ops::InputNorm norm;
+    norm.gamma = gain;
+    norm.eps = static_cast<float>(c.norm_eps);
+    norm.rms = c.norm == NormKind::kRmsNorm;
+    if (norm.rms) return norm;
+    std::vector<float> rows = gain.download(device_);
+    std::vector<float> shift = bias.rows == 0 ? std::vector<float>(H, 0.0f) : bias.download(device_);
+    rows.insert(rows.end(), shift.begin(), shift.end());
+    Tensor& gain_bias = gains_and_biases.emplace_back(Tensor::create(device_, 2, H));
+    gain_bias.upload(device_, rows);
+    Tensor& sums = norm_sums_.emplace_back(Tensor::create(device_, weight_up ? 4 : 2, weight.rows));
+    ops::norm_sums(stream, weight, weight_up, gain_bias, sums, policy_.matmul);
+    norm.sums = sums;
+    return norm;
+  };
+  gains_and_biases.reserve(2 * weights_.layers.size() + 1);
+  for (const DecoderLayerWeights& w : weights_.layers) {
+    attn_input_norms_.push_back(input_norm(w.attn_norm_gain, w.attn_norm_bias, w.qkv, nullptr));
+    // GPT-J's MLP reads the attention's norm; the others have their own.
+    const bool shared = c.parallel_residual && c.arch != Arch::kGptNeoX;
+    const Weight& up = c.gated_mlp ? w.mlp_gate : w.mlp_up;
+    const Weight* up2 = c.gated_mlp ? &w.mlp_up : nullptr;
+    mlp_input_norms_.push_back(shared ? input_norm(w.attn_norm_gain, w.attn_norm_bias, up, up2)
+                                      : input_norm(w.mlp_norm_gain, w.mlp_norm_bias, up, up2));
+  }
+  // OPT's project_out sits between the final norm and the LM head.
+  fuse_head_norm_ = c.final_norm && !c.word_embed_proj_dim;
+  if (fuse_head_norm_)
+    head_input_norm_ = input_norm(weights_.final_norm_gain, weights_.final_norm_bias,
+                                  weights_.lm_head(), nullptr);
+  stream.finish();
 }
 
 void Decoder::set_inputs(const std::vector<int32_t>& ids, const std::vector<int32_t>& positions,
@@ -152,7 +202,8 @@ void Decoder::forward(vk::CommandStream& stream, int64_t past, bool all_rows) {
                                     : ops::View(hidden_.buffer, uint32_t((T - 1) * c.hidden_size),
                                                 uint32_t(T * c.hidden_size));
   ops::View head_input = source;
-  if (c.final_norm) {
+  const bool fuse_head_norm = fuse_head_norm_ && out_rows <= policy_.matmul.norm_fuse_max_m;
+  if (c.final_norm && !fuse_head_norm) {
     ops::NormArgs norm;
     norm.x = source;
     norm.gamma = weights_.final_norm_gain;
@@ -179,6 +230,7 @@ void Decoder::forward(vk::CommandStream& stream, int64_t past, bool all_rows) {
   head.M = out_rows;
   head.weight = &weights_.lm_head();
   head.bias = optional_view(weights_.lm_head_bias);
+  if (fuse_head_norm) head.input_norm = &head_input_norm_;
   head.y = logits_;
   ops::matmul(stream, head, policy_.matmul);
 }
@@ -203,17 +255,20 @@ void Decoder::layer(vk::CommandStream& stream, size_t index, int64_t rows, int64
     ops::norm(stream, args, policy_.reduce);
   };
 
-  // Attention input.
+  // Attention input. Decode steps finish pre-norms inside the matmuls that
+  // read them, which then read the residual stream itself.
+  const bool fused_norms = fuse_norms_ && rows <= policy_.matmul.norm_fuse_max_m;
   const Tensor* attn_input = &hidden_;
-  if (c.pre_norm) {
+  if (c.pre_norm && !fused_norms) {
     norm(hidden_, w.attn_norm_gain, w.attn_norm_bias, normed_);
     attn_input = &normed_;
   }
   const bool neox_parallel = c.parallel_residual && c.arch == Arch::kGptNeoX;
-  if (neox_parallel) norm(hidden_, w.mlp_norm_gain, w.mlp_norm_bias, normed_mlp_);
+  if (neox_parallel && !fused_norms) norm(hidden_, w.mlp_norm_gain, w.mlp_norm_bias, normed_mlp_);
 
   ops::MatmulArgs qkv;
   qkv.x = *attn_input;
+  if (fused_norms) qkv.input_norm = &attn_input_norms_[index];
   qkv.M = rows;
   qkv.weight = &w.qkv;
   qkv.bias = optional_view(w.qkv_bias);
@@ -266,11 +321,11 @@ void Decoder::layer(vk::CommandStream& stream, size_t index, int64_t rows, int64
   const Tensor* mlp_input = &hidden_;
   if (c.parallel_residual) {
     // Both branches read the layer input; one all-reduce covers both.
-    mlp_input = neox_parallel ? &normed_mlp_ : &normed_;
+    if (!fused_norms) mlp_input = neox_parallel ? &normed_mlp_ : &normed_;
   } else {
     all_reduce(stream, hidden_, rows);
     if (!c.pre_norm) norm(hidden_, w.attn_norm_gain, w.attn_norm_bias, hidden_);
-    if (c.pre_norm) {
+    if (c.pre_norm && !fused_norms) {
       norm(hidden_, w.mlp_norm_gain, w.mlp_norm_bias, normed_);
       mlp_input = &normed_;
     }
@@ -278,6 +333,7 @@ void Decoder::layer(vk::CommandStream& stream, size_t index, int64_t rows, int64
 
   ops::MatmulArgs up;
   up.x = *mlp_input;
+  if (fused_norms) up.input_norm = &mlp_input_norms_[index];
   up.M = rows;
   up.weight = c.gated_mlp ? &w.mlp_gate : &w.mlp_up;
   up.weight_up = c.gated_mlp ? &w.mlp_up : nullptr;

@@ -5,10 +5,12 @@
 // Communicator after each row-parallel layer (a no-op at world == 1).
 #pragma once
 
+#include <deque>
 #include <memory>
 #include <vector>
 
 #include "engine/model/decoder_weights.h"
+#include "engine/ops/matmul.h"
 #include "engine/ops/policy.h"
 #include "engine/ops/view.h"
 #include "engine/vk/command_stream.h"
@@ -56,6 +58,7 @@ class Decoder {
  private:
   void all_reduce(vk::CommandStream& stream, const Tensor& tensor, int64_t rows);
   void layer(vk::CommandStream& stream, size_t index, int64_t rows, int64_t past);
+  void prepare_input_norms();
 
   vk::Device& device_;
   Communicator& comm_;
@@ -78,6 +81,15 @@ class Decoder {
   Tensor last_proj_;   // [R or B, embed_dim]
   Tensor logits_;      // [R or B, vocab_local]
   vk::Buffer ids_, positions_, position_rows_, seq_bounds_;
+  // Norms finished inside the matmuls that read them (decode steps of
+  // pre-norm models, see ops::InputNorm): per layer, the attention input's
+  // and the MLP input's, and the final norm's for the LM head. LayerNorm's
+  // weight sums live in the *_sums tensors.
+  bool fuse_norms_ = false;
+  std::vector<ops::InputNorm> attn_input_norms_, mlp_input_norms_;
+  ops::InputNorm head_input_norm_;
+  bool fuse_head_norm_ = false;
+  std::deque<Tensor> norm_sums_;  // a deque: the InputNorms point into it
   vk::Buffer scores_;  // attention scores scratch for long prefill blocks; may be empty
   std::vector<vk::Buffer> k_cache_, v_cache_;  // per layer [B][kv_heads][ctx][head_dim]
 };

@@ -47,6 +47,12 @@ void matmul(vk::CommandStream& stream, const MatmulArgs& args, const MatmulPolic
   if (args.bias) epilogue |= MATMUL_FLAG_BIAS;
   if (args.residual) epilogue |= MATMUL_FLAG_RESIDUAL;
   if (args.weight_up) epilogue |= MATMUL_FLAG_GLU;
+  if (const InputNorm* norm = args.input_norm) {
+    epilogue |= MATMUL_FLAG_NORM;
+    if (norm->rms) epilogue |= MATMUL_FLAG_NORM_RMS;
+    if (!norm->gamma || (!norm->rms && !norm->sums))
+      fail(ErrorCode::kInternal, "matmul: an input norm needs its gain and (LayerNorm) weight sums");
+  }
   const bool tiled = kind == MatmulKind::kTiled ||
                      (kind == MatmulKind::kAuto &&
                       (args.M >= policy.tiled_min_m || weight.cols <= policy.tiled_max_k_small_m));
@@ -62,8 +68,10 @@ void matmul(vk::CommandStream& stream, const MatmulArgs& args, const MatmulPolic
   vk::KernelDesc desc;
   desc.shader = pick_shader(weight.dtype, texel, tiled, subgroup);
   const vk::BindingKind w_kind = texel ? vk::BindingKind::kTexel : vk::BindingKind::kStorage;
-  // 0 X, 1-2 W (and GLU's up), 3 bias, 4 residual, 5 Y, 6 X as texels.
+  // 0 X, 1-2 W (and GLU's up), 3 bias, 4 residual, 5 Y, 6 X as texels,
+  // 7 the input norm's gain, 8 its weight sums, 9 the gain as texels.
   desc.bindings = {vk::BindingKind::kStorage, w_kind, w_kind, vk::BindingKind::kStorage,
+                   vk::BindingKind::kStorage, vk::BindingKind::kStorage, w_kind,
                    vk::BindingKind::kStorage, vk::BindingKind::kStorage, w_kind};
   desc.written_bindings = 1u << 5;
   desc.push_constant_bytes = sizeof(params::MatmulParams);
@@ -121,6 +129,14 @@ void matmul(vk::CommandStream& stream, const MatmulArgs& args, const MatmulPolic
       p.r_offset = args.residual.offset + static_cast<uint32_t>(lo);
       p.r_stride = args.residual.stride;
     }
+    if (const InputNorm* norm = args.input_norm) {
+      p.gamma_offset = norm->gamma.offset;
+      p.norm_eps = norm->eps;
+      if (norm->sums) {
+        p.sums_offset = norm->sums.offset + static_cast<uint32_t>(lo);
+        p.sums_stride = norm->sums.stride;
+      }
+    }
 
     uint32_t groups_x, groups_y = 1;
     if (tiled) {
@@ -136,11 +152,29 @@ void matmul(vk::CommandStream& stream, const MatmulArgs& args, const MatmulPolic
     vk::OpCost cost{weight_bytes + 4.0 * args.M * (weight.cols + (hi - lo)),
                     2.0 * args.M * (hi - lo) * weight.cols * (args.weight_up ? 2 : 1)};
     vk::BufferRange x_texel(*args.x.buffer);
-    if (texel) x_texel.texel_format = VK_FORMAT_R32G32B32A32_SFLOAT;
+    const InputNorm* norm = args.input_norm;
+    // Without a norm, X stands in for the gain (never read).
+    const vk::Buffer& gamma = norm ? *norm->gamma.buffer : *args.x.buffer;
+    vk::BufferRange gamma_texel(gamma);
+    if (texel) x_texel.texel_format = gamma_texel.texel_format = VK_FORMAT_R32G32B32A32_SFLOAT;
     stream.dispatch(kernel,
                     {*args.x.buffer, w, w2, args.bias ? *args.bias.buffer : dummy,
-                     args.residual ? *args.residual.buffer : dummy, *args.y.buffer, x_texel},
+                     args.residual ? *args.residual.buffer : dummy, *args.y.buffer, x_texel, gamma,
+                     norm && norm->sums ? *norm->sums.buffer : dummy, gamma_texel},
                     p, groups_x, groups_y, 1, tiled ? "matmul_tiled" : "matmul_vec", cost);
+  }
+}
+
+void norm_sums(vk::CommandStream& stream, const Weight& weight, const Weight* weight_up,
+               View gamma_beta, View sums, const MatmulPolicy& policy) {
+  for (int part = 0; part < (weight_up ? 2 : 1); ++part) {
+    MatmulArgs args;
+    args.x = gamma_beta;
+    args.M = 2;
+    args.weight = part == 0 ? &weight : weight_up;
+    // Row r of the result is column r of Y: write Y = [gamma; beta] . W^T.
+    args.y = sums.at_row(2 * part);
+    matmul(stream, args, policy);
   }
 }
 

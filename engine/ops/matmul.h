@@ -12,6 +12,20 @@
 
 namespace vkinfer::ops {
 
+// X holds a norm's input rather than its output (decode, where a norm's own
+// dispatch costs more than its work): the kernel takes each row's mean and
+// variance while it reads X, multiplies X by the gain as it goes, and
+// finishes LayerNorm in the epilogue as rstd * (s - mean * W.gamma) + W.beta,
+// with the weight rows' sums W.gamma and W.beta precomputed (norm_sums).
+struct InputNorm {
+  View gamma;        // [K]
+  // LayerNorm only: rows [W.gamma; W.beta] (then the same for GLU's up
+  // weight), each [N] at sums.offset + row * sums.stride.
+  View sums;
+  float eps = 1e-5f;
+  bool rms = false;  // RMSNorm: no mean, no bias, no sums
+};
+
 struct MatmulArgs {
   View x;                        // [M, K]
   int64_t M = 0;
@@ -21,6 +35,7 @@ struct MatmulArgs {
   View residual;                 // [M, N], optional, may alias y
   View y;                        // [M, N]
   Act act = Act::kNone;
+  const InputNorm* input_norm = nullptr;
   // Only output columns [n_begin, n_end) (weight rows) are computed; n_end 0
   // means all. Used by the LM head to skip work.
   int64_t n_begin = 0, n_end = 0;
@@ -30,5 +45,11 @@ enum class MatmulKind { kAuto, kVec, kTiled };
 
 void matmul(vk::CommandStream& stream, const MatmulArgs& args, const MatmulPolicy& policy,
             MatmulKind kind = MatmulKind::kAuto);
+
+// Fills InputNorm::sums for `weight` (and `weight_up`) and a LayerNorm with
+// `gamma` and `beta` ([2, K] rows of one tensor): `sums` gets [2, N] rows
+// (4 with weight_up). One matmul per weight, with the device's own weights.
+void norm_sums(vk::CommandStream& stream, const Weight& weight, const Weight* weight_up,
+               View gamma_beta, View sums, const MatmulPolicy& policy);
 
 }  // namespace vkinfer::ops

@@ -63,6 +63,7 @@ void apply_tuning(KernelPolicy& policy, const std::string& overrides) {
       {"tiled_min_m", &m.tiled_min_m},     {"tiled_max_k_small_m", &m.tiled_max_k_small_m, 0, 1u << 20},
       {"tile_local_n", &m.tile_local_n},   {"tile_local_m", &m.tile_local_m},
       {"tile_n", &m.tile_n},               {"tile_m", &m.tile_m},
+      {"norm_fuse_max_m", &m.norm_fuse_max_m, 0, 1u << 20},
       {"reduce_workgroup", &policy.reduce.workgroup},
       {"attention_gemm_min_rows", &policy.reduce.attention_gemm_min_rows, 0, 1u << 20},
       {"attention_tile_m", &policy.reduce.attention_tile_m, 1, 64},

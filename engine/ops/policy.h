@@ -27,6 +27,10 @@ struct MatmulPolicy {
   uint32_t tiled_max_k_small_m = 0;
   uint32_t tile_local_n = 8, tile_local_m = 8;
   uint32_t tile_n = 4, tile_m = 8;
+  // Pre-norm decoders with at most this many rows (decode steps) finish each
+  // norm inside the matmul that reads it (InputNorm) instead of running it
+  // as its own dispatch; 0: never.
+  uint32_t norm_fuse_max_m = 4;
 };
 
 struct ReducePolicy {

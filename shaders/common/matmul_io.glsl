@@ -18,11 +18,18 @@ layout(std430, binding = 0) readonly buffer XBuffer4 { vec4 x_data4[]; };
 // through a texel view too. For the tiled kernel this took fp16 GEMM from
 // ~30 to ~50 GFLOPS on lavapipe.
 layout(binding = 6) uniform samplerBuffer x_tex;
+layout(binding = 9) uniform samplerBuffer gamma_tex;
 #define X4(i) texelFetch(x_tex, int(i))
+#define G4(i) texelFetch(gamma_tex, int(i))
 #else
 layout(std430, binding = 6) readonly buffer XUnused { float x_unused[]; };
+layout(std430, binding = 9) readonly buffer GammaUnused { float gamma_unused[]; };
 #define X4(i) x_data4[i]
+#define G4(i) gamma_data4[i]
 #endif
+layout(std430, binding = 7) readonly buffer GammaBuffer { float gamma_data[]; };
+layout(std430, binding = 7) readonly buffer GammaBuffer4 { vec4 gamma_data4[]; };
+layout(std430, binding = 8) readonly buffer NormSums { float sums_data[]; };
 #if defined(WEIGHT_F16) && defined(WEIGHT_TEXEL)
 layout(binding = 1) uniform usamplerBuffer w_tex;
 layout(binding = 2) uniform usamplerBuffer w2_tex;
@@ -74,6 +81,39 @@ void load_x8_scalar(uint base, uint count, out vec4 lo, out vec4 hi) {
   for (uint i = 0u; i < 8u; ++i) v[i] = i < count ? x_data[base + i] : 0.0;
   lo = vec4(v[0], v[1], v[2], v[3]);
   hi = vec4(v[4], v[5], v[6], v[7]);
+}
+
+// The gain's values for load_x8_scalar's, zeros after `count`.
+void load_gamma8_scalar(uint base, uint count, out vec4 lo, out vec4 hi) {
+  float v[8];
+  for (uint i = 0u; i < 8u; ++i) v[i] = i < count ? gamma_data[pc.gamma_offset + base + i] : 0.0;
+  lo = vec4(v[0], v[1], v[2], v[3]);
+  hi = vec4(v[4], v[5], v[6], v[7]);
+}
+
+// NORM: a row's mean (0 for RMSNorm) and 1/sqrt(variance + eps) from the sums
+// of its K values and their squares, as HF's LayerNorm (biased variance) and
+// Llama's RMSNorm compute them.
+vec2 norm_stats(float sum, float sum_squares, bool rms) {
+  const float inv_k = 1.0 / float(pc.K);
+  const float mean = rms ? 0.0 : sum * inv_k;
+  const float variance = max(sum_squares * inv_k - mean * mean, 0.0);
+  return vec2(mean, inversesqrt(variance + pc.norm_eps));
+}
+
+// NORM: X.(gamma*W) turned into norm(X).W: with s = X.(gamma*W) over the raw
+// row, LayerNorm gives rstd * (s - mean * W.gamma) + W.beta.
+void finish_norm(uint n, vec2 stats, inout float value, inout float value2, bool rms, bool glu) {
+  if (rms) {
+    value *= stats.y;
+    value2 *= stats.y;
+    return;
+  }
+  const uint at = pc.sums_offset + n;
+  value = stats.y * (value - stats.x * sums_data[at]) + sums_data[at + pc.sums_stride];
+  if (glu)
+    value2 = stats.y * (value2 - stats.x * sums_data[at + 2u * pc.sums_stride]) +
+             sums_data[at + 3u * pc.sums_stride];
 }
 
 // The epilogue is the EPILOGUE specialization constant (MATMUL_FLAG_* and the

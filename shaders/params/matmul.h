@@ -8,6 +8,11 @@
 #define MATMUL_FLAG_BIAS 1u
 #define MATMUL_FLAG_RESIDUAL 2u
 #define MATMUL_FLAG_GLU 4u   // out = act(X.Wg) * (X.Wu): W = gate, W2 = up
+// X is a norm's input, not its output (decode): the kernel takes each row's
+// statistics while it reads X, multiplies X by the gain as it goes, and the
+// epilogue finishes the norm through the weight rows' sums (see matmul.h).
+#define MATMUL_FLAG_NORM 16u
+#define MATMUL_FLAG_NORM_RMS 32u  // with NORM: RMSNorm (no mean, no bias)
 #define MATMUL_ACT_SHIFT 8u  // activation code in bits 8..15
 
 VKINFER_PARAMS_BEGIN
@@ -22,7 +27,11 @@ VKINFER_PARAMS_BEGIN
   uint y_stride;     \
   uint r_offset;     \
   uint r_stride;     \
-  uint bias_offset;
+  uint bias_offset;  \
+  uint gamma_offset; /* NORM: the gain, [K] */                           \
+  uint sums_offset;  /* NORM (LayerNorm): W.gamma at +n, W.beta at +stride+n, */ \
+  uint sums_stride;  /* then GLU's up weight's two rows */                 \
+  float norm_eps;
 #ifdef __cplusplus
 struct MatmulParams { MATMUL_PARAMS_FIELDS };
 static_assert(sizeof(MatmulParams) <= 128);
