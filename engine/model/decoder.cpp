@@ -82,7 +82,7 @@ void Decoder::prepare_input_norms() {
   if (!fuse_norms_) return;
   const int64_t H = c.hidden_size;
   vk::CommandStream stream(device_);
-  std::vector<Tensor> gains_and_biases;  // live until the stream finishes
+  std::deque<Tensor> gains_and_biases;  // live until the stream finishes
   auto input_norm = [&](const Tensor& gain, const Tensor& bias, const Weight& weight,
                         const Weight* weight_up) {
     ops::InputNorm norm;
@@ -100,7 +100,6 @@ void Decoder::prepare_input_norms() {
     norm.sums = sums;
     return norm;
   };
-  gains_and_biases.reserve(2 * weights_.layers.size() + 1);
   for (const DecoderLayerWeights& w : weights_.layers) {
     attn_input_norms_.push_back(input_norm(w.attn_norm_gain, w.attn_norm_bias, w.qkv, nullptr));
     // GPT-J's MLP reads the attention's norm; the others have their own.
