@@ -137,10 +137,11 @@ void main() {
         partial_sums[(r * MAX_M + i) * 2u + 1u][lane] = acc2[r][i];
       }
     const uint stats_slot = ROWS * MAX_M * 2u;
-    [[unroll]] for (uint i = 0u; i < MAX_M; ++i) {
-      partial_sums[stats_slot + 2u * i][lane] = row_sum[i];
-      partial_sums[stats_slot + 2u * i + 1u][lane] = row_sum_squares[i];
-    }
+    if (NORM)
+      [[unroll]] for (uint i = 0u; i < MAX_M; ++i) {
+        partial_sums[stats_slot + 2u * i][lane] = row_sum[i];
+        partial_sums[stats_slot + 2u * i + 1u][lane] = row_sum_squares[i];
+      }
     barrier();
     for (uint slot = lane; slot < ROWS * MAX_M; slot += WORKGROUP) {
       float total = 0.0, total2 = 0.0;

@@ -104,6 +104,7 @@ struct NormCase {
   uint32_t x_offset;
   bool rms, glu;
   int64_t chunk_rows;
+  bool has_beta = true;  // LayerNorm without a bias: W.beta must be zeros
 };
 
 void run_norm_case(const NormCase& c, DType dtype, const ops::KernelPolicy& policy, ops::MatmulKind kind) {
@@ -122,7 +123,8 @@ void run_norm_case(const NormCase& c, DType dtype, const ops::KernelPolicy& poli
 
   Tensor x_dev = Tensor::create(device, 1, static_cast<int64_t>(x_rows.size()));
   x_dev.upload(device, x_rows);
-  // Gain and bias as the two rows of one tensor, the gain at an offset row.
+  if (!c.has_beta) std::fill(beta.begin(), beta.end(), 0.0f);
+  // Gain and bias as the two rows of one tensor.
   std::vector<float> gamma_beta(gamma);
   gamma_beta.insert(gamma_beta.end(), beta.begin(), beta.end());
   Tensor gb_dev = Tensor::create(device, 2, c.K);
@@ -132,6 +134,7 @@ void run_norm_case(const NormCase& c, DType dtype, const ops::KernelPolicy& poli
   Tensor b_dev = Tensor::create(device, 1, c.N);
   b_dev.upload(device, bias);
   Tensor sums = Tensor::create(device, 4, c.N);
+  sums.upload(device, std::vector<float>(4 * c.N, 777.0f));  // poison: every sum is written
   Tensor y_dev = Tensor::create(device, c.M, c.N);
 
   vk::CommandStream stream(device);
@@ -140,7 +143,9 @@ void run_norm_case(const NormCase& c, DType dtype, const ops::KernelPolicy& poli
   norm.eps = static_cast<float>(eps);
   norm.rms = c.rms;
   if (!c.rms) {
-    ops::norm_sums(stream, w_dev, c.glu ? &w_up_dev : nullptr, gb_dev, sums, policy.matmul);
+    const ops::View gamma_view(gb_dev), beta_view = c.has_beta ? gamma_view.at_row(1) : ops::View();
+    ops::norm_sums(stream, w_dev, c.glu ? &w_up_dev : nullptr, gamma_view, beta_view, sums,
+                   policy.matmul);
     norm.sums = sums;
   }
   ops::MatmulArgs args;
@@ -163,14 +168,17 @@ void run_norm_case(const NormCase& c, DType dtype, const ops::KernelPolicy& poli
                                     c.M, c.N, c.K, args.act);
   EXPECT_CLOSE(expected, y_dev.download(device), kAtol, kRtol)
       << "M=" << c.M << " N=" << c.N << " K=" << c.K << " x_offset=" << c.x_offset
-      << " rms=" << c.rms << " glu=" << c.glu << " chunk rows " << c.chunk_rows;
+      << " rms=" << c.rms << " glu=" << c.glu << " chunk rows " << c.chunk_rows
+      << " beta=" << c.has_beta;
 }
 
 TEST(Matmul, InputNormFinishedInEpilogue) {
   // Each case is a pipeline per variant, so they are few: LayerNorm and
-  // RMSNorm, with and without GLU, aligned and not, K with a tail, chunks.
+  // RMSNorm, with and without GLU, aligned and not, K with a tail, chunks,
+  // and a LayerNorm without a bias.
   const NormCase cases[] = {{1, 37, 64, 0, false, false, 0}, {3, 29, 45, 3, false, true, 7},
-                            {1, 61, 64, 4, true, false, 9},  {3, 19, 19, 1, true, true, 0}};
+                            {1, 61, 64, 4, true, false, 9},  {3, 19, 19, 1, true, true, 0},
+                            {2, 23, 45, 0, false, true, 0, false}};
   // The two opposite variants (texel loads with subgroup sums, storage loads
   // with shared-memory sums) cover every code path of the norm; all variants
   // would take minutes of pipeline compiles on a cold shader cache.

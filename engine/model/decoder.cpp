@@ -80,9 +80,7 @@ void Decoder::prepare_input_norms() {
   const DecoderConfig& c = config_;
   fuse_norms_ = c.pre_norm && policy_.matmul.norm_fuse_max_m > 0;
   if (!fuse_norms_) return;
-  const int64_t H = c.hidden_size;
   vk::CommandStream stream(device_);
-  std::deque<Tensor> gains_and_biases;  // live until the stream finishes
   auto input_norm = [&](const Tensor& gain, const Tensor& bias, const Weight& weight,
                         const Weight* weight_up) {
     ops::InputNorm norm;
@@ -90,13 +88,9 @@ void Decoder::prepare_input_norms() {
     norm.eps = static_cast<float>(c.norm_eps);
     norm.rms = c.norm == NormKind::kRmsNorm;
     if (norm.rms) return norm;
-    std::vector<float> rows = gain.download(device_);
-    std::vector<float> shift = bias.rows == 0 ? std::vector<float>(H, 0.0f) : bias.download(device_);
-    rows.insert(rows.end(), shift.begin(), shift.end());
-    Tensor& gain_bias = gains_and_biases.emplace_back(Tensor::create(device_, 2, H));
-    gain_bias.upload(device_, rows);
     Tensor& sums = norm_sums_.emplace_back(Tensor::create(device_, weight_up ? 4 : 2, weight.rows));
-    ops::norm_sums(stream, weight, weight_up, gain_bias, sums, policy_.matmul);
+    ops::norm_sums(stream, weight, weight_up, gain, bias.rows == 0 ? ops::View() : ops::View(bias),
+                   sums, policy_.matmul);
     norm.sums = sums;
     return norm;
   };

@@ -29,9 +29,8 @@ int64_t fresh_cache_ctx(const AttentionArgs& args) {
   return ctx;
 }
 
-// kv_store of `args.fresh` into the cache.
-void store_fresh(vk::CommandStream& stream, const AttentionArgs& args) {
-  const int64_t ctx = fresh_cache_ctx(args);
+// kv_store of `args.fresh` into the cache of `ctx` positions per head.
+void store_fresh(vk::CommandStream& stream, const AttentionArgs& args, int64_t ctx) {
   KvStoreArgs store;
   store.k_src = args.fresh;
   store.v_delta = args.fresh_v_delta;
@@ -54,9 +53,9 @@ void attention(vk::CommandStream& stream, const AttentionArgs& args, const Reduc
     fail(ErrorCode::kInternal, "attention: {} heads not a multiple of {} kv heads", args.num_heads,
          args.num_kv_heads);
   const bool fresh = static_cast<bool>(args.fresh);
-  if (fresh) fresh_cache_ctx(args);
+  const int64_t fresh_ctx = fresh ? fresh_cache_ctx(args) : 0;
   if (const int64_t block_rows = attention_gemm_block_rows(device.info(), args, policy)) {
-    if (fresh) store_fresh(stream, args);
+    if (fresh) store_fresh(stream, args, fresh_ctx);
     attention_gemm(stream, args, policy, block_rows);
     return;
   }

@@ -166,15 +166,24 @@ void matmul(vk::CommandStream& stream, const MatmulArgs& args, const MatmulPolic
 }
 
 void norm_sums(vk::CommandStream& stream, const Weight& weight, const Weight* weight_up,
-               View gamma_beta, View sums, const MatmulPolicy& policy) {
+               View gamma, View beta, View sums, const MatmulPolicy& policy) {
   for (int part = 0; part < (weight_up ? 2 : 1); ++part) {
-    MatmulArgs args;
-    args.x = gamma_beta;
-    args.M = 2;
-    args.weight = part == 0 ? &weight : weight_up;
-    // Row r of the result is column r of Y: write Y = [gamma; beta] . W^T.
-    args.y = sums.at_row(2 * part);
-    matmul(stream, args, policy);
+    const Weight& w = part == 0 ? weight : *weight_up;
+    // Row r of Y is column r of the sums: W.gamma, then W.beta.
+    for (int row = 0; row < 2; ++row) {
+      const View y = sums.at_row(2 * part + row);
+      const View x = row == 0 ? gamma : beta;
+      if (!x) {
+        stream.fill(*y.buffer, uint64_t(y.offset) * 4, uint64_t(w.rows) * 4, 0u);
+        continue;
+      }
+      MatmulArgs args;
+      args.x = x;
+      args.M = 1;
+      args.weight = &w;
+      args.y = y;
+      matmul(stream, args, policy);
+    }
   }
 }
 

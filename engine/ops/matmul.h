@@ -47,9 +47,10 @@ void matmul(vk::CommandStream& stream, const MatmulArgs& args, const MatmulPolic
             MatmulKind kind = MatmulKind::kAuto);
 
 // Fills InputNorm::sums for `weight` (and `weight_up`) and a LayerNorm with
-// `gamma` and `beta` ([2, K] rows of one tensor): `sums` gets [2, N] rows
-// (4 with weight_up). One matmul per weight, with the device's own weights.
+// gain `gamma` and bias `beta` ([K] each; an absent beta is zero): `sums`
+// gets [2, N] rows (4 with weight_up), computed by the device's own matmul
+// on its own weights straight from the norm's tensors.
 void norm_sums(vk::CommandStream& stream, const Weight& weight, const Weight* weight_up,
-               View gamma_beta, View sums, const MatmulPolicy& policy);
+               View gamma, View beta, View sums, const MatmulPolicy& policy);
 
 }  // namespace vkinfer::ops
