@@ -84,13 +84,19 @@ TEST(Matmul, AllVariantsOddShapes) {
 
 TEST(Matmul, FusedEpilogues) {
   const Shape shapes[] = {{1, 23, 37}, {9, 31, 21}};
+  // Every variant runs bias + activation + residual, and GLU. The activation
+  // itself is the same epilogue code in every variant, so each of them runs
+  // under the device's own policy only: every (variant, epilogue) pair is a
+  // pipeline, and on a cold shader cache all of them took ~7 minutes.
+  for (ops::MatmulKind kind : {ops::MatmulKind::kVec, ops::MatmulKind::kTiled})
+    for (const Shape& shape : shapes)
+      for (ops::Act act : {ops::Act::kGeluErf, ops::Act::kRelu, ops::Act::kSilu, ops::Act::kTanh})
+        run_case(shape, DType::kF32, act, false, true, true, testing::test_policy(), kind);
   for (const auto& [name, policy] : testing::all_policies(test_device().info()))
     for (const Shape& shape : shapes)
       for (ops::MatmulKind kind : {ops::MatmulKind::kVec, ops::MatmulKind::kTiled}) {
         SCOPED_TRACE(name);
-        for (ops::Act act : {ops::Act::kGeluErf, ops::Act::kGeluTanh, ops::Act::kRelu,
-                             ops::Act::kSilu, ops::Act::kTanh})
-          run_case(shape, DType::kF32, act, false, true, true, policy, kind);
+        run_case(shape, DType::kF32, ops::Act::kGeluTanh, false, true, true, policy, kind);
         run_case(shape, DType::kF16, ops::Act::kSilu, true, false, true, policy, kind);
       }
 }
