@@ -40,14 +40,21 @@ void time_batches(benchmark::State& state, Record record) {
   state.counters["us_per_op"] = total_seconds * 1e6 / (double(state.iterations()) * kOpsPerBatch);
 }
 
-void elementwise_chain(benchmark::State& state, bool dependent) {
-  vk::Device& device = lab_device();
-  const int64_t width = 768;
+// One row per op of a batch and one more: op i reads row i (or row 0) and
+// writes row i + 1.
+std::vector<Tensor> chain_rows(vk::Device& device, int64_t width) {
   std::vector<Tensor> rows;
   for (int i = 0; i < kOpsPerBatch + 1; ++i) {
     rows.push_back(Tensor::create(device, 1, width));
     rows.back().upload(device, testing::random_vector(width, i));
   }
+  return rows;
+}
+
+void elementwise_chain(benchmark::State& state, bool dependent) {
+  vk::Device& device = lab_device();
+  const int64_t width = 768;
+  std::vector<Tensor> rows = chain_rows(device, width);
   time_batches(state, [&](vk::CommandStream& stream, int i) {
     ops::ElementwiseArgs args;
     // Dependent: each op reads the row the previous one wrote.
@@ -64,11 +71,8 @@ void small_matmul_chain(benchmark::State& state, DType dtype) {
   vk::Device& device = lab_device();
   const int64_t width = 768;
   Weight w = create_weight_from_f32(device, dtype, width, width, testing::random_vector(width * width, 1, 0.05f));
-  std::vector<Tensor> rows;
-  for (int i = 0; i < kOpsPerBatch + 1; ++i) {
-    rows.push_back(Tensor::create(device, 1, width));
-    rows.back().upload(device, testing::random_vector(width, i));
-  }
+  std::vector<Tensor> rows = chain_rows(device, width);
+  const ops::MatmulPolicy policy = ops::choose_policy(device.info()).matmul;
   time_batches(state, [&](vk::CommandStream& stream, int i) {
     ops::MatmulArgs args;
     args.x = rows[i];
@@ -77,7 +81,7 @@ void small_matmul_chain(benchmark::State& state, DType dtype) {
     args.n_begin = 0;
     args.n_end = 8;  // eight output columns: the op's fixed cost, not its bandwidth
     args.y = rows[i + 1];
-    ops::matmul(stream, args, ops::choose_policy(device.info()).matmul, ops::MatmulKind::kAuto);
+    ops::matmul(stream, args, policy, ops::MatmulKind::kAuto);
   });
 }
 
