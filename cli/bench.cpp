@@ -80,7 +80,7 @@ double time_prefill(Decoder& decoder, vk::CommandStream& stream, int64_t length,
       ids[t] = token(rng);
       positions[t] = static_cast<int32_t>(begin + t);
     }
-    decoder.set_inputs(ids, positions, {0}, T);
+    decoder.set_inputs(ids, positions, {0}, T, length);
     decoder.forward(stream, begin);
     stream.finish();  // the next chunk's set_inputs overwrites the inputs
     if (profile) profile->insert(profile->end(), stream.timings().begin(), stream.timings().end());

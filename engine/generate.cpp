@@ -169,7 +169,8 @@ GenerateResult Generator::run(const std::vector<std::vector<int32_t>>& prompts,
         ids[b * T + t] = logical >= 0 ? prompts[b][logical] : 0;
         positions[b * T + t] = static_cast<int32_t>(std::max<int64_t>(logical, 0));
       }
-    decoder_.set_inputs(ids, positions, first_key, T);
+    // Every chunk uses the rotary base of transformers' one-forward prefill.
+    decoder_.set_inputs(ids, positions, first_key, T, longest);
     decoder_.forward(stream, begin, options.want_prefill_logits);
     // set_inputs writes host-visible buffers at once, so the recorded chunk
     // must run before the next chunk's inputs overwrite them.

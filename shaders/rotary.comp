@@ -6,7 +6,8 @@
 // (2i, 2i+1) for GPT-J's rotate_every_two. One invocation per pair.
 //
 // The angle follows HF in fp32: inv_freq = theta^(-2i/rotary_dim), angle =
-// float(position) * inv_freq, one fp32 rounding. GLSL only bounds cos/sin
+// (float(position) / position_divisor) * inv_freq, one fp32 rounding each
+// (the divisor is rope_scaling's linear factor, 1 otherwise). GLSL only bounds cos/sin
 // error on [-pi, pi], and angles reach ~2000 rad at position 2048, so the
 // fp32 angle (taken as exact, as torch's cos does) is first reduced by 2*pi
 // split into three parts (Cody-Waite): k * kTwoPi1 is exact for k < 2^16.
@@ -44,7 +45,9 @@ void main() {
   precise float e = float(2u * pair) / float(pc.rotary_dim);
   precise float exponent = e * pc.log2_theta_hi + e * pc.log2_theta_lo;
   const float inv_freq = exp2(-exponent);
-  precise float angle = float(positions[pc.pos_offset + row]) * inv_freq;
+  // Linear rope_scaling divides the fp32 position first, as HF does.
+  precise float position = float(positions[pc.pos_offset + row]) / pc.position_divisor;
+  precise float angle = position * inv_freq;
 
   const float k = roundEven(angle * kInvTwoPi);
   precise float reduced = ((angle - k * kTwoPi1) - k * kTwoPi2) - k * kTwoPi3;

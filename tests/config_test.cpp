@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -331,19 +332,72 @@ TEST_F(ConfigFileTest, RejectsBadRotary) {
   // 96 * 0.01 truncates to 0 rotating dims.
   expect_bad({{"model_type", "gpt_neox"}, {"rotary_pct", 0.01}}, ErrorCode::kBadConfig,
              {"\"rotary_pct\""});
-  expect_bad({{"model_type", "llama"}, {"rope_scaling", {{"type", "linear"}, {"factor", 2.0}}}},
-             ErrorCode::kUnsupported, {"\"rope_scaling\"", "linear"});
-  expect_bad({{"model_type", "gpt_neox"}, {"rope_scaling", {{"type", "dynamic"}, {"factor", 2.0}}}},
-             ErrorCode::kUnsupported, {"\"rope_scaling\""});
+  // rope_scaling: types later transformers added, extra keys they read,
+  // factors 4.40.2 rejects, and a dynamic exponent dim / (dim - 2) at dim 2.
+  expect_bad({{"model_type", "llama"},
+              {"rope_scaling", {{"rope_type", "llama3"}, {"factor", 8.0}}}},
+             ErrorCode::kUnsupported, {"\"rope_scaling\"", "llama3"});
+  expect_bad({{"model_type", "llama"},
+              {"rope_scaling", {{"type", "yarn"}, {"factor", 4.0}}}},
+             ErrorCode::kUnsupported, {"\"rope_scaling\"", "yarn"});
+  expect_bad({{"model_type", "llama"},
+              {"rope_scaling",
+               {{"type", "linear"}, {"factor", 4.0}, {"original_max_position_embeddings", 2048}}}},
+             ErrorCode::kUnsupported, {"\"rope_scaling\"", "original_max_position_embeddings"});
+  expect_bad({{"model_type", "llama"}, {"rope_scaling", {{"type", "linear"}, {"factor", 1.0}}}},
+             ErrorCode::kBadConfig, {"\"rope_scaling\"", "factor"});
+  expect_bad({{"model_type", "llama"}, {"rope_scaling", {{"type", "linear"}}}},
+             ErrorCode::kBadConfig, {"\"rope_scaling\"", "factor"});
+  expect_bad({{"model_type", "llama"}, {"rope_scaling", {{"factor", 2.0}}}},
+             ErrorCode::kBadConfig, {"\"rope_scaling\"", "type"});
+  expect_bad({{"model_type", "llama"}, {"rope_scaling", "linear"}}, ErrorCode::kBadConfig,
+             {"\"rope_scaling\""});
+  expect_bad({{"model_type", "gpt_neox"}, {"hidden_size", 32}, {"num_attention_heads", 4},
+              {"rotary_pct", 0.25}, {"rope_scaling", {{"type", "dynamic"}, {"factor", 2.0}}}},
+             ErrorCode::kUnsupported, {"\"rope_scaling\"", "rotary width of 2"});
+}
+
+// rope_scaling as LlamaConfig / GPTNeoXConfig 4.40.2 take it, and the base a
+// dynamic one gives a forward, from the formula in
+// LlamaDynamicNTKScalingRotaryEmbedding (the decoder goldens check the logits).
+TEST_F(ConfigFileTest, ReadsRopeScaling) {
+  {
+    const DecoderConfig c =
+        load({{"model_type", "llama"}, {"rope_scaling", {{"type", "linear"}, {"factor", 4.0}}}})
+            .decoder();
+    EXPECT_EQ(c.rope_scaling, RopeScaling::kLinear);
+    EXPECT_EQ(c.rope_scaling_factor, 4.0);
+    EXPECT_EQ(rope_base(c, 100000), 10000.0f);  // linear never moves the base
+  }
+  {
+    const DecoderConfig c = load({{"model_type", "gpt_neox"},
+                                  {"rope_scaling", {{"type", "dynamic"}, {"factor", 2.0}}}})
+                                .decoder();
+    EXPECT_EQ(c.rope_scaling, RopeScaling::kDynamic);
+    EXPECT_EQ(c.rotary_dim, 24);
+    EXPECT_EQ(rope_base(c, 2048), 10000.0f);  // up to max_position_embeddings: unscaled
+    // 10000 * (2 * 4096 / 2048 - 1) ^ (24 / 22) = 10000 * 3 ^ (12 / 11)
+    EXPECT_NEAR(rope_base(c, 4096), 10000.0 * std::pow(3.0, 12.0 / 11.0), 0.05);
+  }
+  EXPECT_EQ(load({{"model_type", "llama"}, {"rope_scaling", nullptr}}).decoder().rope_scaling,
+            RopeScaling::kNone);
+}
+
+TEST_F(ConfigFileTest, ReadsGpt2AttentionScaling) {
+  const DecoderConfig plain = load({{"model_type", "gpt2"}}).decoder();
+  EXPECT_TRUE(plain.scale_attn_weights);
+  EXPECT_FALSE(plain.scale_attn_by_layer);
+  const DecoderConfig scaled = load({{"model_type", "gpt2"},
+                                     {"scale_attn_weights", false},
+                                     {"scale_attn_by_inverse_layer_idx", true}})
+                                   .decoder();
+  EXPECT_FALSE(scaled.scale_attn_weights);
+  EXPECT_TRUE(scaled.scale_attn_by_layer);
 }
 
 TEST_F(ConfigFileTest, RejectsFeaturesWeDoNotRun) {
   expect_bad({{"model_type", "gpt2"}, {"activation_function", "quick_gelu"}},
              ErrorCode::kUnsupported, {"\"activation_function\"", "quick_gelu"});
-  expect_bad({{"model_type", "gpt2"}, {"scale_attn_by_inverse_layer_idx", true}},
-             ErrorCode::kUnsupported, {"\"scale_attn_by_inverse_layer_idx\""});
-  expect_bad({{"model_type", "gpt2"}, {"scale_attn_weights", false}}, ErrorCode::kUnsupported,
-             {"\"scale_attn_weights\""});
   expect_bad({{"model_type", "opt"}, {"layer_norm_elementwise_affine", false}},
              ErrorCode::kUnsupported, {"\"layer_norm_elementwise_affine\""});
   expect_bad({{"model_type", "bert"}, {"position_embedding_type", "relative_key"}},

@@ -49,6 +49,7 @@ struct RopeCase {
   int num_heads, head_dim, rotary_dim;
   bool interleaved;
   float theta;
+  float position_divisor = 1.0f;  // linear rope_scaling
 };
 
 void run_rotary(int64_t M, const RopeCase& rc, int64_t row_stride, uint32_t max_position) {
@@ -66,16 +67,18 @@ void run_rotary(int64_t M, const RopeCase& rc, int64_t row_stride, uint32_t max_
   args.rotary_dim = rc.rotary_dim;
   args.interleaved = rc.interleaved;
   args.theta = rc.theta;
+  args.position_divisor = rc.position_divisor;
   args.positions = ops::View(pos_dev, 3, 1);
   vk::CommandStream stream(device);
   ops::rotary(stream, args);
   stream.finish();
   auto expected = x;
   reference::rotary(expected, positions, row_stride, rc.num_heads, rc.head_dim, rc.rotary_dim,
-                    rc.interleaved, rc.theta);
+                    rc.interleaved, rc.theta, rc.position_divisor);
   EXPECT_CLOSE(expected, x_dev.download(device), kRotaryAtol, kRotaryRtol)
       << "M=" << M << " heads=" << rc.num_heads << " head_dim=" << rc.head_dim
-      << " rotary_dim=" << rc.rotary_dim << " interleaved=" << rc.interleaved;
+      << " rotary_dim=" << rc.rotary_dim << " interleaved=" << rc.interleaved
+      << " divisor=" << rc.position_divisor;
 }
 
 TEST(Rotary, LayoutsPartialRotaryAndFusedRows) {
@@ -85,7 +88,9 @@ TEST(Rotary, LayoutsPartialRotaryAndFusedRows) {
       {2, 64, 64, true, 10000.0f},     // GPT-J style, full
       {4, 256, 64, true, 10000.0f},    // GPT-J: 64 of 256 dims rotate
       {1, 6, 6, false, 500000.0f},     // tiny head, Llama-3 theta
-      {5, 14, 10, true, 10000.0f}};
+      {5, 14, 10, true, 10000.0f},
+      {2, 16, 16, false, 10000.0f, 4.0f},     // linear rope_scaling, factor 4
+      {3, 12, 6, false, 20000.0f, 2.5f}};     // partial rotary, factor 2.5 (not a power of 2)
   for (int64_t M : {1, 3, 17})
     for (const RopeCase& rc : cases) {
       const int64_t heads_width = int64_t(rc.num_heads) * rc.head_dim;

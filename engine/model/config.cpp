@@ -2,8 +2,8 @@
 // class reads, with the same defaults, and then fills DecoderConfig with what
 // the modeling code builds from them (bias flags, rotary layout, norms).
 // Anything the modeling code would do that our decoder graph cannot
-// (rope_scaling, scaled-by-layer attention, norms without weights) is
-// rejected here with kUnsupported rather than silently computed differently.
+// (other rope_scaling types, norms without weights) is rejected here with
+// kUnsupported rather than silently computed differently.
 #include "engine/model/config.h"
 
 #include <cmath>
@@ -161,14 +161,41 @@ class Fields {
                 name);
   }
 
-  // rope_scaling changes the rotary frequencies; we implement only the plain
-  // schedule, so any scaling must be refused, not ignored.
-  void require_no_rope_scaling() const {
+  // rope_scaling as LlamaConfig/GPTNeoXConfig 4.40.2 validate it: null, or
+  // {"type": "linear" | "dynamic", "factor": a number > 1}. Later releases
+  // spell the key "rope_type" and add types (llama3, yarn, longrope) whose
+  // frequencies we do not compute, so those are refused, never ignored.
+  void rope_scaling(DecoderConfig& c) const {
     const json* value = find("rope_scaling");
-    if (value != nullptr && !value->is_null()) {
-      unsupported("rope_scaling", "is {}; vkinfer supports only unscaled RoPE (null)",
-                  value->dump());
+    if (value == nullptr || value->is_null()) return;
+    if (!value->is_object()) bad("rope_scaling", "is {}, expected null or an object", value->dump());
+    const json* type = value->contains("type") ? &(*value)["type"]
+                       : value->contains("rope_type") ? &(*value)["rope_type"] : nullptr;
+    if (type == nullptr || !type->is_string())
+      bad("rope_scaling", "is {}, expected a \"type\" of \"linear\" or \"dynamic\"", value->dump());
+    const std::string name = type->get<std::string>();
+    if (name == "default") return;
+    if (name == "linear") {
+      c.rope_scaling = RopeScaling::kLinear;
+    } else if (name == "dynamic") {
+      c.rope_scaling = RopeScaling::kDynamic;
+    } else {
+      unsupported("rope_scaling", "has type \"{}\"; vkinfer implements \"linear\" and \"dynamic\"",
+                  name);
     }
+    for (const auto& [key, entry] : value->items())
+      if (key != "type" && key != "rope_type" && key != "factor")
+        unsupported("rope_scaling", "has \"{}\"; vkinfer reads only type and factor (as "
+                    "transformers 4.40.2 does)", key);
+    const json* factor = value->contains("factor") ? &(*value)["factor"] : nullptr;
+    if (factor == nullptr || !factor->is_number() || !(factor->get<double>() > 1.0) ||
+        !(factor->get<double>() <= 1e6))
+      bad("rope_scaling", "is {}, expected a \"factor\" greater than 1", value->dump());
+    c.rope_scaling_factor = factor->get<double>();
+    // The dynamic base's exponent is rotary_dim / (rotary_dim - 2).
+    if (c.rope_scaling == RopeScaling::kDynamic && c.rotary_dim <= 2)
+      unsupported("rope_scaling", "is dynamic with a rotary width of {}; it needs more than 2",
+                  c.rotary_dim);
   }
 
  private:
@@ -243,12 +270,10 @@ DecoderConfig parse_gpt2(const Fields& f) {
   c.learned_positions = true;
   c.tie_word_embeddings = f.flag("tie_word_embeddings", true);
   c.qkv_bias = c.attn_out_bias = c.mlp_bias = true;
-  if (!f.flag("scale_attn_weights", true)) {
-    f.unsupported("scale_attn_weights", "is false; vkinfer always scales scores by 1/sqrt(head_dim)");
-  }
-  if (f.flag("scale_attn_by_inverse_layer_idx", false)) {
-    f.unsupported("scale_attn_by_inverse_layer_idx", "is true; vkinfer does not scale by layer");
-  }
+  c.scale_attn_weights = f.flag("scale_attn_weights", true);
+  c.scale_attn_by_layer = f.flag("scale_attn_by_inverse_layer_idx", false);
+  // reorder_and_upcast_attn only changes where fp16 models round; in fp32
+  // it is the same product, and vkinfer accumulates scores in fp32 anyway.
   c.bos_token_id = f.token("bos_token_id", 50256, c.vocab_size);
   c.eos_token_ids = f.tokens("eos_token_id", 50256, c.vocab_size);
   c.pad_token_id = f.token("pad_token_id", -1, c.vocab_size);
@@ -347,7 +372,7 @@ DecoderConfig parse_gpt_neox(const Fields& f) {
   c.rotary_dim = static_cast<int64_t>(static_cast<double>(c.head_dim) * rotary_pct);
   check_rotary_dim(f, "rotary_pct", c);
   c.rope_theta = f.positive("rotary_emb_base", 10000.0, 1e12);
-  f.require_no_rope_scaling();
+  f.rope_scaling(c);
   c.parallel_residual = f.flag("use_parallel_residual", true);
   c.tie_word_embeddings = f.flag("tie_word_embeddings", false);
   c.qkv_bias = c.attn_out_bias = f.flag("attention_bias", true);
@@ -391,7 +416,7 @@ DecoderConfig parse_llama(const Fields& f) {
   c.rotary = RotaryStyle::kHalf;
   c.rotary_dim = c.head_dim;
   c.rope_theta = f.positive("rope_theta", 10000.0, 1e12);
-  f.require_no_rope_scaling();
+  f.rope_scaling(c);
   f.size("pretraining_tp", 1, kMaxHidden);  // only splits the same matmuls; checked for type
   c.tie_word_embeddings = f.flag("tie_word_embeddings", false);
   c.qkv_bias = c.attn_out_bias = f.flag("attention_bias", false);
@@ -404,6 +429,21 @@ DecoderConfig parse_llama(const Fields& f) {
   c.pad_token_id = f.token("pad_token_id", -1, c.vocab_size);
   return c;
 }
+
+}  // namespace
+
+float rope_base(const DecoderConfig& config, int64_t length) {
+  const float theta = static_cast<float>(config.rope_theta);
+  if (config.rope_scaling != RopeScaling::kDynamic || length <= config.max_positions) return theta;
+  // torch: python floats meet an int64 tensor, so every step is an fp32 op.
+  const float factor = static_cast<float>(config.rope_scaling_factor);
+  const float stretch = factor * static_cast<float>(length) / static_cast<float>(config.max_positions) -
+                        static_cast<float>(config.rope_scaling_factor - 1.0);
+  const double dim = static_cast<double>(config.rotary_dim);
+  return theta * std::pow(stretch, static_cast<float>(dim / (dim - 2.0)));
+}
+
+namespace {
 
 // PretrainedConfig: id2label wins over num_labels; with neither, 2 labels.
 std::vector<std::string> parse_labels(const Fields& f) {

@@ -37,6 +37,11 @@ enum class RotaryStyle {
   kInterleaved,  // rotate_every_two: pairs (2i, 2i + 1) — gptj
 };
 
+// config.json's rope_scaling, as transformers 4.40.2 applies it (Llama and
+// GPT-NeoX): linear divides every position by the factor; dynamic (NTK)
+// raises the base once a forward's length passes max_position_embeddings.
+enum class RopeScaling { kNone, kLinear, kDynamic };
+
 struct BertConfig {
   int64_t vocab_size = 0;
   int64_t hidden_size = 0;
@@ -69,6 +74,8 @@ struct DecoderConfig {
   RotaryStyle rotary = RotaryStyle::kNone;
   int64_t rotary_dim = 0;  // leading dims of each head that rotate; 0 without rotary
   double rope_theta = 0;   // rotary base; 0 without rotary
+  RopeScaling rope_scaling = RopeScaling::kNone;
+  double rope_scaling_factor = 1.0;  // > 1 when rope_scaling is set
   bool learned_positions = false;
   int64_t position_offset = 0;  // OPT looks up position p at row p + 2
   // gptj: attn and MLP both read ln_1(x); gpt_neox: attn reads
@@ -83,10 +90,22 @@ struct DecoderConfig {
   bool attn_out_bias = false;
   bool mlp_bias = false;
   bool lm_head_bias = false;  // gptj only
+  // GPT-2's attention scores: divided by sqrt(head_dim) unless
+  // scale_attn_weights is false, and by layer_index + 1 when
+  // scale_attn_by_inverse_layer_idx is true.
+  bool scale_attn_weights = true;
+  bool scale_attn_by_layer = false;
   int bos_token_id = -1;      // -1: none
   std::vector<int> eos_token_ids;
   int pad_token_id = -1;
 };
+
+// The rotary base of a forward over `length` positions (the longest
+// sequence's last position + 1): rope_theta, except under dynamic
+// rope_scaling past max_positions, where transformers 4.40.2 computes, in
+// fp32, theta * (factor * length / max_positions - (factor - 1)) ^
+// (rotary_dim / (rotary_dim - 2)).
+float rope_base(const DecoderConfig& config, int64_t length);
 
 struct ModelConfig {
   Arch arch = Arch::kGpt2;

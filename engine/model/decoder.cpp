@@ -1,5 +1,6 @@
 #include "engine/model/decoder.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "engine/core/error.h"
@@ -112,7 +113,8 @@ void Decoder::prepare_input_norms() {
 }
 
 void Decoder::set_inputs(const std::vector<int32_t>& ids, const std::vector<int32_t>& positions,
-                         const std::vector<uint32_t>& first_key, int64_t rows_per_seq) {
+                         const std::vector<uint32_t>& first_key, int64_t rows_per_seq,
+                         int64_t rope_length) {
   const int64_t rows = static_cast<int64_t>(ids.size());
   if (rows_per_seq > limits_.max_rows_per_seq || rows != limits_.batch * rows_per_seq ||
       positions.size() != ids.size() || static_cast<int64_t>(first_key.size()) != limits_.batch)
@@ -123,6 +125,9 @@ void Decoder::set_inputs(const std::vector<int32_t>& ids, const std::vector<int3
       fail(ErrorCode::kInvalidArgument, "token id {} is outside the vocabulary [0, {})", id,
            config_.vocab_size);
   rows_per_seq_ = rows_per_seq;
+  if (rope_length <= 0)
+    for (int32_t p : positions) rope_length = std::max<int64_t>(rope_length, int64_t{p} + 1);
+  rope_base_ = rope_base(config_, rope_length);
   device_.upload(ids_, 0, ids.data(), rows * 4);
   device_.upload(positions_, 0, positions.data(), rows * 4);
   if (config_.learned_positions) {
@@ -277,7 +282,9 @@ void Decoder::layer(vk::CommandStream& stream, size_t index, int64_t rows, int64
     rotary.head_dim = static_cast<int>(D);
     rotary.rotary_dim = static_cast<int>(c.rotary_dim);
     rotary.interleaved = c.rotary == RotaryStyle::kInterleaved;
-    rotary.theta = static_cast<float>(c.rope_theta);
+    rotary.theta = rope_base_;
+    if (c.rope_scaling == RopeScaling::kLinear)
+      rotary.position_divisor = static_cast<float>(c.rope_scaling_factor);
     rotary.positions = ops::View(positions_, 0, 1);
     ops::rotary(stream, rotary);
   }
@@ -293,7 +300,8 @@ void Decoder::layer(vk::CommandStream& stream, size_t index, int64_t rows, int64
   attention.head_dim = D;
   attention.past = past;
   attention.causal = true;
-  attention.scale = 1.0f / std::sqrt(static_cast<float>(D));
+  attention.scale = c.scale_attn_weights ? 1.0f / std::sqrt(static_cast<float>(D)) : 1.0f;
+  if (c.scale_attn_by_layer) attention.scale /= static_cast<float>(index + 1);
   if (scores_.valid()) attention.scores = &scores_;
   // This step's keys and values go into the cache inside the op.
   attention.fresh = ops::View(qkv_.buffer, uint32_t(shape_.heads * D), qkv_width);

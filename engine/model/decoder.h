@@ -38,8 +38,12 @@ class Decoder {
   // token ids, logical positions (for rotary/learned positions) and, per
   // sequence, the first visible key (left padding). The inputs are written
   // at once, so no recorded forward may still be waiting to run.
+  // `rope_length` is the length transformers' forward would see (dynamic
+  // rope_scaling picks its base from it): a chunked prefill passes the whole
+  // prompt's; 0 means the largest position + 1, right for a whole forward.
   void set_inputs(const std::vector<int32_t>& ids, const std::vector<int32_t>& positions,
-                  const std::vector<uint32_t>& first_key, int64_t rows_per_seq);
+                  const std::vector<uint32_t>& first_key, int64_t rows_per_seq,
+                  int64_t rope_length = 0);
   // Records one forward over the rows set by set_inputs, with the first
   // query row of each sequence at cache position `past`. Leaves this rank's
   // vocab-slice logits for the last row of each sequence (or every row with
@@ -68,6 +72,7 @@ class Decoder {
   DecoderLimits limits_;
   ops::KernelPolicy policy_;
   int64_t rows_per_seq_ = 0;
+  float rope_base_ = 0;  // this forward's rotary base (dynamic rope_scaling moves it)
 
   Tensor hidden_;      // [R, hidden] residual stream
   Tensor hidden_alt_;  // [R, hidden] attention branch (parallel residual)

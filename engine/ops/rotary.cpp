@@ -23,6 +23,8 @@ void rotary(vk::CommandStream& stream, const RotaryArgs& args) {
     fail(ErrorCode::kInternal, "rotary: rotary_dim {} must be even and in (0, head_dim {}]",
          args.rotary_dim, args.head_dim);
   if (!(args.theta > 1.0f)) fail(ErrorCode::kInternal, "rotary: theta {} must exceed 1", args.theta);
+  if (!(args.position_divisor >= 1.0f))
+    fail(ErrorCode::kInternal, "rotary: position divisor {} must be at least 1", args.position_divisor);
   const uint64_t pairs = static_cast<uint64_t>(args.M) * args.num_heads * (args.rotary_dim / 2);
   if (pairs == 0) return;
   if (pairs > UINT32_MAX) fail(ErrorCode::kInternal, "rotary: {} pairs exceed 2^32", pairs);
@@ -53,6 +55,7 @@ void rotary(vk::CommandStream& stream, const RotaryArgs& args) {
   const double log2_theta = std::log2(static_cast<double>(args.theta));
   p.log2_theta_hi = static_cast<float>(log2_theta);
   p.log2_theta_lo = static_cast<float>(log2_theta - static_cast<double>(p.log2_theta_hi));
+  p.position_divisor = args.position_divisor;
 
   const uint64_t groups = (pairs + kWorkgroup - 1) / kWorkgroup;
   const uint32_t groups_x =

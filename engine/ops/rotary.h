@@ -18,6 +18,7 @@ struct RotaryArgs {
   // true: GPT-J rotate_every_two, pairs (2i, 2i+1).
   bool interleaved = false;
   float theta = 10000.0f;
+  float position_divisor = 1.0f;  // linear rope_scaling's factor
   View positions;  // uint32 per row: positions.buffer[positions.offset + m]
 };
 

@@ -17,7 +17,8 @@ VKINFER_PARAMS_BEGIN
   uint rotary_dim;       \
   uint flags;            \
   float log2_theta_hi;   \
-  float log2_theta_lo;
+  float log2_theta_lo;   \
+  float position_divisor;
 #ifdef __cplusplus
 struct RotaryParams { ROTARY_PARAMS_FIELDS };
 static_assert(sizeof(RotaryParams) <= 128);

@@ -68,21 +68,24 @@ std::vector<float> elementwise(const std::vector<float>& a, const std::vector<fl
   return y;
 }
 
-float rope_angle_f32(uint32_t position, int pair, int rotary_dim, float theta) {
+float rope_angle_f32(uint32_t position, int pair, int rotary_dim, float theta,
+                     float position_divisor) {
   // torch: arange(0, dim, 2).float() / dim, then base ** that, then 1 / that,
   // all fp32 tensors; then position.float() * inv_freq in fp32.
   const float exponent = static_cast<float>(2 * pair) / static_cast<float>(rotary_dim);
   const float inv_freq = 1.0f / std::pow(theta, exponent);
-  return static_cast<float>(position) * inv_freq;
+  const float scaled_position = static_cast<float>(position) / position_divisor;
+  return scaled_position * inv_freq;
 }
 
 void rotary(std::vector<float>& x, const std::vector<uint32_t>& positions, int64_t row_stride,
-            int num_heads, int head_dim, int rotary_dim, bool interleaved, float theta) {
+            int num_heads, int head_dim, int rotary_dim, bool interleaved, float theta,
+            float position_divisor) {
   const int half = rotary_dim / 2;
   for (size_t m = 0; m < positions.size(); ++m)
     for (int h = 0; h < num_heads; ++h)
       for (int i = 0; i < half; ++i) {
-        const double angle = rope_angle_f32(positions[m], i, rotary_dim, theta);
+        const double angle = rope_angle_f32(positions[m], i, rotary_dim, theta, position_divisor);
         const double c = std::cos(angle), s = std::sin(angle);
         float* head = x.data() + m * row_stride + int64_t(h) * head_dim;
         float& a = head[interleaved ? 2 * i : i];

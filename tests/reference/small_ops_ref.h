@@ -27,15 +27,18 @@ std::vector<float> elementwise(const std::vector<float>& a, const std::vector<fl
                                double alpha, double beta, ops::Act act);
 
 // HF's fp32 RoPE angle: inv_freq = 1 / theta^(float(2i)/rotary_dim) in fp32,
-// angle = float(position) * inv_freq rounded to fp32 (what torch computes
-// before calling cos/sin).
-float rope_angle_f32(uint32_t position, int pair, int rotary_dim, float theta);
+// angle = (float(position) / position_divisor) * inv_freq rounded to fp32
+// (what torch computes before calling cos/sin; the divisor is linear
+// rope_scaling's factor).
+float rope_angle_f32(uint32_t position, int pair, int rotary_dim, float theta,
+                     float position_divisor = 1.0f);
 
 // Rotates x in place: rows of `row_stride` elements, heads of head_dim from
 // column 0, the first rotary_dim dims of each head; cos/sin in double of the
 // fp32 angle above.
 void rotary(std::vector<float>& x, const std::vector<uint32_t>& positions, int64_t row_stride,
-            int num_heads, int head_dim, int rotary_dim, bool interleaved, float theta);
+            int num_heads, int head_dim, int rotary_dim, bool interleaved, float theta,
+            float position_divisor = 1.0f);
 
 // y[m] = scale * table[ids[m] - row_offset] (or y[m] += when accumulate);
 // ids outside [row_offset, row_offset + rows) give 0 (or leave y[m]).
