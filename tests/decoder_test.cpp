@@ -9,6 +9,7 @@
 #include "engine/model/load_decoder.h"
 #include "engine/model/npy.h"
 #include "tests/support/compare.h"
+#include "tests/support/golden.h"
 #include "tests/support/gpu.h"
 
 namespace vkinfer {
@@ -40,6 +41,7 @@ TEST_P(DecoderGolden, PrefillLogitsAndGreedy) {
   limits.batch = 1;
   limits.max_rows_per_seq = 128;
   limits.all_logits = true;
+  limits.ctx = testing::golden_ctx(test_data_dir() + "/models/" + name);
   auto decoder = load_decoder(test_data_dir() + "/models/" + name, test_device(), *comm,
                               DType::kF32, limits);
   const int64_t vocab = decoder->config().vocab_size;
@@ -91,7 +93,8 @@ TEST_P(DecoderGolden, PrefillLogitsAndGreedy) {
 
 INSTANTIATE_TEST_SUITE_P(AllFamilies, DecoderGolden,
                          ::testing::Values("gpt2", "llama", "llama_tied", "opt", "opt_postln",
-                                           "gptj", "gpt_neox", "gpt_neox_seq"));
+                                           "gptj", "gpt_neox", "gpt_neox_seq", "llama_rope_dynamic",
+                                           "gpt_neox_rope_linear", "gpt2_layer_scaled"));
 
 }  // namespace
 }  // namespace vkinfer

@@ -35,6 +35,7 @@ GenerateResult generate_tp(const std::string& dir, int tp, const std::vector<int
     limits.batch = 1;
     limits.max_rows_per_seq = 128;
     limits.all_logits = logits;
+    limits.ctx = testing::golden_ctx(dir);
     auto decoder = load_decoder(dir, rank.device, rank.comm, DType::kF32, limits);
     Generator generator(*decoder);
     GenerateOptions generate;
@@ -83,7 +84,8 @@ TEST_P(TensorParallel, MatchesSingleRank) {
 
 INSTANTIATE_TEST_SUITE_P(AllFamilies, TensorParallel,
                          ::testing::Values("gpt2", "llama", "llama_tied", "opt", "opt_postln", "gptj",
-                                           "gpt_neox", "gpt_neox_seq"));
+                                           "gpt_neox", "gpt_neox_seq", "llama_rope_dynamic",
+                                           "gpt2_layer_scaled"));
 
 TEST(TensorParallel, HeadsNotDivisibleIsAClearError) {
   try {

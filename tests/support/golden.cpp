@@ -2,6 +2,7 @@
 
 #include <fstream>
 
+#include "engine/model/config.h"
 #include "tests/support/gpu.h"
 
 namespace vkinfer::testing {
@@ -17,5 +18,12 @@ nlohmann::json load_golden(const std::string& name) {
 }
 
 std::string model_dir(const std::string& name) { return test_data_dir() + "/models/" + name; }
+
+int64_t golden_ctx(const std::string& dir) {
+  const DecoderConfig config = ModelConfig::load(dir).decoder();
+  constexpr int64_t kGoldenLength = 160;
+  if (config.learned_positions || config.max_positions >= kGoldenLength) return 0;
+  return kGoldenLength;
+}
 
 }  // namespace vkinfer::testing

@@ -1,6 +1,7 @@
 // Reading the transformers goldens under tests/data/golden.
 #pragma once
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -9,5 +10,10 @@ namespace vkinfer::testing {
 nlohmann::json load_json_file(const std::string& path);
 nlohmann::json load_golden(const std::string& name);  // tests/data/golden/<name>.json
 std::string model_dir(const std::string& name);        // tests/data/models/<name>
+// KV-cache length for running a golden model's cases (prompts up to ~100
+// tokens plus 32 new ones): its max_positions, raised to 160 for rotary
+// models whose max_position_embeddings is shorter (dynamic rope_scaling runs
+// past it on purpose). 0 leaves the default.
+int64_t golden_ctx(const std::string& dir);
 
 }  // namespace vkinfer::testing
