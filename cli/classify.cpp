@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "engine/core/error.h"
 #include "engine/model/classifier.h"
 #include "engine/vk/instance.h"
@@ -29,6 +30,7 @@ struct ClassifyFlags {
   std::string devices;
   bool json = false;
   bool skip_bad_lines = false;
+  std::string pipeline_cache;  // "" = default under the user cache dir; "none" = off
 };
 
 // Inputs from a file or below this count finish too fast to need a bar.
@@ -160,6 +162,7 @@ int run_classify(ClassifyFlags flags) {
   if (flags.batch < 1) fail(ErrorCode::kInvalidArgument, "--batch {} must be at least 1", flags.batch);
   options.batch = flags.batch;
   options.truncate = flags.truncate;
+  options.device_options = device_options(flags.pipeline_cache);
   if (!flags.devices.empty()) {
     options.devices = parse_int_list(flags.devices, "--devices");
     if (flags.dp && static_cast<size_t>(flags.dp) != options.devices.size())
@@ -255,6 +258,7 @@ Command add_classify_command(CLI::App& app) {
                     "\"tokens\"} (tokens = length with special tokens)");
   command->add_flag("--skip-bad-lines", flags->skip_bad_lines,
                     "Report malformed --input lines on stderr and go on instead of stopping");
+  add_pipeline_cache_flag(command, flags->pipeline_cache);
   return {command, [flags] { return run_classify(*flags); }};
 }
 

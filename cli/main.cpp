@@ -1,6 +1,7 @@
 // vkinfer: run Hugging Face transformer models on any Vulkan GPU.
 #include <cstdio>
 #include <exception>
+#include <string>
 
 #include "cli/commands.h"
 #include "engine/core/error.h"
@@ -33,10 +34,28 @@ int main(int argc, char** argv) {
       vkinfer::cli::add_shard_command(app),    vkinfer::cli::add_plan_command(app),
       vkinfer::cli::add_bench_command(app),
   };
+  if (argc > 1 && argv[1][0] != '-') {
+    std::string names;
+    bool known = false;
+    for (const CLI::App* sub : app.get_subcommands({})) {
+      names += (names.empty() ? "" : ", ") + sub->get_name();
+      known = known || sub->get_name() == argv[1];
+    }
+    if (!known) {
+      std::fprintf(stderr, "vkinfer: error: unknown command '%s' (commands: %s)\n", argv[1],
+                   names.c_str());
+      return exit_code_for(vkinfer::ErrorCode::kInvalidArgument);
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version are "errors" with exit code 0 to CLI11.
+    if (e.get_exit_code() == 0) return app.exit(e);
+    // A bad command line is a bad argument like any other: one line, exit 2.
+    std::fprintf(stderr, "vkinfer: error: %s (see vkinfer %s--help)\n", e.what(),
+                 app.get_subcommands().empty() ? "" : (app.get_subcommands()[0]->get_name() + " ").c_str());
+    return exit_code_for(vkinfer::ErrorCode::kInvalidArgument);
   }
   try {
     for (auto& command : commands)

@@ -17,16 +17,7 @@ RankOptions RunFlags::rank_options() const {
   RankOptions options;
   options.tp = tp;
   if (!devices.empty()) options.devices = parse_int_list(devices, "--devices");
-  if (pipeline_cache != "none") {
-    if (!pipeline_cache.empty()) {
-      options.device_options.pipeline_cache_path = pipeline_cache;
-    } else {
-      const char* xdg = std::getenv("XDG_CACHE_HOME");
-      const char* home = std::getenv("HOME");
-      std::filesystem::path root = xdg ? xdg : (home ? std::filesystem::path(home) / ".cache" : "");
-      if (!root.empty()) options.device_options.pipeline_cache_path = root / "vkinfer" / "pipelines.bin";
-    }
-  }
+  options.device_options = device_options(pipeline_cache);
   return options;
 }
 
@@ -39,8 +30,26 @@ void add_run_flags(CLI::App* command, RunFlags& flags) {
   command->add_option("--tp", flags.tp, "Tensor-parallel degree (ranks)");
   command->add_option("--devices", flags.devices,
                       "Vulkan device per rank, e.g. 0,1 (0,0 opens two logical devices on device 0)");
-  command->add_option("--pipeline-cache", flags.pipeline_cache,
+  add_pipeline_cache_flag(command, flags.pipeline_cache);
+}
+
+void add_pipeline_cache_flag(CLI::App* command, std::string& flag) {
+  command->add_option("--pipeline-cache", flag,
                       "Vulkan pipeline cache file (default ~/.cache/vkinfer/pipelines.bin; 'none' = off)");
+}
+
+vk::DeviceOptions device_options(const std::string& pipeline_cache_flag) {
+  vk::DeviceOptions options;
+  if (pipeline_cache_flag == "none") return options;
+  if (!pipeline_cache_flag.empty()) {
+    options.pipeline_cache_path = pipeline_cache_flag;
+    return options;
+  }
+  const char* xdg = std::getenv("XDG_CACHE_HOME");
+  const char* home = std::getenv("HOME");
+  std::filesystem::path root = xdg ? xdg : (home ? std::filesystem::path(home) / ".cache" : "");
+  if (!root.empty()) options.pipeline_cache_path = root / "vkinfer" / "pipelines.bin";
+  return options;
 }
 
 }  // namespace vkinfer::cli

@@ -26,4 +26,9 @@ struct RunFlags {
 
 void add_run_flags(CLI::App* command, RunFlags& flags);
 
+// --pipeline-cache for any command that opens devices: `flag` is the option's
+// storage ("" = the default under the user cache dir, "none" = off).
+void add_pipeline_cache_flag(CLI::App* command, std::string& flag);
+vk::DeviceOptions device_options(const std::string& pipeline_cache_flag);
+
 }  // namespace vkinfer::cli

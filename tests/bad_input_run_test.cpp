@@ -27,6 +27,28 @@ CliResult generate_gpt2(std::vector<std::string> extra) {
   return run_vkinfer(args);
 }
 
+// ------------------------------------------------------------- command line
+// A malformed command line follows the same contract as any bad argument:
+// one "vkinfer: error:" line and exit status 2 (CLI11's own codes are 104-109).
+TEST(BadCommandLine, UnknownFlagNonNumberAndUnknownCommand) {
+  const CliResult unknown_flag = run_vkinfer({"classify", "--no-such-flag"});
+  EXPECT_CLEAN_ERROR(unknown_flag, {"--no-such-flag", "vkinfer classify --help"});
+  EXPECT_EQ(unknown_flag.exit_code, 2) << unknown_flag.describe();
+  const CliResult not_a_number = generate_gpt2({"--max-new-tokens", "abc"});
+  EXPECT_CLEAN_ERROR(not_a_number, {"--max-new-tokens", "abc"});
+  EXPECT_EQ(not_a_number.exit_code, 2) << not_a_number.describe();
+  const CliResult unknown_command = run_vkinfer({"frobnicate"});
+  EXPECT_CLEAN_ERROR(unknown_command, {"unknown command 'frobnicate'", "generate", "classify"});
+  EXPECT_EQ(unknown_command.exit_code, 2) << unknown_command.describe();
+  const CliResult no_command = run_vkinfer({});
+  EXPECT_CLEAN_ERROR(no_command, {"subcommand"});
+  EXPECT_EQ(no_command.exit_code, 2) << no_command.describe();
+  // Help is not an error.
+  const CliResult help = run_vkinfer({"classify", "--help"});
+  EXPECT_EQ(help.exit_code, 0) << help.describe();
+  EXPECT_NE(help.out.find("--pipeline-cache"), std::string::npos) << help.describe();
+}
+
 // ---------------------------------------------------------------- generation
 TEST(BadGenerate, PromptLongerThanContext) {
   EXPECT_CLEAN_ERROR(generate_gpt2({"--ctx", "4", "--prompt-ids", "1,2,3,4,5,6"}),

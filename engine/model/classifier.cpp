@@ -88,7 +88,7 @@ std::unique_ptr<Classifier> Classifier::load(vk::Instance& instance, const std::
       fail(ErrorCode::kNoDevice, "--devices: device {} does not exist ({} Vulkan device(s)). "
            "HINT: run `vkinfer devices`", index, physical.size());
     auto replica = std::make_unique<Replica>();
-    replica->device = vk::Device::create(instance, static_cast<uint32_t>(index));
+    replica->device = vk::Device::create(instance, static_cast<uint32_t>(index), options.device_options);
     replica->comm = make_single_communicator();
     replica->encoder = load_encoder(dir, *replica->device, *replica->comm, options.dtype,
                                     {options.batch, options.buckets});

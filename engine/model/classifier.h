@@ -14,6 +14,7 @@
 
 #include "engine/core/dtype.h"
 #include "engine/model/encoder.h"
+#include "engine/vk/device.h"
 
 namespace vkinfer {
 
@@ -28,6 +29,7 @@ struct ClassifierOptions {
   int64_t batch = 1;             // sequences per forward
   bool truncate = false;         // cut over-long text like HF truncation=True
   std::vector<int> devices = {0};  // physical device index of each replica (--dp = size)
+  vk::DeviceOptions device_options;  // the pipeline cache every replica's device uses
 };
 
 struct Classification {
