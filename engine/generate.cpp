@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <string>
+
+#include <fmt/format.h>
 
 #include "engine/core/error.h"
 #include "engine/vk/device.h"
@@ -27,6 +30,16 @@ int64_t pick_padded_length(int64_t length, int64_t max_new, int64_t ctx,
 
 }  // namespace
 
+// How far --ctx may go: learned positions end at max_positions; rotary
+// models run past it (dynamic rope_scaling is made for that).
+std::string context_hint(const DecoderConfig& config) {
+  if (config.learned_positions) return fmt::format("the model allows {}", config.max_positions);
+  return fmt::format("the model was trained on {} positions; its rotary embedding runs past that{}",
+                     config.max_positions,
+                     config.rope_scaling == RopeScaling::kDynamic ? ", rescaled by its dynamic rope_scaling"
+                                                                   : "");
+}
+
 void validate_request(const DecoderConfig& config, int64_t ctx,
                       const std::vector<std::vector<int32_t>>& prompts,
                       const GenerateOptions& options) {
@@ -48,12 +61,12 @@ void validate_request(const DecoderConfig& config, int64_t ctx,
     if (length > ctx)
       fail(ErrorCode::kInvalidArgument,
            "prompt {} has {} tokens but the context holds {}. HINT: shorten the prompt or "
-           "raise --ctx (the model allows {})", i + 1, length, ctx, config.max_positions);
+           "raise --ctx ({})", i + 1, length, ctx, context_hint(config));
     if (length + options.max_new_tokens > ctx)
       fail(ErrorCode::kInvalidArgument,
            "prompt {} ({} tokens) + --max-new-tokens {} exceeds the context of {}. HINT: "
-           "lower --max-new-tokens or raise --ctx (the model allows {})", i + 1, length,
-           options.max_new_tokens, ctx, config.max_positions);
+           "lower --max-new-tokens or raise --ctx ({})", i + 1, length,
+           options.max_new_tokens, ctx, context_hint(config));
   }
 }
 

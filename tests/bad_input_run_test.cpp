@@ -59,6 +59,14 @@ TEST(BadGenerate, ContextPastTheModelsPositions) {
   EXPECT_CLEAN_ERROR(generate_gpt2({"--ctx", "1000", "--prompt-ids", "1,2"}), {"--ctx 1000", "160"});
 }
 
+TEST(BadGenerate, ContextHintSaysRotaryModelsRunPastTheirPositions) {
+  // llama_rope_dynamic: rotary, max_position_embeddings 24, dynamic rope_scaling.
+  const CliResult result = run_vkinfer({"generate", "--model", good_model("llama_rope_dynamic").string(),
+                                        "--ctx", "4", "--prompt-ids", "1,2,3,4,5,6"});
+  EXPECT_CLEAN_ERROR(result, {"context holds 4", "trained on 24 positions", "runs past that",
+                              "dynamic rope_scaling"});
+}
+
 TEST(BadGenerate, MaxNewTokensPastContext) {
   EXPECT_CLEAN_ERROR(generate_gpt2({"--ctx", "8", "--prompt-ids", "1,2", "--max-new-tokens", "100"}),
                      {"--max-new-tokens 100", "context of 8"});
