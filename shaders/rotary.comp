@@ -31,6 +31,21 @@ const float kTwoPi1 = 6.28125;                   // 8 significant bits
 const float kTwoPi2 = 1.9353071693331003e-3;     // next 24 bits (exact fp32)
 const float kTwoPi3 = 1.0253131677018246e-11;    // the rest
 
+// Llama 3.1's rope_scaling ("llama3"), as transformers'
+// _compute_llama3_parameters computes it in fp32: wavelengths longer than
+// original_max / low_freq_factor are divided by the factor, shorter than
+// original_max / high_freq_factor kept, and the band between blended.
+// torch divides a scalar by a tensor as reciprocal * scalar; so do we.
+float llama3_inv_freq(float inv_freq) {
+  precise float wavelen = (1.0 / inv_freq) * 6.2831854820251465;  // fp32(2 pi)
+  if (wavelen > pc.low_freq_wavelen) return inv_freq / pc.llama3_factor;
+  if (wavelen < pc.high_freq_wavelen) return inv_freq;
+  precise float smooth_factor = ((1.0 / wavelen) * pc.original_max_positions - pc.low_freq_factor) /
+                         (pc.high_freq_factor - pc.low_freq_factor);
+  precise float blended = (1.0 - smooth_factor) * inv_freq / pc.llama3_factor + smooth_factor * inv_freq;
+  return blended;
+}
+
 void main() {
   const uint group = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
   const uint index = group * WORKGROUP + gl_LocalInvocationID.x;
@@ -44,7 +59,8 @@ void main() {
   // double precision as hi + lo so the product loses nothing before exp2.
   precise float e = float(2u * pair) / float(pc.rotary_dim);
   precise float exponent = e * pc.log2_theta_hi + e * pc.log2_theta_lo;
-  const float inv_freq = exp2(-exponent);
+  float inv_freq = exp2(-exponent);
+  if ((pc.flags & ROTARY_FLAG_LLAMA3) != 0u) inv_freq = llama3_inv_freq(inv_freq);
   // Linear rope_scaling divides the fp32 position first, as HF does.
   precise float position = float(positions[pc.pos_offset + row]) / pc.position_divisor;
   precise float angle = position * inv_freq;

@@ -336,6 +336,14 @@ TEST_F(ConfigFileTest, RejectsBadRotary) {
   // factors 4.40.2 rejects, and a dynamic exponent dim / (dim - 2) at dim 2.
   expect_bad({{"model_type", "llama"},
               {"rope_scaling", {{"rope_type", "llama3"}, {"factor", 8.0}}}},
+             ErrorCode::kBadConfig, {"\"rope_scaling\"", "low_freq_factor"});
+  expect_bad({{"model_type", "llama"},
+              {"rope_scaling", {{"rope_type", "llama3"}, {"factor", 8.0}, {"low_freq_factor", 4.0},
+                                {"high_freq_factor", 1.0}, {"original_max_position_embeddings", 8192}}}},
+             ErrorCode::kBadConfig, {"\"rope_scaling\"", "high_freq_factor"});
+  expect_bad({{"model_type", "gpt_neox"},
+              {"rope_scaling", {{"rope_type", "llama3"}, {"factor", 8.0}, {"low_freq_factor", 1.0},
+                                {"high_freq_factor", 4.0}, {"original_max_position_embeddings", 8192}}}},
              ErrorCode::kUnsupported, {"\"rope_scaling\"", "llama3"});
   expect_bad({{"model_type", "llama"},
               {"rope_scaling", {{"type", "yarn"}, {"factor", 4.0}}}},
@@ -381,6 +389,24 @@ TEST_F(ConfigFileTest, ReadsRopeScaling) {
   }
   EXPECT_EQ(load({{"model_type", "llama"}, {"rope_scaling", nullptr}}).decoder().rope_scaling,
             RopeScaling::kNone);
+  {
+    // Llama 3.1 8B's config.json.
+    const DecoderConfig c = load({{"model_type", "llama"},
+                                  {"max_position_embeddings", 131072},
+                                  {"rope_theta", 500000.0},
+                                  {"rope_scaling", {{"rope_type", "llama3"},
+                                                    {"factor", 8.0},
+                                                    {"low_freq_factor", 1.0},
+                                                    {"high_freq_factor", 4.0},
+                                                    {"original_max_position_embeddings", 8192}}}})
+                                .decoder();
+    EXPECT_EQ(c.rope_scaling, RopeScaling::kLlama3);
+    EXPECT_EQ(c.rope_scaling_factor, 8.0);
+    EXPECT_EQ(c.rope_low_freq_factor, 1.0);
+    EXPECT_EQ(c.rope_high_freq_factor, 4.0);
+    EXPECT_EQ(c.rope_original_max_positions, 8192);
+    EXPECT_EQ(rope_base(c, 100000), 500000.0f);  // llama3 changes frequencies, not the base
+  }
 }
 
 TEST_F(ConfigFileTest, ReadsGpt2AttentionScaling) {

@@ -50,6 +50,7 @@ struct RopeCase {
   bool interleaved;
   float theta;
   float position_divisor = 1.0f;  // linear rope_scaling
+  reference::RopeLlama3 llama3{};  // Llama 3.1 rope_scaling when factor > 0
 };
 
 void run_rotary(int64_t M, const RopeCase& rc, int64_t row_stride, uint32_t max_position) {
@@ -68,17 +69,19 @@ void run_rotary(int64_t M, const RopeCase& rc, int64_t row_stride, uint32_t max_
   args.interleaved = rc.interleaved;
   args.theta = rc.theta;
   args.position_divisor = rc.position_divisor;
+  args.llama3 = {rc.llama3.factor, rc.llama3.low_freq_factor, rc.llama3.high_freq_factor,
+                 rc.llama3.original_max_positions};
   args.positions = ops::View(pos_dev, 3, 1);
   vk::CommandStream stream(device);
   ops::rotary(stream, args);
   stream.finish();
   auto expected = x;
   reference::rotary(expected, positions, row_stride, rc.num_heads, rc.head_dim, rc.rotary_dim,
-                    rc.interleaved, rc.theta, rc.position_divisor);
+                    rc.interleaved, rc.theta, rc.position_divisor, rc.llama3);
   EXPECT_CLOSE(expected, x_dev.download(device), kRotaryAtol, kRotaryRtol)
       << "M=" << M << " heads=" << rc.num_heads << " head_dim=" << rc.head_dim
       << " rotary_dim=" << rc.rotary_dim << " interleaved=" << rc.interleaved
-      << " divisor=" << rc.position_divisor;
+      << " divisor=" << rc.position_divisor << " llama3 factor=" << rc.llama3.factor;
 }
 
 TEST(Rotary, LayoutsPartialRotaryAndFusedRows) {
@@ -90,7 +93,12 @@ TEST(Rotary, LayoutsPartialRotaryAndFusedRows) {
       {1, 6, 6, false, 500000.0f},     // tiny head, Llama-3 theta
       {5, 14, 10, true, 10000.0f},
       {2, 16, 16, false, 10000.0f, 4.0f},     // linear rope_scaling, factor 4
-      {3, 12, 6, false, 20000.0f, 2.5f}};     // partial rotary, factor 2.5 (not a power of 2)
+      {3, 12, 6, false, 20000.0f, 2.5f},      // partial rotary, factor 2.5 (not a power of 2)
+      // Llama 3.1's rope_scaling with its real factors (8, 1, 4, 8192) on a
+      // 128-dim head: 64 frequencies span all three bands.
+      {2, 128, 128, false, 500000.0f, 1.0f, {8.0f, 1.0f, 4.0f, 8192.0f}},
+      // The same bands squeezed onto 16 frequencies (original context 64).
+      {1, 32, 32, false, 10000.0f, 1.0f, {4.0f, 1.0f, 4.0f, 64.0f}}};
   for (int64_t M : {1, 3, 17})
     for (const RopeCase& rc : cases) {
       const int64_t heads_width = int64_t(rc.num_heads) * rc.head_dim;

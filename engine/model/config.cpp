@@ -6,6 +6,7 @@
 // kUnsupported rather than silently computed differently.
 #include "engine/model/config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -161,37 +162,60 @@ class Fields {
                 name);
   }
 
-  // rope_scaling as LlamaConfig/GPTNeoXConfig 4.40.2 validate it: null, or
-  // {"type": "linear" | "dynamic", "factor": a number > 1}. Later releases
-  // spell the key "rope_type" and add types (llama3, yarn, longrope) whose
-  // frequencies we do not compute, so those are refused, never ignored.
-  void rope_scaling(DecoderConfig& c) const {
+  // rope_scaling as transformers validates it: null, or {"type" (later
+  // "rope_type"): "linear" | "dynamic", "factor": a number > 1}, and for
+  // Llama also the llama3 type with its four keys. Other types (yarn,
+  // longrope, ...) and unknown keys are refused, never ignored.
+  void rope_scaling(DecoderConfig& c, bool allow_llama3) const {
     const json* value = find("rope_scaling");
     if (value == nullptr || value->is_null()) return;
     if (!value->is_object()) bad("rope_scaling", "is {}, expected null or an object", value->dump());
-    const json* type = value->contains("type") ? &(*value)["type"]
-                       : value->contains("rope_type") ? &(*value)["rope_type"] : nullptr;
+    const json* type = value->contains("rope_type") ? &(*value)["rope_type"]
+                       : value->contains("type")    ? &(*value)["type"]
+                                                    : nullptr;
     if (type == nullptr || !type->is_string())
       bad("rope_scaling", "is {}, expected a \"type\" of \"linear\" or \"dynamic\"", value->dump());
     const std::string name = type->get<std::string>();
     if (name == "default") return;
+    const char* supported = allow_llama3 ? "\"linear\", \"dynamic\" and \"llama3\"" : "\"linear\" and \"dynamic\"";
+    std::vector<std::string> keys = {"type", "rope_type", "factor"};
     if (name == "linear") {
       c.rope_scaling = RopeScaling::kLinear;
     } else if (name == "dynamic") {
       c.rope_scaling = RopeScaling::kDynamic;
+    } else if (name == "llama3" && allow_llama3) {
+      c.rope_scaling = RopeScaling::kLlama3;
+      keys.insert(keys.end(), {"low_freq_factor", "high_freq_factor", "original_max_position_embeddings"});
     } else {
-      unsupported("rope_scaling", "has type \"{}\"; vkinfer implements \"linear\" and \"dynamic\"",
-                  name);
+      unsupported("rope_scaling", "has type \"{}\"; vkinfer implements {} here", name, supported);
     }
     for (const auto& [key, entry] : value->items())
-      if (key != "type" && key != "rope_type" && key != "factor")
-        unsupported("rope_scaling", "has \"{}\"; vkinfer reads only type and factor (as "
-                    "transformers 4.40.2 does)", key);
-    const json* factor = value->contains("factor") ? &(*value)["factor"] : nullptr;
-    if (factor == nullptr || !factor->is_number() || !(factor->get<double>() > 1.0) ||
-        !(factor->get<double>() <= 1e6))
-      bad("rope_scaling", "is {}, expected a \"factor\" greater than 1", value->dump());
-    c.rope_scaling_factor = factor->get<double>();
+      if (std::find(keys.begin(), keys.end(), key) == keys.end())
+        unsupported("rope_scaling", "has \"{}\", which type \"{}\" does not read", key, name);
+    auto number = [&](const char* key, double low, bool low_inclusive) {
+      const json* field = value->contains(key) ? &(*value)[key] : nullptr;
+      if (field == nullptr || !field->is_number() || !std::isfinite(field->get<double>()) ||
+          !(low_inclusive ? field->get<double>() >= low : field->get<double>() > low) ||
+          !(field->get<double>() <= 1e6))
+        bad("rope_scaling", "is {}, expected \"{}\" {} {}", value->dump(), key,
+            low_inclusive ? "at least" : "greater than", low);
+      return field->get<double>();
+    };
+    if (c.rope_scaling == RopeScaling::kLlama3) {
+      // transformers only warns below 1; a factor under 1 would stretch the
+      // short wavelengths it claims to keep, so it is refused here.
+      c.rope_scaling_factor = number("factor", 1.0, true);
+      c.rope_low_freq_factor = number("low_freq_factor", 0.0, false);
+      c.rope_high_freq_factor = number("high_freq_factor", c.rope_low_freq_factor, false);
+      const json& original = (*value)["original_max_position_embeddings"];
+      if (!original.is_number_integer() || original.get<int64_t>() < 1 ||
+          original.get<int64_t>() > kMaxPositions)
+        bad("rope_scaling", "is {}, expected \"original_max_position_embeddings\" a positive integer",
+            value->dump());
+      c.rope_original_max_positions = original.get<int64_t>();
+      return;
+    }
+    c.rope_scaling_factor = number("factor", 1.0, false);
     // The dynamic base's exponent is rotary_dim / (rotary_dim - 2).
     if (c.rope_scaling == RopeScaling::kDynamic && c.rotary_dim <= 2)
       unsupported("rope_scaling", "is dynamic with a rotary width of {}; it needs more than 2",
@@ -372,7 +396,7 @@ DecoderConfig parse_gpt_neox(const Fields& f) {
   c.rotary_dim = static_cast<int64_t>(static_cast<double>(c.head_dim) * rotary_pct);
   check_rotary_dim(f, "rotary_pct", c);
   c.rope_theta = f.positive("rotary_emb_base", 10000.0, 1e12);
-  f.rope_scaling(c);
+  f.rope_scaling(c, /*allow_llama3=*/false);
   c.parallel_residual = f.flag("use_parallel_residual", true);
   c.tie_word_embeddings = f.flag("tie_word_embeddings", false);
   c.qkv_bias = c.attn_out_bias = f.flag("attention_bias", true);
@@ -416,7 +440,7 @@ DecoderConfig parse_llama(const Fields& f) {
   c.rotary = RotaryStyle::kHalf;
   c.rotary_dim = c.head_dim;
   c.rope_theta = f.positive("rope_theta", 10000.0, 1e12);
-  f.rope_scaling(c);
+  f.rope_scaling(c, /*allow_llama3=*/true);
   f.size("pretraining_tp", 1, kMaxHidden);  // only splits the same matmuls; checked for type
   c.tie_word_embeddings = f.flag("tie_word_embeddings", false);
   c.qkv_bias = c.attn_out_bias = f.flag("attention_bias", false);

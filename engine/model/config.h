@@ -37,10 +37,12 @@ enum class RotaryStyle {
   kInterleaved,  // rotate_every_two: pairs (2i, 2i + 1) — gptj
 };
 
-// config.json's rope_scaling, as transformers 4.40.2 applies it (Llama and
+// config.json's rope_scaling, as transformers applies it (Llama and
 // GPT-NeoX): linear divides every position by the factor; dynamic (NTK)
-// raises the base once a forward's length passes max_position_embeddings.
-enum class RopeScaling { kNone, kLinear, kDynamic };
+// raises the base once a forward's length passes max_position_embeddings
+// (both as in 4.40.2); llama3 (Llama only, transformers >= 4.43) divides
+// the low frequencies by the factor and blends a middle band.
+enum class RopeScaling { kNone, kLinear, kDynamic, kLlama3 };
 
 struct BertConfig {
   int64_t vocab_size = 0;
@@ -75,7 +77,11 @@ struct DecoderConfig {
   int64_t rotary_dim = 0;  // leading dims of each head that rotate; 0 without rotary
   double rope_theta = 0;   // rotary base; 0 without rotary
   RopeScaling rope_scaling = RopeScaling::kNone;
-  double rope_scaling_factor = 1.0;  // > 1 when rope_scaling is set
+  double rope_scaling_factor = 1.0;  // > 1 when rope_scaling is set (>= 1 for llama3)
+  // llama3 only: the band edges are original_max / low and original_max / high.
+  double rope_low_freq_factor = 0;
+  double rope_high_freq_factor = 0;
+  int64_t rope_original_max_positions = 0;
   bool learned_positions = false;
   int64_t position_offset = 0;  // OPT looks up position p at row p + 2
   // gptj: attn and MLP both read ln_1(x); gpt_neox: attn reads

@@ -285,6 +285,10 @@ void Decoder::layer(vk::CommandStream& stream, size_t index, int64_t rows, int64
     rotary.theta = rope_base_;
     if (c.rope_scaling == RopeScaling::kLinear)
       rotary.position_divisor = static_cast<float>(c.rope_scaling_factor);
+    if (c.rope_scaling == RopeScaling::kLlama3)
+      rotary.llama3 = {static_cast<float>(c.rope_scaling_factor), static_cast<float>(c.rope_low_freq_factor),
+                       static_cast<float>(c.rope_high_freq_factor),
+                       static_cast<float>(c.rope_original_max_positions)};
     rotary.positions = ops::View(positions_, 0, 1);
     ops::rotary(stream, rotary);
   }

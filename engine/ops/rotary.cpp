@@ -56,6 +56,21 @@ void rotary(vk::CommandStream& stream, const RotaryArgs& args) {
   p.log2_theta_hi = static_cast<float>(log2_theta);
   p.log2_theta_lo = static_cast<float>(log2_theta - static_cast<double>(p.log2_theta_hi));
   p.position_divisor = args.position_divisor;
+  if (args.llama3.factor > 0.0f) {
+    const auto& l = args.llama3;
+    if (!(l.high_freq_factor > l.low_freq_factor && l.low_freq_factor > 0.0f && l.original_max_positions > 0.0f))
+      fail(ErrorCode::kInternal, "rotary: llama3 frequency factors {} / {} over {} positions", l.low_freq_factor,
+           l.high_freq_factor, l.original_max_positions);
+    p.flags |= ROTARY_FLAG_LLAMA3;
+    p.llama3_factor = l.factor;
+    p.low_freq_factor = l.low_freq_factor;
+    p.high_freq_factor = l.high_freq_factor;
+    p.original_max_positions = l.original_max_positions;
+    // Python divides in double; torch then compares the fp32 wavelengths
+    // with these as fp32 scalars.
+    p.low_freq_wavelen = static_cast<float>(double(l.original_max_positions) / l.low_freq_factor);
+    p.high_freq_wavelen = static_cast<float>(double(l.original_max_positions) / l.high_freq_factor);
+  }
 
   const uint64_t groups = (pairs + kWorkgroup - 1) / kWorkgroup;
   const uint32_t groups_x =

@@ -19,6 +19,13 @@ struct RotaryArgs {
   bool interleaved = false;
   float theta = 10000.0f;
   float position_divisor = 1.0f;  // linear rope_scaling's factor
+  // Llama 3.1 rope_scaling ("llama3"); factor 0 = off.
+  struct Llama3 {
+    float factor = 0.0f;
+    float low_freq_factor = 0.0f;
+    float high_freq_factor = 0.0f;
+    float original_max_positions = 0.0f;
+  } llama3;
   View positions;  // uint32 per row: positions.buffer[positions.offset + m]
 };
 

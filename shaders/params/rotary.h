@@ -5,6 +5,7 @@
 #include "params/common.h"
 
 #define ROTARY_FLAG_INTERLEAVED 1u
+#define ROTARY_FLAG_LLAMA3 2u
 
 VKINFER_PARAMS_BEGIN
 #define ROTARY_PARAMS_FIELDS \
@@ -18,7 +19,13 @@ VKINFER_PARAMS_BEGIN
   uint flags;            \
   float log2_theta_hi;   \
   float log2_theta_lo;   \
-  float position_divisor;
+  float position_divisor; \
+  float llama3_factor;    \
+  float low_freq_factor;  \
+  float high_freq_factor; \
+  float original_max_positions; \
+  float low_freq_wavelen; \
+  float high_freq_wavelen;
 #ifdef __cplusplus
 struct RotaryParams { ROTARY_PARAMS_FIELDS };
 static_assert(sizeof(RotaryParams) <= 128);

@@ -69,23 +69,36 @@ std::vector<float> elementwise(const std::vector<float>& a, const std::vector<fl
 }
 
 float rope_angle_f32(uint32_t position, int pair, int rotary_dim, float theta,
-                     float position_divisor) {
+                     float position_divisor, const RopeLlama3& llama3) {
   // torch: arange(0, dim, 2).float() / dim, then base ** that, then 1 / that,
   // all fp32 tensors; then position.float() * inv_freq in fp32.
   const float exponent = static_cast<float>(2 * pair) / static_cast<float>(rotary_dim);
-  const float inv_freq = 1.0f / std::pow(theta, exponent);
+  float inv_freq = 1.0f / std::pow(theta, exponent);
+  if (llama3.factor > 0.0f) {
+    // wavelen = 2 pi / inv_freq as torch does it: reciprocal, times fp32(2 pi).
+    const float wavelen = (1.0f / inv_freq) * static_cast<float>(2.0 * M_PI);
+    const float low_wavelen = static_cast<float>(double(llama3.original_max_positions) / llama3.low_freq_factor);
+    const float high_wavelen = static_cast<float>(double(llama3.original_max_positions) / llama3.high_freq_factor);
+    if (wavelen > low_wavelen) {
+      inv_freq = inv_freq / llama3.factor;
+    } else if (!(wavelen < high_wavelen)) {
+      const float smooth = ((1.0f / wavelen) * llama3.original_max_positions - llama3.low_freq_factor) /
+                           (llama3.high_freq_factor - llama3.low_freq_factor);
+      inv_freq = (1.0f - smooth) * inv_freq / llama3.factor + smooth * inv_freq;
+    }
+  }
   const float scaled_position = static_cast<float>(position) / position_divisor;
   return scaled_position * inv_freq;
 }
 
 void rotary(std::vector<float>& x, const std::vector<uint32_t>& positions, int64_t row_stride,
             int num_heads, int head_dim, int rotary_dim, bool interleaved, float theta,
-            float position_divisor) {
+            float position_divisor, const RopeLlama3& llama3) {
   const int half = rotary_dim / 2;
   for (size_t m = 0; m < positions.size(); ++m)
     for (int h = 0; h < num_heads; ++h)
       for (int i = 0; i < half; ++i) {
-        const double angle = rope_angle_f32(positions[m], i, rotary_dim, theta, position_divisor);
+        const double angle = rope_angle_f32(positions[m], i, rotary_dim, theta, position_divisor, llama3);
         const double c = std::cos(angle), s = std::sin(angle);
         float* head = x.data() + m * row_stride + int64_t(h) * head_dim;
         float& a = head[interleaved ? 2 * i : i];

@@ -30,15 +30,20 @@ std::vector<float> elementwise(const std::vector<float>& a, const std::vector<fl
 // angle = (float(position) / position_divisor) * inv_freq rounded to fp32
 // (what torch computes before calling cos/sin; the divisor is linear
 // rope_scaling's factor).
+// Llama 3.1 rope_scaling ("llama3") when factor > 0: transformers'
+// _compute_llama3_parameters applied to inv_freq, in fp32.
+struct RopeLlama3 {
+  float factor = 0.0f, low_freq_factor = 0.0f, high_freq_factor = 0.0f, original_max_positions = 0.0f;
+};
 float rope_angle_f32(uint32_t position, int pair, int rotary_dim, float theta,
-                     float position_divisor = 1.0f);
+                     float position_divisor = 1.0f, const RopeLlama3& llama3 = {});
 
 // Rotates x in place: rows of `row_stride` elements, heads of head_dim from
 // column 0, the first rotary_dim dims of each head; cos/sin in double of the
 // fp32 angle above.
 void rotary(std::vector<float>& x, const std::vector<uint32_t>& positions, int64_t row_stride,
             int num_heads, int head_dim, int rotary_dim, bool interleaved, float theta,
-            float position_divisor = 1.0f);
+            float position_divisor = 1.0f, const RopeLlama3& llama3 = {});
 
 // y[m] = scale * table[ids[m] - row_offset] (or y[m] += when accumulate);
 // ids outside [row_offset, row_offset + rows) give 0 (or leave y[m]).
