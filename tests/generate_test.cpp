@@ -96,7 +96,7 @@ TEST_P(GenerateGolden, F16WeightsGiveTheSameGreedyTokens) {
 INSTANTIATE_TEST_SUITE_P(AllFamilies, GenerateGolden,
                          ::testing::Values("gpt2", "llama", "llama_tied", "opt", "opt_postln", "gptj",
                                            "gpt_neox", "gpt_neox_seq", "llama_rope_dynamic",
-                                           "gpt_neox_rope_linear", "gpt2_layer_scaled"));
+                                           "gpt_neox_rope_linear", "gpt2_layer_scaled", "llama3_rope"));
 
 TEST(Generate, SeededSamplingIsReproducibleAndTopK1IsGreedy) {
   const auto golden = load_golden("llama");

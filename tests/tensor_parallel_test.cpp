@@ -85,7 +85,7 @@ TEST_P(TensorParallel, MatchesSingleRank) {
 INSTANTIATE_TEST_SUITE_P(AllFamilies, TensorParallel,
                          ::testing::Values("gpt2", "llama", "llama_tied", "opt", "opt_postln", "gptj",
                                            "gpt_neox", "gpt_neox_seq", "llama_rope_dynamic",
-                                           "gpt2_layer_scaled"));
+                                           "gpt2_layer_scaled", "llama3_rope"));
 
 TEST(TensorParallel, HeadsNotDivisibleIsAClearError) {
   try {
