@@ -284,17 +284,26 @@ def build_tokenizers():
 
 NO_DROPOUT_GPT = dict(resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)
 
+# The base models' settings; the feature models below change one or two of them.
+GPT2_TINY = dict(
+    vocab_size=317, n_positions=160, n_embd=36, n_layer=2, n_head=3, n_inner=100,
+    activation_function="gelu_new", layer_norm_epsilon=1e-5, bos_token_id=316, eos_token_id=316,
+    tie_word_embeddings=True, **NO_DROPOUT_GPT)
+LLAMA_TINY = dict(
+    vocab_size=347, hidden_size=40, intermediate_size=76, num_hidden_layers=2, num_attention_heads=4,
+    num_key_value_heads=2, max_position_embeddings=144, rms_norm_eps=1e-5, rope_theta=10000.0,
+    tie_word_embeddings=False, bos_token_id=1, eos_token_id=2, pad_token_id=None)
+NEOX_TINY = dict(
+    vocab_size=301, hidden_size=36, num_hidden_layers=2, num_attention_heads=3, intermediate_size=100,
+    hidden_act="gelu", rotary_pct=0.5, rotary_emb_base=10000, max_position_embeddings=144,
+    layer_norm_eps=1e-5, use_parallel_residual=True, bos_token_id=0, eos_token_id=0,
+    tie_word_embeddings=False, hidden_dropout=0.0, attention_dropout=0.0)
+
 # name -> (model class, config, tokenizer name, what it exercises)
 DECODERS = {
-    "gpt2": (GPT2LMHeadModel, GPT2Config(
-        vocab_size=317, n_positions=160, n_embd=36, n_layer=2, n_head=3, n_inner=100,
-        activation_function="gelu_new", layer_norm_epsilon=1e-5, bos_token_id=316, eos_token_id=316,
-        tie_word_embeddings=True, **NO_DROPOUT_GPT),
+    "gpt2": (GPT2LMHeadModel, GPT2Config(**GPT2_TINY),
         "bytelevel_gpt2", "learned positions, fused c_attn Conv1D (in x out), gelu_new, tied head"),
-    "llama": (LlamaForCausalLM, LlamaConfig(
-        vocab_size=347, hidden_size=40, intermediate_size=76, num_hidden_layers=2, num_attention_heads=4,
-        num_key_value_heads=2, max_position_embeddings=144, rms_norm_eps=1e-5, rope_theta=10000.0,
-        tie_word_embeddings=False, bos_token_id=1, eos_token_id=2, pad_token_id=None),
+    "llama": (LlamaForCausalLM, LlamaConfig(**LLAMA_TINY),
         "sentencepiece_llama", "RMSNorm, rotate-half RoPE, GQA 4 q heads / 2 kv heads (head_dim 10), SwiGLU, "
                                "untied head"),
     "llama_tied": (LlamaForCausalLM, LlamaConfig(
@@ -321,11 +330,7 @@ DECODERS = {
         tie_word_embeddings=False, **NO_DROPOUT_GPT),
         "bytelevel_gpt2", "parallel attn+MLP on one ln_1, interleaved (rotate-every-two) RoPE on 6 of 10 "
                           "head dims, bias-free q/k/v/out, lm_head with bias"),
-    "gpt_neox": (GPTNeoXForCausalLM, GPTNeoXConfig(
-        vocab_size=301, hidden_size=36, num_hidden_layers=2, num_attention_heads=3, intermediate_size=100,
-        hidden_act="gelu", rotary_pct=0.5, rotary_emb_base=10000, max_position_embeddings=144,
-        layer_norm_eps=1e-5, use_parallel_residual=True, bos_token_id=0, eos_token_id=0,
-        tie_word_embeddings=False, hidden_dropout=0.0, attention_dropout=0.0),
+    "gpt_neox": (GPTNeoXForCausalLM, GPTNeoXConfig(**NEOX_TINY),
         "bytelevel_neox", "fused per-head interleaved qkv, rotate-half RoPE on 6 of 12 dims, parallel "
                           "residual with two LayerNorms, exact gelu"),
     "gpt_neox_seq": (GPTNeoXForCausalLM, GPTNeoXConfig(
@@ -334,24 +339,15 @@ DECODERS = {
         layer_norm_eps=1e-5, use_parallel_residual=False, bos_token_id=0, eos_token_id=0,
         tie_word_embeddings=False, hidden_dropout=0.0, attention_dropout=0.0),
         "bytelevel_neox", "sequential residual, 2 heads of 20 dims, RoPE on 10 of 20 dims"),
-    "llama_rope_dynamic": (LlamaForCausalLM, LlamaConfig(
-        vocab_size=347, hidden_size=40, intermediate_size=76, num_hidden_layers=2, num_attention_heads=4,
-        num_key_value_heads=2, max_position_embeddings=24, rms_norm_eps=1e-5, rope_theta=10000.0,
-        rope_scaling={"type": "dynamic", "factor": 2.0},
-        tie_word_embeddings=False, bos_token_id=1, eos_token_id=2, pad_token_id=None),
+    "llama_rope_dynamic": (LlamaForCausalLM, LlamaConfig(**dict(
+        LLAMA_TINY, max_position_embeddings=24, rope_scaling={"type": "dynamic", "factor": 2.0})),
         "sentencepiece_llama", "dynamic NTK rope_scaling (factor 2) past max_position_embeddings = 24: "
                                "the base grows with every forward's length, prefill and decode"),
     "gpt_neox_rope_linear": (GPTNeoXForCausalLM, GPTNeoXConfig(
-        vocab_size=301, hidden_size=36, num_hidden_layers=2, num_attention_heads=3, intermediate_size=100,
-        hidden_act="gelu", rotary_pct=0.5, rotary_emb_base=10000, max_position_embeddings=144,
-        layer_norm_eps=1e-5, use_parallel_residual=True, bos_token_id=0, eos_token_id=0,
-        tie_word_embeddings=False, hidden_dropout=0.0, attention_dropout=0.0,
-        rope_scaling={"type": "linear", "factor": 4.0}),
+        **NEOX_TINY, rope_scaling={"type": "linear", "factor": 4.0}),
         "bytelevel_neox", "linear rope_scaling (positions / 4) on partial rotary"),
     "gpt2_layer_scaled": (GPT2LMHeadModel, GPT2Config(
-        vocab_size=317, n_positions=160, n_embd=36, n_layer=3, n_head=3, n_inner=100,
-        activation_function="gelu_new", layer_norm_epsilon=1e-5, bos_token_id=316, eos_token_id=316,
-        tie_word_embeddings=True, scale_attn_by_inverse_layer_idx=True, **NO_DROPOUT_GPT),
+        **dict(GPT2_TINY, n_layer=3), scale_attn_by_inverse_layer_idx=True),
         "bytelevel_gpt2", "scale_attn_by_inverse_layer_idx: layer i's scores also divided by i + 1"),
 }
 
