@@ -69,8 +69,7 @@ void run_rotary(int64_t M, const RopeCase& rc, int64_t row_stride, uint32_t max_
   args.interleaved = rc.interleaved;
   args.theta = rc.theta;
   args.position_divisor = rc.position_divisor;
-  args.llama3 = {rc.llama3.factor, rc.llama3.low_freq_factor, rc.llama3.high_freq_factor,
-                 rc.llama3.original_max_positions};
+  args.llama3 = rc.llama3;
   args.positions = ops::View(pos_dev, 3, 1);
   vk::CommandStream stream(device);
   ops::rotary(stream, args);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/ops/activation.h"
+#include "engine/ops/rotary.h"
 
 namespace vkinfer::reference {
 
@@ -26,15 +27,14 @@ std::vector<float> softmax(const std::vector<float>& x, const std::vector<float>
 std::vector<float> elementwise(const std::vector<float>& a, const std::vector<float>* b,
                                double alpha, double beta, ops::Act act);
 
+// Llama 3.1 rope_scaling ("llama3") when factor > 0, the op's own parameters:
+// transformers' _compute_llama3_parameters applied to inv_freq, in fp32.
+using RopeLlama3 = ops::RotaryArgs::Llama3;
+
 // HF's fp32 RoPE angle: inv_freq = 1 / theta^(float(2i)/rotary_dim) in fp32,
 // angle = (float(position) / position_divisor) * inv_freq rounded to fp32
 // (what torch computes before calling cos/sin; the divisor is linear
 // rope_scaling's factor).
-// Llama 3.1 rope_scaling ("llama3") when factor > 0: transformers'
-// _compute_llama3_parameters applied to inv_freq, in fp32.
-struct RopeLlama3 {
-  float factor = 0.0f, low_freq_factor = 0.0f, high_freq_factor = 0.0f, original_max_positions = 0.0f;
-};
 float rope_angle_f32(uint32_t position, int pair, int rotary_dim, float theta,
                      float position_divisor = 1.0f, const RopeLlama3& llama3 = {});
 
