@@ -12,7 +12,7 @@
 
 #include "bench/lab_support.h"
 #include "engine/ops/attention.h"
-#include "engine/tensor.h"
+#include "engine/weights/tensor.h"
 #include "tests/reference/attention_ref.h"
 #include "tests/support/compare.h"
 #include "tests/support/gpu.h"

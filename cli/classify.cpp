@@ -13,7 +13,7 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "engine/core/error.h"
-#include "engine/model/classifier.h"
+#include "engine/runtime/classifier.h"
 #include "engine/vk/instance.h"
 
 namespace vkinfer::cli {

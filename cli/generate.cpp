@@ -11,10 +11,10 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "engine/core/error.h"
-#include "engine/generate.h"
+#include "engine/runtime/generator.h"
 #include "engine/model/load_decoder.h"
-#include "engine/model/npy.h"
-#include "engine/model/tokenizer.h"
+#include "engine/io/npy.h"
+#include "engine/text/tokenizer.h"
 #include "partition/ranks.h"
 
 namespace vkinfer::cli {

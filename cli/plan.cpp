@@ -10,8 +10,8 @@
 #include "engine/model/load_decoder.h"
 #include "engine/vk/device_info.h"
 #include "engine/vk/instance.h"
-#include "partition/plan.h"
-#include "partition/shard.h"
+#include "engine/model/rank_plan.h"
+#include "engine/io/shard_manifest.h"
 
 namespace vkinfer::cli {
 namespace {

@@ -4,7 +4,7 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "engine/core/error.h"
-#include "partition/shard.h"
+#include "partition/shard_writer.h"
 
 namespace vkinfer::cli {
 namespace {

@@ -8,8 +8,8 @@
 
 #include "cli/commands.h"
 #include "engine/core/error.h"
-#include "engine/model/classifier.h"
-#include "engine/model/tokenizer.h"
+#include "engine/runtime/classifier.h"
+#include "engine/text/tokenizer.h"
 
 namespace vkinfer::cli {
 namespace {

@@ -12,7 +12,7 @@
 #include <string>
 
 #include "engine/core/error.h"
-#include "engine/model/safetensors.h"
+#include "engine/io/safetensors.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const int fd = memfd_create("safetensors_fuzz", MFD_CLOEXEC);

@@ -10,7 +10,7 @@
 #include <string_view>
 
 #include "engine/core/error.h"
-#include "engine/model/tokenizer.h"
+#include "engine/text/tokenizer.h"
 
 namespace vkinfer::fuzz {
 namespace {

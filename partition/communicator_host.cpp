@@ -1,4 +1,4 @@
-// Single-rank and host-staged (threads in one process) communicators.
+// Host-staged communicators (threads in one process).
 // Host-staged collectives rendezvous on a generation-counted barrier; each
 // rank publishes a pointer to its data, and the reduction is done by each
 // rank over its own slice of the vector (reduce-scatter then gather), so two
@@ -9,25 +9,9 @@
 #include <mutex>
 
 #include "engine/core/error.h"
-#include "partition/communicator.h"
+#include "engine/parallel/communicator.h"
 
 namespace vkinfer {
-namespace {
-
-class SingleCommunicator final : public Communicator {
- public:
-  int rank() const override { return 0; }
-  int world() const override { return 1; }
-  void all_reduce_sum(float*, size_t) override {}
-  void all_gather(const void* send, size_t bytes, void* recv) override {
-    std::memcpy(recv, send, bytes);
-  }
-  void broadcast(void*, size_t, int) override {}
-  void barrier() override {}
-  void abort(const std::string&) override {}
-};
-
-}  // namespace
 
 class HostGroup {
  public:
@@ -133,10 +117,6 @@ class HostCommunicator final : public Communicator {
 };
 
 }  // namespace
-
-std::unique_ptr<Communicator> make_single_communicator() {
-  return std::make_unique<SingleCommunicator>();
-}
 
 std::vector<std::unique_ptr<Communicator>> make_host_communicators(int world) {
   auto group = std::make_shared<HostGroup>(world);

@@ -3,7 +3,7 @@
 
 #include <memory>
 
-#include "partition/communicator.h"
+#include "engine/parallel/communicator.h"
 
 namespace vkinfer {
 

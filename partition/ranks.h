@@ -9,7 +9,7 @@
 
 #include "engine/vk/device.h"
 #include "engine/vk/instance.h"
-#include "partition/communicator.h"
+#include "engine/parallel/communicator.h"
 
 namespace vkinfer {
 

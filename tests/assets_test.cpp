@@ -6,12 +6,12 @@
 #include <fstream>
 #include <sstream>
 
-#include "engine/generate.h"
-#include "engine/model/classifier.h"
+#include "engine/runtime/generator.h"
+#include "engine/runtime/classifier.h"
 #include "engine/vk/instance.h"
 #include "engine/model/load_decoder.h"
-#include "engine/model/npy.h"
-#include "engine/model/tokenizer.h"
+#include "engine/io/npy.h"
+#include "engine/text/tokenizer.h"
 #include "tests/support/cli_runner.h"
 #include "tests/support/compare.h"
 #include "tests/support/golden.h"

@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/model/load_decoder.h"
-#include "engine/model/npy.h"
+#include "engine/io/npy.h"
 #include "tests/support/compare.h"
 #include "tests/support/golden.h"
 #include "tests/support/gpu.h"

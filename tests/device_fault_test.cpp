@@ -9,7 +9,7 @@
 
 #include "engine/core/error.h"
 #include "engine/ops/elementwise.h"
-#include "engine/tensor.h"
+#include "engine/weights/tensor.h"
 #include "engine/vk/check.h"
 #include "engine/vk/command_stream.h"
 #include "tests/support/gpu.h"

@@ -9,7 +9,7 @@
 #include <set>
 
 #include "engine/core/error.h"
-#include "engine/model/classifier.h"
+#include "engine/runtime/classifier.h"
 #include "engine/model/encoder_load.h"
 #include "tests/support/compare.h"
 #include "tests/support/gpu.h"

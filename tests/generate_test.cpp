@@ -5,9 +5,9 @@
 #include <gtest/gtest.h>
 
 #include "engine/core/error.h"
-#include "engine/generate.h"
+#include "engine/runtime/generator.h"
 #include "engine/model/load_decoder.h"
-#include "engine/model/npy.h"
+#include "engine/io/npy.h"
 #include "tests/support/compare.h"
 #include "tests/support/golden.h"
 #include "tests/support/gpu.h"

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "engine/core/error.h"
-#include "engine/model/npy.h"
+#include "engine/io/npy.h"
 #include "tests/support/expect_error.h"
 #include "tests/support/temp_dir.h"
 

@@ -15,8 +15,8 @@
 
 #include "engine/core/error.h"
 #include "engine/core/half.h"
-#include "engine/model/checkpoint.h"
-#include "engine/model/safetensors.h"
+#include "engine/io/checkpoint.h"
+#include "engine/io/safetensors.h"
 #include "tests/support/expect_error.h"
 #include "tests/support/temp_dir.h"
 

@@ -8,11 +8,11 @@
 #include <mutex>
 
 #include "engine/core/error.h"
-#include "engine/generate.h"
+#include "engine/runtime/generator.h"
 #include "engine/model/config.h"
 #include "engine/model/load_decoder.h"
 #include "partition/ranks.h"
-#include "partition/shard.h"
+#include "partition/shard_writer.h"
 #include "tests/support/compare.h"
 #include "tests/support/golden.h"
 #include "tests/support/gpu.h"

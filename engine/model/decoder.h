@@ -14,7 +14,7 @@
 #include "engine/ops/policy.h"
 #include "engine/ops/view.h"
 #include "engine/vk/command_stream.h"
-#include "partition/communicator.h"
+#include "engine/parallel/communicator.h"
 
 namespace vkinfer {
 

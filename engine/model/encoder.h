@@ -18,7 +18,7 @@
 #include "engine/model/encoder_weights.h"
 #include "engine/ops/policy.h"
 #include "engine/vk/command_stream.h"
-#include "partition/communicator.h"
+#include "engine/parallel/communicator.h"
 
 namespace vkinfer {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "engine/core/error.h"
-#include "engine/model/checkpoint.h"
+#include "engine/io/checkpoint.h"
 #include "engine/vk/device.h"
 
 namespace vkinfer {

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "engine/model/config.h"
-#include "engine/model/weight_loader.h"
-#include "partition/plan.h"
+#include "engine/weights/weight_loader.h"
+#include "engine/model/rank_plan.h"
 
 namespace vkinfer {
 

@@ -1,9 +1,9 @@
 #include "engine/model/load_decoder.h"
 
 #include "engine/core/error.h"
-#include "engine/model/checkpoint.h"
+#include "engine/io/checkpoint.h"
 #include "engine/vk/device.h"
-#include "partition/shard.h"
+#include "engine/io/shard_manifest.h"
 
 namespace vkinfer {
 

@@ -3,7 +3,7 @@
 
 #include <cstdint>
 
-#include "engine/tensor.h"
+#include "engine/weights/tensor.h"
 #include "engine/vk/buffer.h"
 #include "engine/vk/device_info.h"
 

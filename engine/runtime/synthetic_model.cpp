@@ -1,11 +1,11 @@
-#include "engine/model/synthetic.h"
+#include "engine/runtime/synthetic_model.h"
 
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
 
 #include "engine/core/error.h"
-#include "engine/model/safetensors_writer.h"
+#include "engine/io/safetensors_writer.h"
 
 namespace vkinfer {
 namespace {

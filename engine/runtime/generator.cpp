@@ -1,4 +1,4 @@
-#include "engine/generate.h"
+#include "engine/runtime/generator.h"
 
 #include <algorithm>
 #include <chrono>

@@ -10,8 +10,8 @@
 #include <cstdio>
 
 #include "engine/core/error.h"
-#include "engine/model/tokenizer_bpe_tables.h"
-#include "engine/model/unicode.h"
+#include "engine/text/tokenizer_bpe_tables.h"
+#include "engine/text/unicode.h"
 
 namespace vkinfer::tokenizer_detail {
 namespace {

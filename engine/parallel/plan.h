@@ -7,13 +7,9 @@
 
 #include <cstdint>
 
-#include "engine/model/config.h"
-#include "partition/communicator.h"
+#include "engine/parallel/communicator.h"
 
 namespace vkinfer {
-
-// Bump when the slicing rules change: sharded folders record it.
-constexpr int kPartitionRulesVersion = 1;
 
 struct RankShape {
   int64_t heads = 0;            // local query heads
@@ -31,7 +27,5 @@ struct RankShape {
 // Throws kInvalidArgument with what to do when the model cannot be split.
 RankShape plan_rank(int64_t num_heads, int64_t num_kv_heads, int64_t intermediate,
                     int64_t vocab, TpConfig tp);
-RankShape plan_decoder(const DecoderConfig& config, TpConfig tp);
-RankShape plan_encoder(const BertConfig& config, TpConfig tp);
 
 }  // namespace vkinfer

@@ -1,5 +1,5 @@
 // BpeTables: see tokenizer_bpe_tables.h.
-#include "engine/model/tokenizer_bpe_tables.h"
+#include "engine/text/tokenizer_bpe_tables.h"
 
 #include <queue>
 

@@ -2,14 +2,14 @@
 // post-processor template, pair truncation, and decode's skip/clean-up steps.
 // These follow transformers 4.40 (slow tokenizers) and `tokenizers`; where the
 // two differ the comment says which one we follow.
-#include "engine/model/tokenizer_pipeline.h"
+#include "engine/text/tokenizer_pipeline.h"
 
 #include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "engine/core/error.h"
-#include "engine/model/unicode.h"
+#include "engine/text/unicode.h"
 
 namespace vkinfer::tokenizer_detail {
 namespace {

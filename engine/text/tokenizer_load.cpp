@@ -11,7 +11,7 @@
 #include <optional>
 
 #include "engine/core/error.h"
-#include "engine/model/tokenizer_pipeline.h"
+#include "engine/text/tokenizer_pipeline.h"
 
 namespace vkinfer {
 namespace fs = std::filesystem;

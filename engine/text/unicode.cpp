@@ -1,7 +1,7 @@
 // ICU-backed implementation of unicode.h. ICU works in UTF-16, so the
 // normalization and case-mapping helpers convert at the boundary; the
 // tokenizers call them once per word or text, not per character.
-#include "engine/model/unicode.h"
+#include "engine/text/unicode.h"
 
 #include <unicode/uchar.h>
 #include <unicode/unorm2.h>

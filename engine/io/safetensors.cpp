@@ -1,7 +1,7 @@
 // Validation order follows the file: size, header length, JSON syntax
 // (including duplicate keys, which nlohmann would otherwise merge silently),
 // then each entry, then the relations between entries (overlap).
-#include "engine/model/safetensors.h"
+#include "engine/io/safetensors.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>

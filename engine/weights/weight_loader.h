@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/model/checkpoint.h"
-#include "engine/tensor.h"
+#include "engine/io/checkpoint.h"
+#include "engine/weights/tensor.h"
 
 namespace vkinfer {
 

@@ -1,7 +1,7 @@
 // Opening picks the layout the way transformers does (single file first, then
 // the sharded index), and the sharded index is checked against the shards so
 // that a stale or hand-edited index fails at load time, not mid-upload.
-#include "engine/model/checkpoint.h"
+#include "engine/io/checkpoint.h"
 
 #include <algorithm>
 #include <cstring>

@@ -1,4 +1,4 @@
-#include "engine/model/weight_loader.h"
+#include "engine/weights/weight_loader.h"
 
 #include <cstring>
 

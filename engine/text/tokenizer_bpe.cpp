@@ -5,8 +5,8 @@
 #include <mutex>
 
 #include "engine/core/error.h"
-#include "engine/model/tokenizer_bpe_tables.h"
-#include "engine/model/unicode.h"
+#include "engine/text/tokenizer_bpe_tables.h"
+#include "engine/text/unicode.h"
 
 namespace vkinfer::tokenizer_detail {
 namespace {

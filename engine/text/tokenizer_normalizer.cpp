@@ -2,12 +2,12 @@
 // step sees the previous step's output, and a step's character tests use the
 // same Unicode properties as Rust's char methods (White_Space for Strip, the
 // mark categories for StripAccents).
-#include "engine/model/tokenizer_normalizer.h"
+#include "engine/text/tokenizer_normalizer.h"
 
 #include <nlohmann/json.hpp>
 
 #include "engine/core/error.h"
-#include "engine/model/unicode.h"
+#include "engine/text/unicode.h"
 
 namespace vkinfer::tokenizer_detail {
 namespace {

@@ -1,4 +1,4 @@
-#include "engine/model/classifier.h"
+#include "engine/runtime/classifier.h"
 
 #include <algorithm>
 #include <atomic>
@@ -10,7 +10,7 @@
 
 #include "engine/core/error.h"
 #include "engine/model/encoder_load.h"
-#include "engine/model/tokenizer.h"
+#include "engine/text/tokenizer.h"
 #include "engine/vk/device.h"
 #include "engine/vk/instance.h"
 

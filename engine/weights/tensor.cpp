@@ -1,4 +1,4 @@
-#include "engine/tensor.h"
+#include "engine/weights/tensor.h"
 
 #include <algorithm>
 #include <cstring>

@@ -1,4 +1,6 @@
-#include "partition/plan.h"
+#include "engine/parallel/plan.h"
+
+#include <algorithm>
 
 #include "engine/core/error.h"
 
@@ -39,18 +41,6 @@ RankShape plan_rank(int64_t num_heads, int64_t num_kv_heads, int64_t intermediat
   shape.vocab_begin = shape.vocab_local * tp.rank;
   shape.vocab_valid = std::max<int64_t>(0, std::min(vocab - shape.vocab_begin, shape.vocab_local));
   return shape;
-}
-
-RankShape plan_decoder(const DecoderConfig& config, TpConfig tp) {
-  return plan_rank(config.num_heads, config.num_kv_heads, config.intermediate_size,
-                   config.vocab_size, tp);
-}
-
-RankShape plan_encoder(const BertConfig& config, TpConfig tp) {
-  // BERT's classifier head is tiny and replicated; the word embedding is
-  // vocab-parallel like a decoder's.
-  return plan_rank(config.num_heads, config.num_heads, config.intermediate_size,
-                   config.vocab_size, tp);
 }
 
 }  // namespace vkinfer

@@ -8,7 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "engine/model/tokenizer_pipeline.h"
+#include "engine/text/tokenizer_pipeline.h"
 
 namespace vkinfer::tokenizer_detail {
 

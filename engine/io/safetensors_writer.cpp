@@ -1,4 +1,4 @@
-#include "engine/model/safetensors_writer.h"
+#include "engine/io/safetensors_writer.h"
 
 #include <cstring>
 #include <fstream>

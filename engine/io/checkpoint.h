@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "engine/core/dtype.h"
-#include "engine/model/safetensors.h"
+#include "engine/io/safetensors.h"
 
 namespace vkinfer {
 

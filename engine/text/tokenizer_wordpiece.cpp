@@ -3,8 +3,8 @@
 // greedy longest-match-first WordPiece with the "##" continuation prefix.
 // The reference is transformers 4.40's slow BertTokenizer.
 #include "engine/core/error.h"
-#include "engine/model/tokenizer_pipeline.h"
-#include "engine/model/unicode.h"
+#include "engine/text/tokenizer_pipeline.h"
+#include "engine/text/unicode.h"
 
 namespace vkinfer::tokenizer_detail {
 namespace {

@@ -7,7 +7,7 @@
 // clean_up_tokenization, everything from the earliest space among the last
 // kCleanUpReach bytes, since " ." / " ' " / " n't" rules may still delete it.
 #include "engine/core/error.h"
-#include "engine/model/tokenizer.h"
+#include "engine/text/tokenizer.h"
 
 namespace vkinfer {
 namespace {

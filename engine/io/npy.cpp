@@ -2,7 +2,7 @@
 //   {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }
 // parsed here with a small scanner that accepts exactly the subset np.save
 // emits (string, bool and int-tuple values) and rejects everything else.
-#include "engine/model/npy.h"
+#include "engine/io/npy.h"
 
 #include <cctype>
 #include <cstring>

@@ -14,8 +14,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "engine/model/tokenizer.h"
-#include "engine/model/tokenizer_normalizer.h"
+#include "engine/text/tokenizer.h"
+#include "engine/text/tokenizer_normalizer.h"
 
 namespace vkinfer::tokenizer_detail {
 

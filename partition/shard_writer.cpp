@@ -1,0 +1,70 @@
+#include "partition/shard_writer.h"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "engine/core/error.h"
+#include "engine/io/checkpoint.h"
+#include "engine/model/config.h"
+#include "engine/model/decoder_weights.h"
+#include "engine/io/safetensors_writer.h"
+#include "engine/io/shard_manifest.h"
+#include "engine/model/rank_plan.h"
+
+namespace vkinfer {
+namespace {
+
+
+class WriterSink final : public ShardSink {
+ public:
+  WriterSink(SafetensorsWriter& writer, DType dtype) : writer_(writer), dtype_(dtype) {}
+  void add(const std::string& key, int64_t rows, int64_t cols, std::vector<float> data) override {
+    std::vector<int64_t> shape = rows == 1 ? std::vector<int64_t>{cols} : std::vector<int64_t>{rows, cols};
+    // Gains and biases (1-D) stay fp32, as the device keeps them.
+    writer_.add(key, shape, data, rows == 1 ? DType::kF32 : dtype_);
+  }
+
+ private:
+  SafetensorsWriter& writer_;
+  DType dtype_;
+};
+
+}  // namespace
+
+void write_decoder_shards(const std::filesystem::path& model, int tp, const std::filesystem::path& out,
+                          DType dtype) {
+  if (is_shard_folder(model))
+    fail(ErrorCode::kInvalidArgument, "{} is already sharded; shard the original HF folder", model.string());
+  const ModelConfig config = ModelConfig::load(model);
+  const DecoderConfig& decoder = config.decoder();
+  // Validate the split for every rank before writing anything.
+  for (int rank = 0; rank < tp; ++rank) plan_decoder(decoder, {rank, tp});
+  const Checkpoint checkpoint = Checkpoint::open(model);
+  std::filesystem::create_directories(out);
+  for (int rank = 0; rank < tp; ++rank) {
+    const TpConfig tp_config{rank, tp};
+    SafetensorsWriter writer;
+    WriterSink sink(writer, dtype);
+    WeightLoader loader(checkpoint, nullptr, dtype, LoadMode::kShardWrite, &sink);
+    load_decoder_weights(loader, decoder, plan_decoder(decoder, tp_config), tp_config);
+    const auto folder = out / ("tp_rank_" + std::to_string(rank));
+    std::filesystem::create_directories(folder);
+    writer.write(folder / "model.safetensors",
+                 {{"format", kShardFormat}, {"tp", std::to_string(tp)}, {"rank", std::to_string(rank)}});
+  }
+  for (const char* name : {"config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
+                           "special_tokens_map.json", "vocab.json", "merges.txt", "vocab.txt",
+                           "added_tokens.json", "tokenizer.model"}) {
+    if (std::filesystem::exists(model / name))
+      std::filesystem::copy_file(model / name, out / name, std::filesystem::copy_options::overwrite_existing);
+  }
+  nlohmann::json manifest = {{"format", kShardFormat},
+                             {"tp", tp},
+                             {"rules_version", kPartitionRulesVersion},
+                             {"model_type", config.model_type},
+                             {"dtype", dtype_name(dtype)},
+                             {"source", std::filesystem::absolute(model).string()}};
+  std::ofstream(out / kShardManifestName) << manifest.dump(2) << "\n";
+}
+
+}  // namespace vkinfer

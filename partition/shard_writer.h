@@ -1,0 +1,15 @@
+// Writes per-rank shard folders (the layout engine/io/shard_manifest.h
+// describes): `vkinfer shard --tp N --out OUT`.
+#pragma once
+
+#include <filesystem>
+
+#include "engine/core/dtype.h"
+
+namespace vkinfer {
+
+// Writes the shard folder. Peak host memory is about one rank's shard.
+void write_decoder_shards(const std::filesystem::path& model, int tp, const std::filesystem::path& out,
+                          DType dtype);
+
+}  // namespace vkinfer
