@@ -1,86 +1,24 @@
-// Byte-level BPE (GPT-2, OPT, GPT-J, GPT-NeoX): the text is split with
+// Byte-level BPE from the classic files (vocab.json + merges.txt, as
+// transformers' slow GPT2Tokenizer reads them): the text is split with
 // GPT-2's pre-tokenizer regex, each piece's UTF-8 bytes are spelled with the
 // printable stand-ins of bytes_to_unicode(), and the ranked merges join them.
+// tokenizer.json files go through the component pipeline instead.
 #include <array>
 #include <mutex>
 
 #include "engine/core/error.h"
 #include "engine/text/tokenizer_bpe_tables.h"
+#include "engine/text/tokenizer_pretokenizer.h"
 #include "engine/text/unicode.h"
 
 namespace vkinfer::tokenizer_detail {
 namespace {
 
-// GPT-2's bytes_to_unicode(): printable Latin-1 bytes stand for themselves,
-// the other 68 bytes are moved to U+0100.. so that no token holds whitespace
-// or control characters.
-std::array<char32_t, 256> make_byte_to_char() {
-  std::array<char32_t, 256> table{};
-  std::array<bool, 256> printable{};
-  for (int b = '!'; b <= '~'; ++b) printable[b] = true;
-  for (int b = 0xA1; b <= 0xAC; ++b) printable[b] = true;
-  for (int b = 0xAE; b <= 0xFF; ++b) printable[b] = true;
-  char32_t next = 256;
-  for (int b = 0; b < 256; ++b) table[b] = printable[b] ? static_cast<char32_t>(b) : next++;
-  return table;
-}
-
-// GPT-2's pre-tokenizer, hand-written because std::regex has no \p{L}:
-//   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
-// Alternatives are tried in order at each position, as the regex engine does.
-// Returns [begin, end) code point ranges.
-std::vector<std::pair<size_t, size_t>> gpt2_split(const std::u32string& t) {
-  std::vector<std::pair<size_t, size_t>> out;
-  const size_t n = t.size();
-  auto run = [&](size_t j, auto pred) {
-    while (j < n && pred(t[j])) ++j;
-    return j;
-  };
-  size_t i = 0;
-  while (i < n) {
-    const char32_t c = t[i];
-    if (c == U'\'' && i + 1 < n) {
-      const char32_t c1 = t[i + 1];
-      if (c1 == U's' || c1 == U't' || c1 == U'm' || c1 == U'd') {
-        out.emplace_back(i, i + 2), i += 2;
-        continue;
-      }
-      if (i + 2 < n) {
-        const char32_t c2 = t[i + 2];
-        if ((c1 == U'r' && c2 == U'e') || (c1 == U'v' && c2 == U'e') || (c1 == U'l' && c2 == U'l')) {
-          out.emplace_back(i, i + 3), i += 3;
-          continue;
-        }
-      }
-    }
-    const bool space_then = c == U' ' && i + 1 < n;
-    bool matched = false;
-    for (auto pred : {+[](char32_t x) { return unicode::is_letter(x); },
-                      +[](char32_t x) { return unicode::is_number(x); }, +[](char32_t x) {
-                        return !unicode::is_white_space(x) && !unicode::is_letter(x) && !unicode::is_number(x);
-                      }}) {
-      if (pred(c) || (space_then && pred(t[i + 1]))) {
-        const size_t end = run(pred(c) ? i : i + 1, pred);
-        out.emplace_back(i, end), i = end;
-        matched = true;
-        break;
-      }
-    }
-    if (matched) continue;
-    // c is whitespace: \s+(?!\S) backs off one character so that a following
-    // word keeps its leading space; a lone space before a word is \s+.
-    const size_t end = run(i, [](char32_t x) { return unicode::is_white_space(x); });
-    const size_t stop = (end == n || end - i == 1) ? end : end - 1;
-    out.emplace_back(i, stop), i = stop;
-  }
-  return out;
-}
-
 class ByteLevelBpe final : public TokenModel {
  public:
   ByteLevelBpe(BpeSource source, ByteLevelOptions options) : tables_(source), options_(std::move(options)) {
     unk_id_ = options_.unk_token.empty() ? -1 : tables_.id(options_.unk_token);
-    byte_to_char_ = make_byte_to_char();
+    byte_to_char_ = byte_to_char();
     for (int b = 0; b < 256; ++b) {
       std::string ch;
       unicode::append_utf8(ch, byte_to_char_[b]);
@@ -95,7 +33,7 @@ class ByteLevelBpe final : public TokenModel {
     }
   }
 
-  void encode_segment(std::string_view text, std::vector<int32_t>& ids) const override {
+  void encode_segment(std::string_view text, bool /*at_start*/, std::vector<int32_t>& ids) const override {
     std::u32string cps = unicode::to_code_points(text);
     if (options_.add_prefix_space && (cps.empty() || cps.front() != U' ')) cps.insert(cps.begin(), U' ');
     for (const auto& [begin, end] : gpt2_split(cps)) {

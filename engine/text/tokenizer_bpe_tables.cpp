@@ -47,13 +47,17 @@ BpeTables::BpeTables(const BpeSource& source) {
     auto it = unknown_ids_.find(token);
     return it == unknown_ids_.end() ? -1 : it->second;
   };
+  // With a continuing_subword_prefix ("##"), a merge joins "a" and "##b"
+  // into "ab": tokenizers cuts the prefix's length off the right part.
+  const size_t prefix_len = source.continuing_subword_prefix.size();
   for (const auto& [left, right] : source.merges) {
     const int32_t l = lookup(left), r = lookup(right);
-    int32_t result = lookup(left + right);
+    const std::string joined = left + right.substr(std::min(prefix_len, right.size()));
+    int32_t result = lookup(joined);
     if (result < 0) {
       result = size() + static_cast<int32_t>(unknown_results_.size());
-      unknown_results_.push_back(left + right);
-      unknown_ids_.emplace(left + right, result);
+      unknown_results_.push_back(joined);
+      unknown_ids_.emplace(joined, result);
     }
     if (l < 0 || r < 0) {
       const std::string& missing = l < 0 ? left : right;
@@ -69,7 +73,7 @@ BpeTables::BpeTables(const BpeSource& source) {
 }
 
 int32_t BpeTables::id(std::string_view token) const {
-  auto it = vocab_.find(std::string(token));
+  auto it = vocab_.find(token);
   return it == vocab_.end() ? -1 : it->second;
 }
 

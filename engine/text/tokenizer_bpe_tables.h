@@ -32,12 +32,17 @@ class BpeTables {
   void merge(std::vector<int32_t>& symbols) const;
 
  private:
-  std::unordered_map<std::string, int32_t> vocab_;
+  // Transparent hashing: lookups by string_view allocate nothing.
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, int32_t, Hash, std::equal_to<>> vocab_;
   std::vector<std::string> tokens_;  // by id
   std::vector<bool> present_;        // ids may have gaps
   // Merge results missing from the vocabulary: id - size() indexes this.
   std::vector<std::string> unknown_results_;
-  std::unordered_map<std::string, int32_t> unknown_ids_;
+  std::unordered_map<std::string, int32_t, Hash, std::equal_to<>> unknown_ids_;
   struct Merge {
     int32_t rank;
     int32_t result;

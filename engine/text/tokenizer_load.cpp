@@ -9,8 +9,10 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <unordered_map>
 
 #include "engine/core/error.h"
+#include "engine/text/tokenizer_models.h"
 #include "engine/text/tokenizer_pipeline.h"
 
 namespace vkinfer {
@@ -158,89 +160,97 @@ SpecialIds resolve_specials(const FolderConfig& cfg, AddedVocab& added,
   return ids;
 }
 
-BpeSource read_bpe_json(const json& model, const fs::path& file) {
-  BpeSource src;
-  src.vocab_source = src.merges_source = file.string();
-  const json& vocab = require(model, "vocab", json::value_t::object, file);
-  for (const auto& [token, id] : vocab.items()) {
-    if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > INT32_MAX)
-      fail(ErrorCode::kBadFile, "{}: vocab entry '{}' is not an integer id in [0, 2^31)", file.string(), token);
-    src.vocab.emplace_back(token, id.get<int32_t>());
-  }
-  const json& merges = require(model, "merges", json::value_t::array, file);
-  for (const json& m : merges) {
-    // Older files write "left right", newer ones ["left", "right"].
-    if (m.is_string()) {
-      const std::string s = m.get<std::string>();
-      const size_t space = s.find(' ');
-      if (space == std::string::npos || s.find(' ', space + 1) != std::string::npos) {
-        fail(ErrorCode::kBadFile, "{}: merge '{}' is not of the form 'left right'", file.string(), s);
+// Post-processors, one function per tokenizers type, registered by name.
+// Each rewrites the template; a Sequence applies its parts in order (the
+// ByteLevel processor only trims offsets, which we do not report).
+struct PostContext {
+  const fs::path& file;
+  std::function<int32_t(const std::string&)> id_of;  // fails naming the token when absent
+};
+using PostFactory = void (*)(const json& spec, const PostContext& ctx, PostProcessor& pp);
+
+void template_processing(const json& p, const PostContext& ctx, PostProcessor& pp) {
+  const json& specials = require(p, "special_tokens", json::value_t::object, ctx.file);
+  auto parse = [&](const char* field) {
+    std::vector<TemplateItem> items;
+    for (const json& piece : require(p, field, json::value_t::array, ctx.file)) {
+      TemplateItem item;
+      if (piece.contains("Sequence")) {
+        const json& seq = piece["Sequence"];
+        item.sequence = seq.value("id", std::string("A")) == "B" ? 1 : 0;
+        item.type_id = seq.value("type_id", 0);
+      } else if (piece.contains("SpecialToken")) {
+        const json& sp = piece["SpecialToken"];
+        const std::string name = sp.value("id", std::string());
+        if (!specials.contains(name)) {
+          fail(ErrorCode::kBadFile, "{}: post_processor template uses '{}' but special_tokens lacks it", ctx.file.string(), name);
+        }
+        item.ids = specials[name].value("ids", std::vector<int32_t>{});
+        item.type_id = sp.value("type_id", 0);
+      } else {
+        fail(ErrorCode::kBadFile, "{}: post_processor template piece is neither Sequence nor SpecialToken", ctx.file.string());
       }
-      src.merges.emplace_back(s.substr(0, space), s.substr(space + 1));
-    } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {
-      src.merges.emplace_back(m[0].get<std::string>(), m[1].get<std::string>());
-    } else {
-      fail(ErrorCode::kBadFile, "{}: a merge is neither \"left right\" nor [left, right]", file.string());
+      items.push_back(std::move(item));
     }
+    return items;
+  };
+  pp.single = parse("single");
+  pp.pair = parse("pair");
+}
+
+// [CLS] A [SEP] (B [SEP]); RoBERTa doubles the middle separator and, having
+// no segment embedding, keeps type id 0 throughout.
+void cls_sep_processing(const json& p, const PostContext& ctx, PostProcessor& pp, bool roberta) {
+  const json& cls = require(p, "cls", json::value_t::array, ctx.file);
+  const json& sep = require(p, "sep", json::value_t::array, ctx.file);
+  if (cls.empty() || !cls[0].is_string() || sep.empty() || !sep[0].is_string()) {
+    fail(ErrorCode::kBadFile, "{}: post_processor cls/sep must be [token, id]", ctx.file.string());
   }
-  return src;
+  const int32_t cls_id = ctx.id_of(cls[0].get<std::string>());
+  const int32_t sep_id = ctx.id_of(sep[0].get<std::string>());
+  const int32_t pair_type = roberta ? 0 : 1;
+  pp.single = {{-1, {cls_id}, 0}, {0, {}, 0}, {-1, {sep_id}, 0}};
+  pp.pair = {{-1, {cls_id}, 0}, {0, {}, 0}, {-1, {sep_id}, 0}};
+  if (roberta) pp.pair.push_back({-1, {sep_id}, 0});
+  pp.pair.push_back({1, {}, pair_type});
+  pp.pair.push_back({-1, {sep_id}, pair_type});
+}
+
+void apply_post_processor(const json& spec, const PostContext& ctx, PostProcessor& pp);
+
+const std::unordered_map<std::string, PostFactory>& post_registry() {
+  static const std::unordered_map<std::string, PostFactory> kRegistry = {
+      {"TemplateProcessing", &template_processing},
+      {"BertProcessing", [](const json& p, const PostContext& c, PostProcessor& pp) { cls_sep_processing(p, c, pp, false); }},
+      {"RobertaProcessing", [](const json& p, const PostContext& c, PostProcessor& pp) { cls_sep_processing(p, c, pp, true); }},
+      {"ByteLevel", [](const json&, const PostContext&, PostProcessor&) {}},
+      {"Sequence", [](const json& p, const PostContext& c, PostProcessor& pp) {
+         for (const json& part : require(p, "processors", json::value_t::array, c.file)) apply_post_processor(part, c, pp);
+       }}};
+  return kRegistry;
+}
+
+void apply_post_processor(const json& spec, const PostContext& ctx, PostProcessor& pp) {
+  if (spec.is_null()) return;
+  const std::string type = type_of(spec);
+  auto it = post_registry().find(type);
+  if (it == post_registry().end()) {
+    fail(ErrorCode::kUnsupported, "{}: post_processor type '{}' is not supported (supported: TemplateProcessing, "
+         "BertProcessing, RobertaProcessing, ByteLevel, Sequence)", ctx.file.string(), type);
+  }
+  it->second(spec, ctx, pp);
 }
 
 PostProcessor template_from_json(const json& post, const AddedVocab& added, const fs::path& file,
                                  const std::function<int32_t(const std::string&)>& vocab_id) {
   PostProcessor pp;
-  auto id_of = [&](const std::string& text) {
-    const int32_t a = added.find(text);
-    const int32_t id = a >= 0 ? a : vocab_id(text);
-    if (id < 0) fail(ErrorCode::kBadFile, "{}: post_processor names token '{}' which is not in the vocabulary", file.string(), text);
-    return id;
-  };
-  for (const json& p : components(post, "processors")) {
-    const std::string type = type_of(p);
-    if (type == "TemplateProcessing") {
-      const json& specials = require(p, "special_tokens", json::value_t::object, file);
-      auto parse = [&](const char* field) {
-        std::vector<TemplateItem> items;
-        for (const json& piece : require(p, field, json::value_t::array, file)) {
-          TemplateItem item;
-          if (piece.contains("Sequence")) {
-            const json& seq = piece["Sequence"];
-            item.sequence = seq.value("id", std::string("A")) == "B" ? 1 : 0;
-            item.type_id = seq.value("type_id", 0);
-          } else if (piece.contains("SpecialToken")) {
-            const json& sp = piece["SpecialToken"];
-            const std::string name = sp.value("id", std::string());
-            if (!specials.contains(name)) {
-              fail(ErrorCode::kBadFile, "{}: post_processor template uses '{}' but special_tokens lacks it", file.string(), name);
-            }
-            item.ids = specials[name].value("ids", std::vector<int32_t>{});
-            item.type_id = sp.value("type_id", 0);
-          } else {
-            fail(ErrorCode::kBadFile, "{}: post_processor template piece is neither Sequence nor SpecialToken", file.string());
-          }
-          items.push_back(std::move(item));
-        }
-        return items;
-      };
-      pp.single = parse("single");
-      pp.pair = parse("pair");
-    } else if (type == "BertProcessing" || type == "RobertaProcessing") {
-      const json& cls = require(p, "cls", json::value_t::array, file);
-      const json& sep = require(p, "sep", json::value_t::array, file);
-      const int32_t cls_id = id_of(cls.at(0).get<std::string>());
-      const int32_t sep_id = id_of(sep.at(0).get<std::string>());
-      const int32_t pair_type = type == "BertProcessing" ? 1 : 0;  // RoBERTa has no segment embedding
-      pp.single = {{-1, {cls_id}, 0}, {0, {}, 0}, {-1, {sep_id}, 0}};
-      pp.pair = {{-1, {cls_id}, 0}, {0, {}, 0}, {-1, {sep_id}, 0}};
-      if (type == "RobertaProcessing") pp.pair.push_back({-1, {sep_id}, 0});
-      pp.pair.push_back({1, {}, pair_type});
-      pp.pair.push_back({-1, {sep_id}, pair_type});
-    } else if (type == "ByteLevel" || type.empty()) {
-      // adds nothing
-    } else {
-      fail(ErrorCode::kUnsupported, "{}: post_processor type '{}' is not supported", file.string(), type);
-    }
-  }
+  PostContext ctx{file, [&](const std::string& text) {
+                    const int32_t a = added.find(text);
+                    const int32_t id = a >= 0 ? a : vocab_id(text);
+                    if (id < 0) fail(ErrorCode::kBadFile, "{}: post_processor names token '{}' which is not in the vocabulary", file.string(), text);
+                    return id;
+                  }};
+  apply_post_processor(post, ctx, pp);
   return pp;
 }
 
@@ -268,15 +278,26 @@ const std::vector<std::pair<const char*, std::optional<std::string>>> kNoDefault
     {"pad_token", std::nullopt}, {"cls_token", std::nullopt}, {"sep_token", std::nullopt},
     {"mask_token", std::nullopt}};
 
+// transformers' fast classes that rebuild the post-processor from
+// add_bos_token / add_eos_token in __init__ (update_post_processor), with
+// their defaults; every other class keeps tokenizer.json's post-processor.
+struct BosEosDefaults {
+  const char* class_prefix;
+  bool add_bos, add_eos;
+};
+constexpr BosEosDefaults kRebuildsTemplate[] = {
+    {"LlamaTokenizer", true, false}, {"CodeLlamaTokenizer", true, false}, {"GemmaTokenizer", true, false},
+    {"CohereTokenizer", true, false}, {"GPTNeoXTokenizer", false, false}};
+
 std::unique_ptr<Tokenizer> load_tokenizer_json(const FolderConfig& cfg) {
   const fs::path file = cfg.dir / "tokenizer.json";
   const json root = read_json_file(file);
+  if (!root.is_object()) fail(ErrorCode::kBadFile, "{}: expected a JSON object at the top level", file.string());
   const json& model = require(root, "model", json::value_t::object, file);
-  std::string model_type = type_of(model);
-  if (model_type.empty()) model_type = model.contains("merges") ? "BPE" : model.contains("max_input_chars_per_word") ? "WordPiece" : "";
 
   AddedVocab added;
-  if (root.contains("added_tokens") && root["added_tokens"].is_array()) {
+  if (root.contains("added_tokens") && !root["added_tokens"].is_null()) {
+    if (!root["added_tokens"].is_array()) fail(ErrorCode::kBadFile, "{}: field 'added_tokens' is not an array", file.string());
     for (const json& t : root["added_tokens"]) {
       AddedToken a;
       a.id = require(t, "id", json::value_t::number_integer, file).get<int32_t>();
@@ -289,111 +310,30 @@ std::unique_ptr<Tokenizer> load_tokenizer_json(const FolderConfig& cfg) {
       added.add(std::move(a));
     }
   }
-  const json normalizer = root.value("normalizer", json());
-  Normalizer normalize;  // stays the identity when the model applies the normalizer itself (BertNormalizer)
-  const json pre = root.value("pre_tokenizer", json());
-  const json decoder = root.value("decoder", json());
-
-  std::unique_ptr<TokenModel> token_model;
-  if (model_type == "BPE") {
-    const bool byte_level = !pre.is_null() && [&] {
-      for (const json& p : components(pre, "pretokenizers")) {
-        if (type_of(p) != "ByteLevel") return false;
-      }
-      return true;
-    }();
-    if (byte_level) {
-      for (const json& p : components(pre, "pretokenizers")) {
-        if (!flag(p, "use_regex", true)) {
-          fail(ErrorCode::kUnsupported, "{}: ByteLevel pre_tokenizer without GPT-2's regex (use_regex=false) is not supported", file.string());
-        }
-      }
-      normalize = Normalizer::from_json(normalizer, file);
-      ByteLevelOptions opt;
-      opt.add_prefix_space = flag(components(pre, "pretokenizers").front(), "add_prefix_space", false);
-      // `tokenizers` leaves GPT-2's model unk_token null; transformers'
-      // GPT2TokenizerFast still names <|endoftext|> as unk.
-      opt.unk_token = model.contains("unk_token") && model["unk_token"].is_string()
-                          ? model["unk_token"].get<std::string>()
-                          : special_token(cfg, "unk_token", "<|endoftext|>").value_or("");
-      token_model = make_byte_level_bpe(read_bpe_json(model, file), opt);
-    } else {
-      SentencePieceOptions opt;
-      opt.byte_fallback = flag(model, "byte_fallback", false);
-      opt.fuse_unk = flag(model, "fuse_unk", false);
-      opt.ignore_merges = flag(model, "ignore_merges", false);
-      opt.unk_token = model.contains("unk_token") && model["unk_token"].is_string() ? model["unk_token"].get<std::string>() : "";
-      normalize = Normalizer::from_json(normalizer, file);
-      bool replaces_space = false;
-      opt.metaspace = opt.prepend_space = false;
-      for (const json& n : components(normalizer, "normalizers")) {
-        if (type_of(n) == "Replace" && n.contains("pattern") && n["pattern"].value("String", std::string()) == " " &&
-            n.value("content", std::string()) == "\xE2\x96\x81") {
-          replaces_space = true;
-        }
-      }
-      for (const json& p : components(pre, "pretokenizers")) {
-        if (type_of(p) == "Metaspace" && !flag(p, "split", true)) {
-          replaces_space = opt.metaspace = true;
-          opt.prepend_space = p.value("prepend_scheme", std::string(flag(p, "add_prefix_space", true) ? "always" : "never")) != "never";
-        } else {
-          fail(ErrorCode::kUnsupported, "{}: pre_tokenizer '{}' is not supported for BPE (supported: ByteLevel, or SentencePiece-style without splitting)", file.string(), type_of(p));
-        }
-      }
-      if (!replaces_space) {
-        fail(ErrorCode::kUnsupported, "{}: BPE model is neither byte-level nor SentencePiece-style (no ' ' -> '▁')", file.string());
-      }
-      opt.strip_leading_spaces = 0;
-      for (const json& d : components(decoder, "decoders")) {
-        if (type_of(d) == "Strip" && d.value("content", std::string()) == " ") opt.strip_leading_spaces = d.value("start", 0);
-        if (type_of(d) == "Metaspace") {
-          const std::string scheme = d.value("prepend_scheme", std::string(flag(d, "add_prefix_space", true) ? "always" : "never"));
-          opt.strip_leading_spaces = scheme != "never" ? 1 : 0;
-        }
-      }
-      token_model = make_sentencepiece_bpe(read_bpe_json(model, file), opt);
-    }
-  } else if (model_type == "WordPiece") {
-    WordPieceOptions opt;
-    if (type_of(normalizer) == "BertNormalizer") {
-      opt.clean_text = flag(normalizer, "clean_text", true);
-      opt.tokenize_chinese_chars = flag(normalizer, "handle_chinese_chars", true);
-      opt.lower_case = flag(normalizer, "lowercase", true);
-      opt.strip_accents = normalizer.contains("strip_accents") && normalizer["strip_accents"].is_boolean()
-                              ? (normalizer["strip_accents"].get<bool>() ? 1 : 0) : -1;
-    } else {
-      normalize = Normalizer::from_json(normalizer, file);
-      opt.clean_text = opt.tokenize_chinese_chars = opt.lower_case = false;
-    }
-    opt.unk_token = model.value("unk_token", std::string("[UNK]"));
-    opt.prefix = model.value("continuing_subword_prefix", std::string("##"));
-    opt.max_input_chars_per_word = model.value("max_input_chars_per_word", 100);
-    const json& vocab = require(model, "vocab", json::value_t::object, file);
-    std::vector<std::string> tokens(vocab.size());
-    std::vector<bool> seen(vocab.size(), false);
-    for (const auto& [token, id] : vocab.items()) {
-      if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<size_t>() >= tokens.size() || seen[id.get<size_t>()]) {
-        fail(ErrorCode::kBadFile, "{}: WordPiece vocab ids must be 0..{} without gaps (entry '{}')", file.string(), tokens.size() - 1, token);
-      }
-      tokens[id.get<size_t>()] = token;
-      seen[id.get<size_t>()] = true;
-    }
-    token_model = make_wordpiece(std::move(tokens), file.string(), opt);
-  } else {
-    fail(ErrorCode::kUnsupported, "{}: tokenizer model type '{}' is not supported (supported: BPE, WordPiece)", file.string(), model_type);
-  }
+  // normalizer -> pre_tokenizer -> model -> decoder, each from its registry.
+  Normalizer normalize = Normalizer::from_json(root.value("normalizer", json()), file);
+  auto pre = make_pre_tokenizer(root.value("pre_tokenizer", json()), file);
+  ModelOptions options;
+  // `tokenizers` leaves GPT-2's model unk_token null; transformers'
+  // GPT2TokenizerFast still names <|endoftext|> as unk, which a merge result
+  // missing from the vocabulary becomes.
+  options.fallback_unk_token = special_token(cfg, "unk_token", "<|endoftext|>").value_or("");
+  auto word_model = make_word_model(model, file, options);
+  auto decoder = make_decoder(root.value("decoder", json()), file);
+  std::unique_ptr<TokenModel> token_model = make_pipeline_model(std::move(pre), std::move(word_model), std::move(decoder));
 
   add_added_tokens_decoder(cfg, added, false);
   TokenModel* tm = token_model.get();
   auto vocab_id = [tm](const std::string& t) { return tm->token_to_id(t); };
   const SpecialIds specials = resolve_specials(cfg, added, vocab_id, kNoDefaults);
   const std::string tokenizer_class = config_value<std::string>(cfg, "tokenizer_class", "");
-  PostProcessor post;
-  if (tokenizer_class.rfind("Llama", 0) == 0 || tokenizer_class.rfind("CodeLlama", 0) == 0) {
-    post = llama_template(specials, config_value(cfg, "add_bos_token", true), config_value(cfg, "add_eos_token", false),
+  PostProcessor post = template_from_json(root.value("post_processor", json()), added, file, vocab_id);
+  for (const BosEosDefaults& d : kRebuildsTemplate) {
+    const std::string prefix = d.class_prefix;
+    // "LlamaTokenizer" and "LlamaTokenizerFast" both load the fast class.
+    if (tokenizer_class.rfind(prefix, 0) != 0 || (tokenizer_class != prefix && tokenizer_class != prefix + "Fast")) continue;
+    post = llama_template(specials, config_value(cfg, "add_bos_token", d.add_bos), config_value(cfg, "add_eos_token", d.add_eos),
                           cfg.dir / "tokenizer_config.json");
-  } else {
-    post = template_from_json(root.value("post_processor", json()), added, file, vocab_id);
   }
   return std::make_unique<PipelineTokenizer>(std::move(token_model), std::move(added), std::move(post), specials,
                                              config_value(cfg, "clean_up_tokenization_spaces", true),

@@ -1,11 +1,13 @@
-// The `tokenizers` normalizers that byte-level and SentencePiece-style
-// checkpoints use (GPT-NeoX/Pythia's NFC, Llama's Prepend + Replace, and the
-// Unicode forms, Lowercase, Strip and StripAccents), applied to each piece of
-// text between added tokens before pre-tokenization, as tokenizers 0.19 does.
-// BertNormalizer is not here: the WordPiece model applies it itself.
+// Normalizers: the first step of a tokenizer.json pipeline, applied to each
+// piece of text between added tokens before pre-tokenization, as tokenizers
+// 0.19 does. One small class per `tokenizers` type (NFC, NFD, NFKC, NFKD,
+// Lowercase, Strip, StripAccents, Replace, Prepend, BertNormalizer,
+// Sequence), built from its JSON by a registry keyed on "type". The Unicode
+// forms and case mappings come from ICU (unicode.h), not hand-kept tables.
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,6 +15,13 @@
 #include <nlohmann/json_fwd.hpp>
 
 namespace vkinfer::tokenizer_detail {
+
+class NormalizerStep {
+ public:
+  virtual ~NormalizerStep() = default;
+  // `text` is valid UTF-8 and stays so.
+  virtual void apply(std::string& text) const = 0;
+};
 
 class Normalizer {
  public:
@@ -27,17 +36,10 @@ class Normalizer {
   bool is_identity() const { return steps_.empty(); }
 
  private:
-  enum class Kind { kNfc, kNfd, kNfkc, kNfkd, kLowercase, kStripAccents, kStrip, kReplace, kPrepend };
-  struct Step {
-    explicit Step(Kind k) : kind(k) {}
-    Kind kind;
-    std::string pattern;  // Replace: the literal searched for
-    std::string content;  // Replace: the replacement; Prepend: the prefix
-    bool strip_left = false, strip_right = false;
-  };
   void add(const nlohmann::json& spec, const std::filesystem::path& file);
 
-  std::vector<Step> steps_;
+  // Shared so that a Normalizer copies cheaply; steps are immutable.
+  std::vector<std::shared_ptr<const NormalizerStep>> steps_;
 };
 
 }  // namespace vkinfer::tokenizer_detail

@@ -153,17 +153,20 @@ std::vector<int32_t> PipelineTokenizer::encode_text(std::string_view text) const
   // tokenizers' AddedVocabulary::extract_and_normalize: tokens that are not
   // normalized are split out of the raw text, the normalizer runs on each
   // piece between them, and normalized tokens are split out of its output.
+  // A segment "at the start" begins at offset 0 of the input (Metaspace's
+  // prepend_scheme "first" looks at that).
   for (const AddedVocab::Piece& raw : added_.split(text, false)) {
     if (raw.id >= 0) {
       ids.push_back(raw.id);
       continue;
     }
+    const bool raw_at_start = raw.text.data() == text.data();
     const std::string normalized = normalizer_.apply(raw.text);
     for (const AddedVocab::Piece& piece : added_.split(normalized, true)) {
       if (piece.id >= 0) {
         ids.push_back(piece.id);
       } else {
-        model_->encode_segment(piece.text, ids);
+        model_->encode_segment(piece.text, raw_at_start && piece.text.data() == normalized.data(), ids);
       }
     }
   }

@@ -24,7 +24,8 @@ class TokenModel {
  public:
   virtual ~TokenModel() = default;
   // Appends the ids of one segment of text that holds no added token.
-  virtual void encode_segment(std::string_view text, std::vector<int32_t>& ids) const = 0;
+  // `at_start`: the segment begins at the start of the input.
+  virtual void encode_segment(std::string_view text, bool at_start, std::vector<int32_t>& ids) const = 0;
   // Joins token strings (vocabulary entries and added-token contents) into
   // text the way the model's HF decoder does, before clean-up.
   virtual std::string decode_tokens(const std::vector<std::string_view>& tokens) const = 0;
@@ -132,25 +133,13 @@ struct BpeSource {
   std::vector<std::pair<std::string, int32_t>> vocab;
   std::vector<std::pair<std::string, std::string>> merges;
   std::string vocab_source, merges_source;
+  std::string continuing_subword_prefix;  // cut from a merge's right part
 };
 struct ByteLevelOptions {
   bool add_prefix_space = false;
   std::string unk_token;  // what a merge result missing from the vocabulary becomes
 };
 std::unique_ptr<TokenModel> make_byte_level_bpe(BpeSource source, ByteLevelOptions options);
-
-struct SentencePieceOptions {
-  // Metaspace pre-tokenizer: ' ' -> '▁' and a '▁' prepended. Llama's files
-  // do both in the normalizer instead, which runs before the model.
-  bool metaspace = true;
-  bool prepend_space = true;
-  bool byte_fallback = true;       // unknown chars -> <0xXX> tokens
-  bool fuse_unk = true;            // consecutive unknowns -> one <unk>
-  bool ignore_merges = false;      // a word found whole in the vocab skips merging
-  int strip_leading_spaces = 1;    // decoder Strip(" ", n, 0): spaces removed from the start
-  std::string unk_token;           // empty when the model has none
-};
-std::unique_ptr<TokenModel> make_sentencepiece_bpe(BpeSource source, SentencePieceOptions options);
 
 struct WordPieceOptions {
   bool clean_text = true;

@@ -55,7 +55,7 @@ class WordPiece final : public TokenModel {
     }
   }
 
-  void encode_segment(std::string_view text, std::vector<int32_t>& ids) const override {
+  void encode_segment(std::string_view text, bool /*at_start*/, std::vector<int32_t>& ids) const override {
     for (const std::u32string& word : basic_tokenize(text)) word_piece(word, ids);
   }
 

@@ -22,6 +22,18 @@ std::string to_utf8(std::u32string_view cps);
 // String::from_utf8_lossy do (the GPT-2 decoders use them).
 std::string decode_lossy(std::string_view bytes);
 
+// Decodes the code point at byte `i` of text already known to be valid UTF-8
+// and advances `i` past it (the pipeline validates input once, up front).
+inline char32_t next_code_point(std::string_view s, size_t& i) {
+  const auto b0 = static_cast<unsigned char>(s[i]);
+  if (b0 < 0x80) return i += 1, b0;
+  const size_t n = b0 >= 0xF0 ? 4 : b0 >= 0xE0 ? 3 : 2;
+  char32_t cp = b0 & (n == 2 ? 0x1F : n == 3 ? 0x0F : 0x07);
+  for (size_t k = 1; k < n && i + k < s.size(); ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+  i += n;
+  return cp;
+}
+
 // True when `bytes` is well-formed UTF-8 (no replacement would be needed).
 bool is_valid_utf8(std::string_view bytes);
 
