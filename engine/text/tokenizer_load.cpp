@@ -295,21 +295,6 @@ std::unique_ptr<Tokenizer> load_tokenizer_json(const FolderConfig& cfg) {
   if (!root.is_object()) fail(ErrorCode::kBadFile, "{}: expected a JSON object at the top level", file.string());
   const json& model = require(root, "model", json::value_t::object, file);
 
-  AddedVocab added;
-  if (root.contains("added_tokens") && !root["added_tokens"].is_null()) {
-    if (!root["added_tokens"].is_array()) fail(ErrorCode::kBadFile, "{}: field 'added_tokens' is not an array", file.string());
-    for (const json& t : root["added_tokens"]) {
-      AddedToken a;
-      a.id = require(t, "id", json::value_t::number_integer, file).get<int32_t>();
-      a.content = require(t, "content", json::value_t::string, file).get<std::string>();
-      a.special = flag(t, "special", false);
-      a.lstrip = flag(t, "lstrip", false);
-      a.rstrip = flag(t, "rstrip", false);
-      a.single_word = flag(t, "single_word", false);
-      a.normalized = flag(t, "normalized", !a.special);
-      added.add(std::move(a));
-    }
-  }
   // normalizer -> pre_tokenizer -> model -> decoder, each from its registry.
   Normalizer normalize = Normalizer::from_json(root.value("normalizer", json()), file);
   auto pre = make_pre_tokenizer(root.value("pre_tokenizer", json()), file);
@@ -321,6 +306,35 @@ std::unique_ptr<Tokenizer> load_tokenizer_json(const FolderConfig& cfg) {
   auto word_model = make_word_model(model, file, options);
   auto decoder = make_decoder(root.value("decoder", json()), file);
   std::unique_ptr<TokenModel> token_model = make_pipeline_model(std::move(pre), std::move(word_model), std::move(decoder));
+
+  // Added tokens get their ids as tokenizers' deserializer re-derives them
+  // (AddedVocabulary::add_tokens), not from the file's "id": a token already
+  // in the vocabulary keeps its vocabulary id, a new one takes the next id
+  // after the vocabulary or the largest added id. Real files agree with this;
+  // a file that does not is read as HF reads it.
+  AddedVocab added;
+  if (root.contains("added_tokens") && !root["added_tokens"].is_null()) {
+    if (!root["added_tokens"].is_array()) fail(ErrorCode::kBadFile, "{}: field 'added_tokens' is not an array", file.string());
+    const int32_t model_size = token_model->size();
+    int32_t max_added = -1;
+    for (const json& t : root["added_tokens"]) {
+      AddedToken a;
+      require(t, "id", json::value_t::number_integer, file);
+      a.content = require(t, "content", json::value_t::string, file).get<std::string>();
+      a.special = flag(t, "special", false);
+      a.lstrip = flag(t, "lstrip", false);
+      a.rstrip = flag(t, "rstrip", false);
+      a.single_word = flag(t, "single_word", false);
+      a.normalized = flag(t, "normalized", !a.special);
+      if (a.content.empty()) continue;
+      a.id = added.find(a.content);
+      if (a.id < 0) a.id = token_model->token_to_id(a.content);
+      if (a.id < 0) a.id = max_added >= model_size ? max_added + 1 : model_size;
+      max_added = std::max(max_added, a.id);
+      added.add(std::move(a));
+    }
+  }
+
 
   add_added_tokens_decoder(cfg, added, false);
   TokenModel* tm = token_model.get();
