@@ -4,7 +4,9 @@
 // test models. Each must fail with one clean line naming the file.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
+#include <tuple>
 
 #include "tests/support/cli_runner.h"
 #include "tests/support/model_fixture.h"
@@ -143,6 +145,74 @@ TEST_F(BadTokenizer, UnsupportedTokenizerModel) {
   const fs::path model = copy("gpt2");
   testing::edit_json(model / "tokenizer.json", [](json& t) { t["model"]["type"] = "Unigram"; });
   EXPECT_CLEAN_ERROR(tokenize(model), {(model / "tokenizer.json").string(), "Unigram"});
+}
+
+// The pipeline's components: each malformed or unknown one is refused at
+// load with one line naming tokenizer.json and the component.
+TEST_F(BadTokenizer, RegexOnigurumaRejects) {
+  const fs::path model = copy("gpt2");
+  testing::edit_json(model / "tokenizer.json", [](json& t) {
+    t["pre_tokenizer"] = {{"type", "Split"}, {"pattern", {{"Regex", "(?<oops"}}}, {"behavior", "Isolated"}, {"invert", false}};
+  });
+  EXPECT_CLEAN_ERROR(tokenize(model), {(model / "tokenizer.json").string(), "(?<oops", "does not compile"});
+  testing::edit_json(model / "tokenizer.json", [](json& t) {
+    t["normalizer"] = {{"type", "Replace"}, {"pattern", {{"Regex", "[z-a]"}}}, {"content", ""}};
+  });
+  EXPECT_CLEAN_ERROR(tokenize(model), {(model / "tokenizer.json").string(), "[z-a]", "normalizer Replace"});
+}
+
+// A pattern that backtracks exponentially on a long input gives up within
+// Oniguruma's retry budget, with one error naming the pattern, not a hang.
+TEST_F(BadTokenizer, CatastrophicRegexIsBounded) {
+  const fs::path model = copy("gpt2");
+  const std::string pattern = "(\\w+\\s?)+$";
+  testing::edit_json(model / "tokenizer.json", [&](json& t) {
+    t["pre_tokenizer"] = {{"type", "Sequence"}, {"pretokenizers", {
+        {{"type", "Split"}, {"pattern", {{"Regex", pattern}}}, {"behavior", "Isolated"}, {"invert", false}},
+        {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", false}}}}};
+  });
+  std::string text;
+  for (int i = 0; i < 400; ++i) text += "word ";
+  text += "!";
+  const auto start = std::chrono::steady_clock::now();
+  const CliResult result = run_vkinfer({"tokenize", "--model", model.string(), "--text", text});
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_CLEAN_ERROR(result, {(model / "tokenizer.json").string(), pattern, "backtracks too much"});
+  EXPECT_LT(seconds, 30.0) << "the search budget should stop it in about a second";
+}
+
+TEST_F(BadTokenizer, UnknownComponentTypesAreNamed) {
+  const std::pair<const char*, json> cases[] = {
+      {"pre_tokenizer", {{"type", "Sequence"}, {"pretokenizers", {{{"type", "ByteLevel"}}, {{"type", "UnicodeScripts2"}}}}}},
+      {"normalizer", {{"type", "Precompiled"}, {"precompiled_charsmap", "AAAA"}}},
+      {"decoder", {{"type", "CTC2"}}},
+      {"post_processor", {{"type", "Sequence"}, {"processors", {{{"type", "Frobnicate"}}}}}}};
+  for (const auto& [field, value] : cases) {
+    const fs::path model = copy("gpt2");
+    testing::edit_json(model / "tokenizer.json", [&](json& t) { t[field] = value; });
+    const std::string type = value.contains("type") && value["type"] != "Sequence" ? value["type"].get<std::string>()
+                             : field == std::string("pre_tokenizer") ? "UnicodeScripts2" : "Frobnicate";
+    EXPECT_CLEAN_ERROR(tokenize(model), {(model / "tokenizer.json").string(), field, type}) << field;
+    fs::remove_all(model);
+  }
+}
+
+TEST_F(BadTokenizer, MalformedComponentFieldsAreNamed) {
+  const std::tuple<const char*, json, const char*> cases[] = {
+      {"pre_tokenizer", {{"type", "Split"}, {"pattern", {{"Regex", "x"}}}, {"behavior", "Sideways"}, {"invert", false}}, "Sideways"},
+      {"pre_tokenizer", {{"type", "Split"}, {"pattern", "x"}, {"behavior", "Isolated"}}, "pattern"},
+      {"pre_tokenizer", {{"type", "Metaspace"}, {"replacement", "__"}, {"prepend_scheme", "always"}}, "replacement"},
+      {"pre_tokenizer", {{"type", "Metaspace"}, {"prepend_scheme", "sometimes"}}, "sometimes"},
+      {"pre_tokenizer", {{"type", "Digits"}, {"individual_digits", "yes"}}, "individual_digits"},
+      {"decoder", {{"type", "Strip"}, {"content", " "}, {"start", "one"}, {"stop", 0}}, "start"},
+      {"decoder", {{"type", "Sequence"}, {"decoders", "ByteLevel"}}, "decoders"},
+      {"normalizer", {{"type", "BertNormalizer"}, {"lowercase", 3}}, "lowercase"}};
+  for (const auto& [field, value, needle] : cases) {
+    const fs::path model = copy("gpt2");
+    testing::edit_json(model / "tokenizer.json", [&](json& t) { t[field] = value; });
+    EXPECT_CLEAN_ERROR(tokenize(model), {(model / "tokenizer.json").string(), needle}) << value.dump();
+    fs::remove_all(model);
+  }
 }
 
 }  // namespace
