@@ -88,7 +88,27 @@ void exercise(const Tokenizer& tokenizer, std::string_view text, std::string_vie
   for (int32_t id : with_specials.ids) tokenizer.token_to_id(tokenizer.id_to_token(id));
 }
 
+void load_and_exercise(bool has_text, std::string_view text) {
+  try {
+    const auto tokenizer = Tokenizer::load(scratch_dir());
+    if (has_text) {
+      exercise(*tokenizer, text, text);
+    } else {
+      for (std::string_view t : kDefaultTexts) exercise(*tokenizer, t, {});
+    }
+  } catch (const Error&) {
+    // Typed errors (bad file, unsupported feature, id out of range) are fine.
+  }
+}
+
 }  // namespace
+
+void run_tokenizer_folder(const std::vector<std::pair<std::string, std::string>>& files, const std::string* text) {
+  const fs::path& dir = scratch_dir();
+  for (const auto& entry : fs::directory_iterator(dir)) fs::remove(entry.path());
+  for (const auto& [name, content] : files) write_file(dir / name, content);
+  load_and_exercise(text != nullptr, text != nullptr ? std::string_view(*text) : std::string_view());
+}
 
 int run_tokenizer_input(const TokenizerTarget& target, const uint8_t* data, size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
@@ -113,16 +133,7 @@ int run_tokenizer_input(const TokenizerTarget& target, const uint8_t* data, size
     pos = nul + 1;
   }
 
-  try {
-    const auto tokenizer = Tokenizer::load(dir);
-    if (has_text) {
-      exercise(*tokenizer, text, text);
-    } else {
-      for (std::string_view t : kDefaultTexts) exercise(*tokenizer, t, {});
-    }
-  } catch (const Error&) {
-    // Typed errors (bad file, unsupported feature, id out of range) are fine.
-  }
+  load_and_exercise(has_text, text);
   return 0;
 }
 

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace vkinfer::fuzz {
@@ -23,5 +24,9 @@ struct TokenizerTarget {
 };
 
 int run_tokenizer_input(const TokenizerTarget& target, const uint8_t* data, size_t size);
+
+// Writes `files` (name, content) into the scratch folder, loads it and runs
+// `text` (or the default texts when `text` is null) through the same checks.
+void run_tokenizer_folder(const std::vector<std::pair<std::string, std::string>>& files, const std::string* text);
 
 }  // namespace vkinfer::fuzz

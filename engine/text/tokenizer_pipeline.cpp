@@ -69,14 +69,23 @@ void AddedVocab::add(AddedToken token) {
   }
   by_content_[token.content] = tokens_.size();
   by_id_[token.id] = tokens_.size();
+  by_first_byte_[static_cast<unsigned char>(token.content[0])].push_back(tokens_.size());
   patterns_.push_back(token.content);
   tokens_.push_back(std::move(token));
+}
+
+void AddedVocab::index_patterns() {
+  for (auto& bucket : by_first_byte_) bucket.clear();
+  for (size_t k = 0; k < patterns_.size(); ++k) {
+    if (!patterns_[k].empty()) by_first_byte_[static_cast<unsigned char>(patterns_[k][0])].push_back(k);
+  }
 }
 
 void AddedVocab::normalize_patterns(const Normalizer& normalizer) {
   for (size_t k = 0; k < tokens_.size(); ++k) {
     patterns_[k] = tokens_[k].normalized ? normalizer.apply(tokens_[k].content) : tokens_[k].content;
   }
+  index_patterns();
 }
 
 std::vector<AddedVocab::Piece> AddedVocab::split(std::string_view text, bool normalized_tokens) const {
@@ -86,10 +95,10 @@ std::vector<AddedVocab::Piece> AddedVocab::split(std::string_view text, bool nor
   while (i < text.size()) {
     const AddedToken* best = nullptr;
     size_t best_size = 0;
-    for (size_t k = 0; k < tokens_.size(); ++k) {
+    for (size_t k : by_first_byte_[static_cast<unsigned char>(text[i])]) {
       const AddedToken& t = tokens_[k];
       const std::string& pattern = patterns_[k];
-      if (t.normalized != normalized_tokens || pattern.size() <= best_size) continue;
+      if (t.normalized != normalized_tokens || pattern.empty() || pattern.size() <= best_size) continue;
       if (text.compare(i, pattern.size(), pattern) != 0) continue;
       if (t.single_word && (is_word_char(code_point_before(text, i)) ||
                             is_word_char(code_point_at(text, i + pattern.size())))) {

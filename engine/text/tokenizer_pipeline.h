@@ -5,6 +5,7 @@
 // the special tokens. PipelineTokenizer wires them into the public Tokenizer.
 #pragma once
 
+#include <array>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -69,7 +70,12 @@ class AddedVocab {
 
  private:
   std::vector<AddedToken> tokens_;
+  void index_patterns();
+
   std::vector<std::string> patterns_;  // per token: the text split() looks for
+  // Tokens by the first byte of their pattern, so that split() tries only the
+  // few that can start at a position (Llama 3 has 256 added tokens).
+  std::array<std::vector<size_t>, 256> by_first_byte_;
   std::unordered_map<int32_t, size_t> by_id_;
   std::unordered_map<std::string, size_t> by_content_;
 };
