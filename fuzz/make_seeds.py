@@ -66,6 +66,60 @@ def main():
     for model in ["gpt2", "opt"]:
         write("tokenizer_classic_bpe_fuzzer", model,
               tokenizer_seed(model, ["vocab.json", "merges.txt", "tokenizer_config.json"]))
+    component_seeds()
+
+
+# tokenizer_components_fuzzer: normalizer NUL pre_tokenizer NUL decoder NUL text,
+# one seed per component family real tokenizer.json files use.
+LLAMA3 = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
+          r"|\s*[\r\n]+|\s+(?!\S)|\s+")
+BYTE_LEVEL = {"type": "ByteLevel", "add_prefix_space": False, "use_regex": False}
+COMPONENT_TEXT = ("Hello  world!\tcaf\u00e9 cafe\u0301 \u4e2d\u6587 \U0001F469\u200d\U0001F4BB I'M don't 12345 "
+                  "magic word<s>\n\n")
+COMPONENT_SEEDS = {
+    "llama3": (None, {"type": "Sequence", "pretokenizers": [
+        {"type": "Split", "pattern": {"Regex": LLAMA3}, "behavior": "Isolated", "invert": False}, BYTE_LEVEL]},
+        {"type": "ByteLevel"}),
+    "smollm_digits": (None, {"type": "Sequence", "pretokenizers": [
+        {"type": "Digits", "individual_digits": True},
+        {"type": "ByteLevel", "add_prefix_space": False, "use_regex": True}]}, {"type": "ByteLevel"}),
+    "split_string_invert": ({"type": "NFKC"}, {"type": "Sequence", "pretokenizers": [
+        {"type": "Split", "pattern": {"String": " "}, "behavior": "MergedWithNext", "invert": True}, BYTE_LEVEL]}, None),
+    "metaspace_first": (
+        {"type": "Sequence", "normalizers": [{"type": "Replace", "pattern": {"Regex": "\\s+"}, "content": " "}]},
+        {"type": "Sequence", "pretokenizers": [
+            {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "first", "split": True}, BYTE_LEVEL]},
+        {"type": "Sequence", "decoders": [{"type": "ByteLevel"},
+                                          {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "first"}]}),
+    "bert": ({"type": "BertNormalizer", "clean_text": True, "handle_chinese_chars": True, "strip_accents": None,
+              "lowercase": True},
+             {"type": "Sequence", "pretokenizers": [{"type": "BertPreTokenizer"}, BYTE_LEVEL]},
+             {"type": "Sequence", "decoders": [{"type": "ByteLevel"},
+                                               {"type": "WordPiece", "prefix": "##", "cleanup": True}]}),
+    "whitespace_punct": (
+        {"type": "Sequence", "normalizers": [{"type": "NFD"}, {"type": "StripAccents"}, {"type": "Lowercase"},
+                                             {"type": "Strip", "strip_left": True, "strip_right": False}]},
+        {"type": "Sequence", "pretokenizers": [{"type": "Whitespace"}, {"type": "Punctuation", "behavior": "Contiguous"},
+                                               {"type": "WhitespaceSplit"}, BYTE_LEVEL]},
+        {"type": "Sequence", "decoders": [{"type": "ByteLevel"},
+                                          {"type": "Replace", "pattern": {"String": "l"}, "content": "L"},
+                                          {"type": "Strip", "content": " ", "start": 1, "stop": 1}, {"type": "Fuse"},
+                                          {"type": "BPEDecoder", "suffix": "</w>"}]}),
+    "prepend_fallback": (
+        {"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": "\u2581"},
+                                             {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"}]},
+        BYTE_LEVEL,
+        {"type": "Sequence", "decoders": [{"type": "ByteLevel"},
+                                          {"type": "Replace", "pattern": {"String": "\u2581"}, "content": " "},
+                                          {"type": "ByteFallback"}, {"type": "Fuse"},
+                                          {"type": "Strip", "content": " ", "start": 1, "stop": 0}]}),
+}
+
+
+def component_seeds():
+    for name, parts in COMPONENT_SEEDS.items():
+        data = "\0".join(json.dumps(p) if p is not None else "null" for p in parts) + "\0" + COMPONENT_TEXT
+        write("tokenizer_components_fuzzer", name, data.encode())
 
 
 if __name__ == "__main__":

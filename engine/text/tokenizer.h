@@ -1,12 +1,13 @@
 // Text <-> token ids, matching Hugging Face token for token.
 //
 // Tokenizer::load() reads a Hugging Face folder: tokenizer.json when present
-// (byte-level BPE as in GPT-2/OPT/GPT-J/GPT-NeoX, SentencePiece-style BPE with
-// byte fallback as in Llama, WordPiece as in BERT), else the classic files
-// (vocab.json + merges.txt, or vocab.txt), plus tokenizer_config.json,
+// (any pipeline of the `tokenizers` components engine/text implements: GPT-2,
+// Llama 2 and 3, SmolLM, BERT, ... see tokenizer_load.cpp), else the classic
+// files (vocab.json + merges.txt, or vocab.txt), plus tokenizer_config.json,
 // special_tokens_map.json and config.json for special tokens and options.
 // The reference is transformers 4.40: slow GPT2Tokenizer/BertTokenizer for the
-// classic files, the `tokenizers` pipeline for tokenizer.json.
+// classic files, the `tokenizers` 0.19 pipeline (with the fast classes'
+// tokenizer_config flags) for tokenizer.json.
 #pragma once
 
 #include <cstdint>

@@ -1,6 +1,9 @@
 // Tokenizer::load(): reads a Hugging Face tokenizer folder and builds the
 // matching pipeline. tokenizer.json wins when present (as in transformers'
-// fast tokenizers); otherwise the classic slow-tokenizer files are used.
+// fast tokenizers): each of its components is built by its own registry
+// (tokenizer_normalizer.h, tokenizer_pretokenizer.h, tokenizer_models.h,
+// tokenizer_decoder.h, and the post-processors here); otherwise the classic
+// slow-tokenizer files are used.
 // Options and special tokens come from tokenizer_config.json,
 // special_tokens_map.json and config.json, with the defaults the
 // transformers tokenizer classes use when a field is absent.

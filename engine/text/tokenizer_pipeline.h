@@ -1,8 +1,11 @@
 // Internal to the tokenizers: the pieces every Hugging Face tokenizer is made
 // of, in the order `tokenizers` runs them: added tokens are split out of the
-// raw text first, the Normalizer runs on the text between them, a TokenModel (byte-level BPE, SentencePiece BPE, WordPiece)
-// turns each remaining segment into ids, and a post-processor template adds
-// the special tokens. PipelineTokenizer wires them into the public Tokenizer.
+// raw text first, the Normalizer runs on the text between them, a TokenModel
+// turns each remaining segment into ids (for tokenizer.json the
+// pre-tokenizer -> model -> decoder chain of tokenizer_models.h; for the
+// classic files the slow tokenizers' byte-level BPE or WordPiece), and a
+// post-processor template adds the special tokens. PipelineTokenizer wires
+// them into the public Tokenizer.
 #pragma once
 
 #include <array>
