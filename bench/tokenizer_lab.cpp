@@ -9,9 +9,10 @@
 //   .venv/bin/python bench/tokenizer_lab_hf.py --write build/english.txt
 //   VKINFER_TOKENIZER_TEXT=build/english.txt build/bench/tokenizer_lab
 //
-// Tokenizers: ../shared/models/gpt2-tokenizer (VKINFER_SHARED_DIR, default
-// ../shared) and the real Llama 3 tokenizer.json (VKINFER_LLAMA3_TOKENIZER,
-// see tests/CMakeLists.txt).
+// Tokenizers: GPT-2 (build/gpt2-tokenizer-hf/, the copy of
+// ../shared/models/gpt2-tokenizer that tokenizer_lab_hf.py writes) and the
+// real Llama 3 tokenizer.json (VKINFER_LLAMA3_TOKENIZER, see
+// tests/CMakeLists.txt).
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
@@ -72,7 +73,12 @@ fs::path folder_for(const char* tokenizer_json) {
   return dir;
 }
 
-void BM_encode_gpt2(benchmark::State& state) { encode_bench(state, shared_dir() / "models/gpt2-tokenizer"); }
+// The copy of GPT-2's tokenizer.json that tokenizers 0.19 can read, written
+// by tokenizer_lab_hf.py; the shared folder otherwise.
+void BM_encode_gpt2(benchmark::State& state) {
+  const fs::path copy = fs::path(VKINFER_SOURCE_DIR) / "build/gpt2-tokenizer-hf";
+  encode_bench(state, fs::exists(copy / "tokenizer.json") ? copy : shared_dir() / "models/gpt2-tokenizer");
+}
 void BM_encode_llama3(benchmark::State& state) {
   const char* path = std::getenv("VKINFER_LLAMA3_TOKENIZER");
   if (path == nullptr) return state.SkipWithError("VKINFER_LLAMA3_TOKENIZER is unset");

@@ -7,8 +7,8 @@ files on the same first MiB of text (cut at a line end), one thread.
 
 The text is English prose found offline on any Debian machine with Python:
 the pydoc topic pages, then the licence texts in /usr/share/common-licenses.
-GPT-2's shared tokenizer.json writes merges as pairs, which tokenizers 0.19
-cannot read, so this side reads a copy with "left right" merges.
+GPT-2's shared tokenizer.json is not readable by tokenizers 0.19 (see
+gpt2_copy); both sides time the readable copy this script writes.
 """
 import os
 import sys
@@ -36,12 +36,20 @@ def write_text(path):
 
 
 def gpt2_copy():
+    """The shared GPT-2 tokenizer.json as tokenizers 0.19 can read it: merges
+    as "left right" strings, without the merges whose result is missing from
+    the vocabulary ("Ġ Cla ude"; tokenizers refuses such a file). Written to
+    build/gpt2-tokenizer-hf/ so that the lab can time the very same file
+    (VKINFER_GPT2_TOKENIZER)."""
     import json
-    import tempfile
     spec = json.load(open(os.path.join(SHARED, "models/gpt2-tokenizer/tokenizer.json"), encoding="utf-8"))
-    spec["model"]["merges"] = [m if isinstance(m, str) else " ".join(m) for m in spec["model"]["merges"]]
-    path = os.path.join(tempfile.mkdtemp(), "tokenizer.json")
-    json.dump(spec, open(path, "w", encoding="utf-8"))
+    vocab = spec["model"]["vocab"]
+    merges = [m.split(" ") if isinstance(m, str) else m for m in spec["model"]["merges"]]
+    spec["model"]["merges"] = [f"{a} {b}" for a, b in merges if a + b in vocab]
+    folder = os.path.join(ROOT, "build", "gpt2-tokenizer-hf")
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, "tokenizer.json")
+    json.dump(spec, open(path, "w", encoding="utf-8"), ensure_ascii=False)
     return path
 
 
