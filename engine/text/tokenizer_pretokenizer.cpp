@@ -264,6 +264,25 @@ class WhitespaceSplitPre final : public PreTokenizer {
   }
 };
 
+class CharDelimiterSplitPre final : public PreTokenizer {
+ public:
+  static std::unique_ptr<PreTokenizer> make(const json& spec, const fs::path& file) {
+    const std::u32string d = spec.contains("delimiter") && spec["delimiter"].is_string()
+                                 ? unicode::to_code_points(spec["delimiter"].get<std::string>()) : std::u32string();
+    if (d.size() != 1) fail(ErrorCode::kBadFile, "{}: pre_tokenizer CharDelimiterSplit needs a one-character 'delimiter'", file.string());
+    return std::make_unique<CharDelimiterSplitPre>(d[0]);
+  }
+  explicit CharDelimiterSplitPre(char32_t delimiter) : delimiter_(delimiter) {}
+  void split(std::vector<PreToken>& pieces) const override {
+    split_pieces(pieces, [&](std::string_view text) {
+      return apply_behavior(char_runs(text, [&](char32_t c) { return c == delimiter_; }), SplitBehavior::kRemoved);
+    });
+  }
+
+ private:
+  char32_t delimiter_;
+};
+
 class PunctuationPre final : public PreTokenizer {
  public:
   static std::unique_ptr<PreTokenizer> make(const json& spec, const fs::path& file) {
@@ -321,6 +340,7 @@ const std::unordered_map<std::string, Factory>& registry() {
       {"Metaspace", &MetaspacePre::make},
       {"Whitespace", &WhitespacePre::make},
       {"WhitespaceSplit", &WhitespaceSplitPre::make},
+      {"CharDelimiterSplit", &CharDelimiterSplitPre::make},
       {"Punctuation", &PunctuationPre::make},
       {"BertPreTokenizer", &BertPre::make},
       {"Sequence", &SequencePre::make}};
@@ -339,7 +359,7 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const json& spec, const fs::pat
   if (it == registry().end()) {
     fail(ErrorCode::kUnsupported,
          "{}: pre_tokenizer '{}' is not supported (supported: Split, Digits, ByteLevel, Metaspace, Whitespace, "
-         "WhitespaceSplit, Punctuation, BertPreTokenizer, Sequence)", file.string(), type);
+         "WhitespaceSplit, CharDelimiterSplit, Punctuation, BertPreTokenizer, Sequence)", file.string(), type);
   }
   return it->second(spec, file);
 }

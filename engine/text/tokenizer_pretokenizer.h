@@ -1,7 +1,8 @@
 // Pre-tokenizers: the step of a tokenizer.json pipeline that cuts normalized
 // text into the pieces the model tokenizes one by one. One small class per
 // `tokenizers` type (Split, Digits, ByteLevel, Metaspace, Whitespace,
-// WhitespaceSplit, Punctuation, BertPreTokenizer, Sequence), built from its
+// WhitespaceSplit, CharDelimiterSplit, Punctuation, BertPreTokenizer,
+// Sequence), built from its
 // JSON by a registry keyed on "type"; semantics follow tokenizers 0.19's
 // pre_tokenizers/*.rs and NormalizedString::split.
 #pragma once
