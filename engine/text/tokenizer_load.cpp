@@ -93,16 +93,6 @@ std::string type_of(const json& obj) {
   return obj.is_object() && obj.contains("type") && obj["type"].is_string() ? obj["type"].get<std::string>() : "";
 }
 
-// The parts of a Sequence (normalizer, pre-tokenizer, decoder...) or the
-// single component itself.
-std::vector<json> components(const json& obj, const char* list_field) {
-  if (obj.is_null()) return {};
-  if (type_of(obj) == "Sequence" && obj.contains(list_field) && obj[list_field].is_array()) {
-    return obj[list_field].get<std::vector<json>>();
-  }
-  return {obj};
-}
-
 void add_added_tokens_decoder(const FolderConfig& cfg, AddedVocab& added, bool slow) {
   // transformers >= 4.34 writes the added tokens into tokenizer_config.json.
   const json& tc = cfg.tokenizer_config;
