@@ -1,3 +1,5 @@
+// The rank launcher (ranks.h): world = tp × pp × dp ranks as threads or MPI
+// processes, each with its device and per-axis groups.
 #include "partition/ranks.h"
 
 #include <cstdlib>
@@ -11,17 +13,30 @@ namespace vkinfer {
 namespace {
 
 // Fault injection for the tests that check a failing rank ends the whole
-// group promptly: VKINFER_TEST_FAIL_RANK=<r> makes rank r fail after loading.
+// group promptly: VKINFER_TEST_FAIL_RANK=<r> makes global rank r fail after
+// loading.
 void maybe_inject_failure(int rank) {
   const char* value = std::getenv("VKINFER_TEST_FAIL_RANK");
   if (value && std::atoi(value) == rank)
     fail(ErrorCode::kInternal, "rank {} failed on purpose (VKINFER_TEST_FAIL_RANK)", rank);
 }
 
+// Splits this rank's groups from `world` and runs the body. The groups die
+// before `world` (MPI frees sub-communicators before finalizing).
+void run_body(vk::Device& device, Communicator& world, const Topology& topology,
+              const std::function<void(RankContext&)>& body) {
+  CommGroups groups = make_groups(world, topology);
+  maybe_inject_failure(world.rank());
+  RankContext context{device,        *groups.tp, world, *groups.pp, *groups.dp, topology,
+                      topology.coord(world.rank())};
+  body(context);
+}
+
 }  // namespace
 
 bool run_ranks(const RankOptions& options, const std::function<void(RankContext&)>& body) {
-  if (options.tp < 1) fail(ErrorCode::kInvalidArgument, "--tp must be >= 1 (got {})", options.tp);
+  const Topology topology = options.topology();
+  const int world = topology.world();
   auto instance = vk::Instance::create();
   const int device_count = static_cast<int>(instance->physical_devices().size());
 
@@ -29,16 +44,17 @@ bool run_ranks(const RankOptions& options, const std::function<void(RankContext&
     int local_rank = 0;
     auto comm = make_mpi_communicator(&local_rank);
     try {
-      if (comm->world() != options.tp)
-        fail(ErrorCode::kInvalidArgument, "--tp {} but mpirun started {} ranks. HINT: use "
-             "mpirun -np {}", options.tp, comm->world(), options.tp);
+      if (comm->world() != world) {
+        if (topology.pp == 1 && topology.dp == 1)
+          fail(ErrorCode::kInvalidArgument, "--tp {} but mpirun started {} ranks. HINT: use "
+               "mpirun -np {}", options.tp, comm->world(), options.tp);
+        topology.check_world(comm->world());
+      }
       const int index = options.devices.empty()
                             ? local_rank % device_count
                             : options.devices[local_rank % options.devices.size()];
       auto device = vk::Device::create(*instance, index, options.device_options);
-      maybe_inject_failure(comm->rank());
-      RankContext context{*device, *comm};
-      body(context);
+      run_body(*device, *comm, topology, body);
       comm->barrier();
     } catch (const std::exception& e) {
       if (comm->world() > 1) comm->abort(e.what());
@@ -47,29 +63,31 @@ bool run_ranks(const RankOptions& options, const std::function<void(RankContext&
     return comm->rank() == 0;
   }
 
-  if (options.tp == 1) {
+  if (world == 1) {
     const int index = options.devices.empty() ? 0 : options.devices[0];
     auto device = vk::Device::create(*instance, index, options.device_options);
     auto comm = make_single_communicator();
-    RankContext context{*device, *comm};
-    body(context);
+    run_body(*device, *comm, topology, body);
     return true;
   }
 
-  if (!options.devices.empty() && static_cast<int>(options.devices.size()) != options.tp)
-    fail(ErrorCode::kInvalidArgument, "--devices lists {} devices for --tp {}. HINT: give one per "
-         "rank, e.g. --devices 0,0 to put two ranks on device 0", options.devices.size(), options.tp);
-  auto comms = make_host_communicators(options.tp);
-  std::vector<std::exception_ptr> errors(options.tp);
+  if (!options.devices.empty() && static_cast<int>(options.devices.size()) != world) {
+    if (topology.pp == 1 && topology.dp == 1)
+      fail(ErrorCode::kInvalidArgument, "--devices lists {} devices for --tp {}. HINT: give one per "
+           "rank, e.g. --devices 0,0 to put two ranks on device 0", options.devices.size(), options.tp);
+    fail(ErrorCode::kInvalidArgument, "--devices lists {} devices for {} ({} ranks). HINT: give one "
+         "per rank, in global rank order (tp_rank fastest, then stage)", options.devices.size(),
+         topology.describe(), world);
+  }
+  auto comms = make_host_communicators(world);
+  std::vector<std::exception_ptr> errors(world);
   std::vector<std::thread> threads;
-  for (int rank = 0; rank < options.tp; ++rank) {
+  for (int rank = 0; rank < world; ++rank) {
     threads.emplace_back([&, rank] {
       try {
         const int index = options.devices.empty() ? 0 : options.devices[rank];
         auto device = vk::Device::create(*instance, index, options.device_options);
-        maybe_inject_failure(rank);
-        RankContext context{*device, *comms[rank]};
-        body(context);
+        run_body(*device, *comms[rank], topology, body);
       } catch (const std::exception& e) {
         errors[rank] = std::current_exception();
         comms[rank]->abort(e.what());

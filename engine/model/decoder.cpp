@@ -42,7 +42,9 @@ uint64_t decoder_runtime_bytes(const DecoderConfig& c, const RankShape& s, const
 Decoder::Decoder(vk::Device& device, Communicator& comm, const DecoderConfig& config,
                  RankShape shape, DecoderWeights weights, DecoderLimits limits)
     : device_(device), comm_(comm), config_(config), shape_(shape), weights_(std::move(weights)),
-      limits_(limits), policy_(ops::choose_policy(device.info())) {
+      limits_(limits), policy_(ops::choose_policy(device.info())),
+      collectives_(device, comm, uint64_t(limits.batch) * limits.max_rows_per_seq *
+                                     std::max(config.hidden_size, embed_dim(config)) * 4) {
   const int64_t R = limits.batch * limits.max_rows_per_seq;
   const int64_t H = config.hidden_size, D = config.head_dim;
   hidden_ = Tensor::create(device, R, H);
@@ -140,21 +142,6 @@ void Decoder::set_inputs(const std::vector<int32_t>& ids, const std::vector<int3
   device_.upload(seq_bounds_, 0, bounds.data(), bounds.size() * 4);
 }
 
-void Decoder::all_reduce(vk::CommandStream& stream, const Tensor& tensor, int64_t rows) {
-  if (comm_.world() == 1) return;
-  stream.finish();
-  const size_t count = static_cast<size_t>(rows * tensor.cols);
-  if (tensor.buffer.mapped()) {
-    // Unified memory: reduce straight in the mapped device buffer.
-    comm_.all_reduce_sum(static_cast<float*>(tensor.buffer.mapped()), count);
-    return;
-  }
-  std::vector<float> host(count);
-  device_.download(tensor.buffer, 0, host.data(), count * 4);
-  comm_.all_reduce_sum(host.data(), count);
-  device_.upload(const_cast<vk::Buffer&>(tensor.buffer), 0, host.data(), count * 4);
-}
-
 void Decoder::forward(vk::CommandStream& stream, int64_t past, bool all_rows) {
   const DecoderConfig& c = config_;
   const int64_t B = limits_.batch, T = rows_per_seq_, rows = B * T;
@@ -173,7 +160,7 @@ void Decoder::forward(vk::CommandStream& stream, int64_t past, bool all_rows) {
   embed.y = embed_out;
   embed.row_offset = shape_.vocab_begin;
   ops::embedding(stream, embed);
-  all_reduce(stream, embed_out, rows);
+  collectives_.all_reduce(stream, embed_out.buffer, 0, rows * embed_out.cols);
   if (c.word_embed_proj_dim) {
     ops::MatmulArgs project;
     project.x = embedded_;
@@ -328,7 +315,7 @@ void Decoder::layer(vk::CommandStream& stream, size_t index, int64_t rows, int64
     // Both branches read the layer input; one all-reduce covers both.
     if (!fused_norms) mlp_input = neox_parallel ? &normed_mlp_ : &normed_;
   } else {
-    all_reduce(stream, hidden_, rows);
+    collectives_.all_reduce(stream, hidden_.buffer, 0, rows * hidden_.cols);
     if (!c.pre_norm) norm(hidden_, w.attn_norm_gain, w.attn_norm_bias, hidden_);
     if (c.pre_norm && !fused_norms) {
       norm(hidden_, w.mlp_norm_gain, w.mlp_norm_bias, normed_);
@@ -356,7 +343,7 @@ void Decoder::layer(vk::CommandStream& stream, size_t index, int64_t rows, int64
   else if (rank0) down.residual = hidden_;
   down.y = hidden_;
   ops::matmul(stream, down, policy_.matmul);
-  all_reduce(stream, hidden_, rows);
+  collectives_.all_reduce(stream, hidden_.buffer, 0, rows * hidden_.cols);
   if (!c.pre_norm) norm(hidden_, w.mlp_norm_gain, w.mlp_norm_bias, hidden_);
 }
 

@@ -15,6 +15,7 @@
 #include "engine/ops/view.h"
 #include "engine/vk/command_stream.h"
 #include "engine/parallel/communicator.h"
+#include "engine/parallel/device_collectives.h"
 
 namespace vkinfer {
 
@@ -60,7 +61,6 @@ class Decoder {
   uint64_t weight_bytes() const { return weights_.device_bytes(); }
 
  private:
-  void all_reduce(vk::CommandStream& stream, const Tensor& tensor, int64_t rows);
   void layer(vk::CommandStream& stream, size_t index, int64_t rows, int64_t past);
   void prepare_input_norms();
 
@@ -71,6 +71,7 @@ class Decoder {
   DecoderWeights weights_;
   DecoderLimits limits_;
   ops::KernelPolicy policy_;
+  DeviceCollectives collectives_;  // all-reduces over comm_, staging planned at load
   int64_t rows_per_seq_ = 0;
   float rope_base_ = 0;  // this forward's rotary base (dynamic rope_scaling moves it)
 

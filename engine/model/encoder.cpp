@@ -68,7 +68,9 @@ uint64_t encoder_largest_buffer_bytes(const BertConfig& c, const RankShape& s, c
 Encoder::Encoder(vk::Device& device, Communicator& comm, const BertConfig& config, RankShape shape,
                  EncoderWeights weights, EncoderLimits limits)
     : device_(device), comm_(comm), config_(config), shape_(shape), weights_(std::move(weights)),
-      limits_(std::move(limits)), policy_(ops::choose_policy(device.info())) {
+      limits_(std::move(limits)), policy_(ops::choose_policy(device.info())),
+      collectives_(device, comm, uint64_t(std::max<int64_t>(limits_.batch, 0)) *
+                                     longest_bucket(limits_) * config.hidden_size * 4) {
   if (limits_.batch < 1 || limits_.buckets.empty())
     fail(ErrorCode::kInternal, "encoder limits: batch {} with {} buckets", limits_.batch,
          limits_.buckets.size());
@@ -181,21 +183,6 @@ std::vector<float> Encoder::classify(vk::CommandStream& stream, size_t bucket,
   return logits;
 }
 
-void Encoder::all_reduce(vk::CommandStream& stream, const Tensor& tensor, int64_t rows) {
-  if (comm_.world() == 1) return;
-  stream.finish();
-  const size_t count = static_cast<size_t>(rows * tensor.cols);
-  if (tensor.buffer.mapped()) {
-    // Unified memory: reduce straight in the mapped device buffer.
-    comm_.all_reduce_sum(static_cast<float*>(tensor.buffer.mapped()), count);
-    return;
-  }
-  std::vector<float> host(count);
-  device_.download(tensor.buffer, 0, host.data(), count * 4);
-  comm_.all_reduce_sum(host.data(), count);
-  device_.upload(const_cast<vk::Buffer&>(tensor.buffer), 0, host.data(), count * 4);
-}
-
 void Encoder::forward(vk::CommandStream& stream, Bucket& b, int64_t count) {
   const BertConfig& c = config_;
   const int64_t T = b.length, rows = count * T, H = c.hidden_size;
@@ -209,7 +196,7 @@ void Encoder::forward(vk::CommandStream& stream, Bucket& b, int64_t count) {
   word.y = b.hidden;
   word.row_offset = shape_.vocab_begin;
   ops::embedding(stream, word);
-  all_reduce(stream, b.hidden, rows);
+  collectives_.all_reduce(stream, b.hidden.buffer, 0, rows * b.hidden.cols);
   ops::EmbeddingArgs type = word;
   type.table = &weights_.token_types;
   type.ids = ops::View(b.type_ids, 0, 1);
@@ -311,7 +298,7 @@ void Encoder::layer(vk::CommandStream& stream, Bucket& b, size_t index, int64_t 
   if (rank0) out.residual = b.hidden;
   out.y = b.hidden;
   ops::matmul(stream, out, policy_.matmul);
-  all_reduce(stream, b.hidden, rows);
+  collectives_.all_reduce(stream, b.hidden.buffer, 0, rows * b.hidden.cols);
   layer_norm(w.attn_norm_gain, w.attn_norm_bias);
 
   ops::MatmulArgs up;
@@ -331,7 +318,7 @@ void Encoder::layer(vk::CommandStream& stream, Bucket& b, size_t index, int64_t 
   if (rank0) down.residual = b.hidden;
   down.y = b.hidden;
   ops::matmul(stream, down, policy_.matmul);
-  all_reduce(stream, b.hidden, rows);
+  collectives_.all_reduce(stream, b.hidden.buffer, 0, rows * b.hidden.cols);
   layer_norm(w.mlp_norm_gain, w.mlp_norm_bias);
 }
 

@@ -19,6 +19,7 @@
 #include "engine/ops/policy.h"
 #include "engine/vk/command_stream.h"
 #include "engine/parallel/communicator.h"
+#include "engine/parallel/device_collectives.h"
 
 namespace vkinfer {
 
@@ -76,7 +77,6 @@ class Encoder {
                      const std::vector<const EncoderInput*>& inputs);
   void forward(vk::CommandStream& stream, Bucket& b, int64_t count);
   void layer(vk::CommandStream& stream, Bucket& b, size_t index, int64_t count);
-  void all_reduce(vk::CommandStream& stream, const Tensor& tensor, int64_t rows);
 
   vk::Device& device_;
   Communicator& comm_;
@@ -85,6 +85,7 @@ class Encoder {
   EncoderWeights weights_;
   EncoderLimits limits_;
   ops::KernelPolicy policy_;
+  DeviceCollectives collectives_;  // all-reduces over comm_, staging planned at load
   std::vector<Bucket> buckets_;
   vk::Buffer scores_;  // attention scores scratch shared by the buckets; may be empty
 };

@@ -1,3 +1,5 @@
+// The rank plan: this rank's tensor-parallel slice (plan_rank) and the
+// pipeline stages' layer ranges (plan_stages). Pure functions.
 #include "engine/parallel/plan.h"
 
 #include <algorithm>
@@ -41,6 +43,50 @@ RankShape plan_rank(int64_t num_heads, int64_t num_kv_heads, int64_t intermediat
   shape.vocab_begin = shape.vocab_local * tp.rank;
   shape.vocab_valid = std::max<int64_t>(0, std::min(vocab - shape.vocab_begin, shape.vocab_local));
   return shape;
+}
+
+namespace {
+
+std::vector<StageRange> stages_from_bounds(const std::vector<int64_t>& bounds) {
+  std::vector<StageRange> stages;
+  for (size_t i = 0; i + 1 < bounds.size(); ++i) {
+    StageRange stage;
+    stage.first_layer = bounds[i];
+    stage.end_layer = bounds[i + 1];
+    stage.has_embedding = i == 0;
+    stage.has_head = i + 2 == bounds.size();
+    stages.push_back(stage);
+  }
+  return stages;
+}
+
+}  // namespace
+
+std::vector<StageRange> plan_stages(int64_t num_layers, int pp) {
+  if (pp < 1) fail(ErrorCode::kInvalidArgument, "--pp must be >= 1 (got {})", pp);
+  if (num_layers < pp)
+    fail(ErrorCode::kInvalidArgument, "--pp {} exceeds the model's {} layers: a stage would hold "
+         "no layer. HINT: use at most {} stages", pp, num_layers, num_layers);
+  const int64_t base = num_layers / pp, extra = num_layers % pp;
+  std::vector<int64_t> bounds{0};
+  for (int64_t s = 0; s < pp; ++s) bounds.push_back(bounds.back() + base + (s >= pp - extra ? 1 : 0));
+  return stages_from_bounds(bounds);
+}
+
+std::vector<StageRange> plan_stages(int64_t num_layers, const std::vector<int64_t>& cuts) {
+  if (num_layers < 1) fail(ErrorCode::kInvalidArgument, "a model of {} layers has no stages", num_layers);
+  std::vector<int64_t> bounds{0};
+  for (size_t i = 0; i < cuts.size(); ++i) {
+    if (cuts[i] < 1 || cuts[i] >= num_layers)
+      fail(ErrorCode::kInvalidArgument, "pipeline cut {} (layer {}) is outside [1, {}]: every stage "
+           "needs at least one of the {} layers", i + 1, cuts[i], num_layers - 1, num_layers);
+    if (cuts[i] <= bounds.back())
+      fail(ErrorCode::kInvalidArgument, "pipeline cuts must be strictly increasing: cut {} (layer {}) "
+           "follows layer {}", i + 1, cuts[i], bounds.back());
+    bounds.push_back(cuts[i]);
+  }
+  bounds.push_back(num_layers);
+  return stages_from_bounds(bounds);
 }
 
 }  // namespace vkinfer

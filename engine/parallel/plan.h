@@ -3,9 +3,12 @@
 // up/gate are column-parallel (outputs stay sharded), attention-out and MLP
 // down are row-parallel (one all-reduce each), the embedding is
 // vocab-parallel and the LM head column-parallel over the padded vocabulary.
+// Pipeline stages hold contiguous layer ranges (plan_stages): the first also
+// the embeddings, the last the final norm and the head.
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "engine/parallel/communicator.h"
 
@@ -27,5 +30,22 @@ struct RankShape {
 // Throws kInvalidArgument with what to do when the model cannot be split.
 RankShape plan_rank(int64_t num_heads, int64_t num_kv_heads, int64_t intermediate,
                     int64_t vocab, TpConfig tp);
+
+struct StageRange {
+  int64_t first_layer = 0;
+  int64_t end_layer = 0;        // one past the stage's last layer
+  bool has_embedding = false;   // first stage: token (and position) embeddings
+  bool has_head = false;        // last stage: final norm and LM / classifier head
+  int64_t layers() const { return end_layer - first_layer; }
+};
+
+// `pp` stages of whole layers, as even as possible, the remainder going to
+// the later stages (one more layer each), as NxD's auto partition does.
+// Throws kInvalidArgument when pp < 1 or a stage would have no layer.
+std::vector<StageRange> plan_stages(int64_t num_layers, int pp);
+// Explicit cuts: cuts[i] is the first layer of stage i + 1, so there are
+// cuts.size() + 1 stages. Throws kInvalidArgument unless the cuts are
+// strictly increasing and inside [1, num_layers - 1].
+std::vector<StageRange> plan_stages(int64_t num_layers, const std::vector<int64_t>& cuts);
 
 }  // namespace vkinfer

@@ -2,6 +2,7 @@
 // same collectives at tp == 1, so they are written once.
 #include <cstring>
 
+#include "engine/core/error.h"
 #include "engine/parallel/communicator.h"
 
 namespace vkinfer {
@@ -17,6 +18,16 @@ class SingleCommunicator final : public Communicator {
   }
   void broadcast(void*, size_t, int) override {}
   void barrier() override {}
+  // A one-rank group has no peer: a message to itself would wait forever.
+  void send(const void*, size_t, int peer, int) override {
+    fail(ErrorCode::kInternal, "send to rank {} in a group of one rank", peer);
+  }
+  void recv(void*, size_t, int peer, int) override {
+    fail(ErrorCode::kInternal, "recv from rank {} in a group of one rank", peer);
+  }
+  std::unique_ptr<Communicator> split(int, int) override {
+    return std::make_unique<SingleCommunicator>();
+  }
   void abort(const std::string&) override {}
 };
 

@@ -37,12 +37,12 @@ std::vector<float> Tensor::download(vk::Device& device) const {
 }
 
 uint64_t Weight::bytes() const {
-  return static_cast<uint64_t>(rows) * row_stride * dtype_size(dtype);
+  return rows == 0 ? 0 : static_cast<uint64_t>(rows) * format.row_bytes(row_stride);
 }
 
-int64_t max_rows_per_chunk(const vk::Device& device, DType dtype, int64_t row_stride) {
+int64_t max_rows_per_chunk(const vk::Device& device, const WeightFormat& format, int64_t row_stride) {
   const vk::DeviceInfo& info = device.info();
-  const uint64_t row_bytes = static_cast<uint64_t>(row_stride) * dtype_size(dtype);
+  const uint64_t row_bytes = format.row_bytes(row_stride);
   uint64_t limit = info.max_storage_buffer_range;
   if (info.enabled.texel_buffers)  // texels are 16 bytes
     limit = std::min<uint64_t>(limit, info.max_vec4_texel_view_bytes());
@@ -54,24 +54,27 @@ int64_t max_rows_per_chunk(const vk::Device& device, DType dtype, int64_t row_st
   return rows;
 }
 
-Weight create_weight(vk::Device& device, DType dtype, int64_t rows, int64_t cols,
+Weight create_weight(vk::Device& device, const WeightFormat& format, int64_t rows, int64_t cols,
                      const RowWriter& write_rows, int64_t max_chunk_rows) {
-  if (dtype == DType::kBF16)
+  if (format.id == WeightFormatId::kBF16)
     fail(ErrorCode::kUnsupported, "bf16 weights are converted at load time; pass f32 or f16");
+  if (!format.plain())
+    fail(ErrorCode::kUnsupported, "no kernel reads {} weights yet", format.name);
   Weight weight;
-  weight.dtype = dtype;
+  weight.format = format;
+  weight.dtype = format.element();
   weight.rows = rows;
   weight.cols = cols;
-  weight.row_stride = (cols + 7) / 8 * 8;
-  int64_t chunk_rows = max_rows_per_chunk(device, dtype, weight.row_stride);
+  weight.row_stride = format.padded_cols(cols);
+  int64_t chunk_rows = max_rows_per_chunk(device, format, weight.row_stride);
   if (max_chunk_rows > 0) chunk_rows = std::min(chunk_rows, max_chunk_rows);
-  const size_t element = dtype_size(dtype);
+  const uint64_t row_bytes = format.row_bytes(weight.row_stride);
   std::vector<uint8_t> staging;
   for (int64_t begin = 0; begin < rows; begin += chunk_rows) {
     WeightChunk chunk;
     chunk.row_begin = begin;
     chunk.row_count = std::min(chunk_rows, rows - begin);
-    const uint64_t bytes = static_cast<uint64_t>(chunk.row_count) * weight.row_stride * element;
+    const uint64_t bytes = static_cast<uint64_t>(chunk.row_count) * row_bytes;
     chunk.buffer = vk::Buffer::create(device, bytes, vk::MemoryKind::kDevice);
     if (chunk.buffer.mapped()) {
       // Unified memory: the loader writes straight into device memory.

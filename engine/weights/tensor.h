@@ -1,7 +1,7 @@
 // Device tensors. Activations are fp32, row-major [rows, cols] with a row
 // stride of `cols`. Weights are matrices [rows, cols] (rows = output features,
-// as nn.Linear stores them) kept in fp32 or fp16, each row padded to a
-// multiple of 8 elements, and split by rows into chunks that each fit the
+// as nn.Linear stores them) kept in a device WeightFormat (fp32 or fp16 today;
+// weight_format.h), each row padded to a multiple of 8 elements, and split by rows into chunks that each fit the
 // device's maxStorageBufferRange and maxTexelBufferElements, so a 154 MB
 // embedding works on a device that binds at most 128 MiB at once.
 #pragma once
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "engine/core/dtype.h"
+#include "engine/weights/weight_format.h"
 #include "engine/vk/buffer.h"
 
 namespace vkinfer {
@@ -39,10 +40,12 @@ struct WeightChunk {
 };
 
 struct Weight {
-  DType dtype = DType::kF32;
+  WeightFormat format;        // the device format (what the bytes are)
+  DType dtype = DType::kF32;  // format.element(): what today's kernels read; both are set by
+                              // create_weight only, and dtype goes once ops pick by format
   int64_t rows = 0;
   int64_t cols = 0;
-  int64_t row_stride = 0;  // elements, multiple of 8
+  int64_t row_stride = 0;  // elements, multiple of 8 (format.padded_cols)
   std::vector<WeightChunk> chunks;
 
   bool empty() const { return rows == 0; }
@@ -50,15 +53,21 @@ struct Weight {
 };
 
 // Fills `row_count` rows starting at `row_begin` into `dst` (rows of
-// `row_stride` elements of the weight's dtype; the padding is pre-zeroed).
+// `row_stride` elements in the weight's format; the padding is pre-zeroed).
 using RowWriter = std::function<void(int64_t row_begin, int64_t row_count, void* dst,
                                      int64_t row_stride)>;
 
 // Rows per chunk so that a chunk fits every binding limit of the device.
-int64_t max_rows_per_chunk(const vk::Device& device, DType dtype, int64_t row_stride);
+int64_t max_rows_per_chunk(const vk::Device& device, const WeightFormat& format, int64_t row_stride);
 
-Weight create_weight(vk::Device& device, DType dtype, int64_t rows, int64_t cols,
+// kUnsupported for a format no kernel reads yet (bf16 is widened at load;
+// block formats have no kernels).
+Weight create_weight(vk::Device& device, const WeightFormat& format, int64_t rows, int64_t cols,
                      const RowWriter& write_rows, int64_t max_chunk_rows = 0);
+inline Weight create_weight(vk::Device& device, DType dtype, int64_t rows, int64_t cols,
+                            const RowWriter& write_rows, int64_t max_chunk_rows = 0) {
+  return create_weight(device, weight_format(dtype), rows, cols, write_rows, max_chunk_rows);
+}
 
 // Convenience for tests: from fp32 host rows [rows, cols].
 Weight create_weight_from_f32(vk::Device& device, DType dtype, int64_t rows, int64_t cols,
