@@ -56,11 +56,16 @@ class TempDir {
   fs::path path_;
 };
 
+// The streamed text, or the error's message (so that a failing row is named).
 std::string stream_decode(const Tokenizer& tok, const std::vector<int32_t>& ids, bool skip_special) {
-  StreamDecoder stream(tok, skip_special);
-  std::string text;
-  for (int32_t id : ids) text += stream.push(id);
-  return text + stream.flush();
+  try {
+    StreamDecoder stream(tok, skip_special);
+    std::string text;
+    for (int32_t id : ids) text += stream.push(id);
+    return text + stream.flush();
+  } catch (const Error& e) {
+    return std::string("StreamDecoder threw: ") + e.what();
+  }
 }
 
 // Encode with and without special tokens, decode with and without skipping

@@ -14,7 +14,8 @@
 namespace vkinfer::tokenizer_detail {
 namespace {
 
-bool is_word_char(char32_t cp) { return unicode::is_letter(cp) || unicode::is_number(cp) || cp == U'_'; }
+// tokenizers' single_word test: the regex crate's \w before or after.
+bool is_word_char(char32_t cp) { return unicode::is_word_char(cp); }
 
 // Byte length of `text` without its trailing whitespace (code points).
 size_t end_without_trailing_space(std::string_view text) {

@@ -4,8 +4,9 @@
 // holds back (1) SentencePiece byte-fallback runs that are still open, (2)
 // trailing U+FFFD, which may be the start of a character whose remaining bytes
 // are in the next token, and (3) when the tokenizer applies HF's
-// clean_up_tokenization, everything from the earliest space among the last
-// kCleanUpReach bytes, since " ." / " ' " / " n't" rules may still delete it.
+// clean_up_tokenization, everything from the earliest space or quote among
+// the last kCleanUpReach bytes, since " ." / " ' " / " n't" rules may still
+// delete (or give back) a space there.
 #include "engine/core/error.h"
 #include "engine/text/tokenizer.h"
 
@@ -48,8 +49,11 @@ std::string StreamDecoder::emit_stable() {
     end -= kReplacement.size();
   }
   if (tokenizer_.cleans_up_spaces()) {
+    // Also hold back from a quote: " ' " -> "'" deletes the space before it,
+    // and a later token can bring that space back (" ," is replaced first,
+    // so "x ' ," cleans to "x '," while "x ' " cleaned to "x'").
     const size_t from = end > kCleanUpReach ? end - kCleanUpReach : 0;
-    const size_t space = text.find(' ', from);
+    const size_t space = text.find_first_of(" '", from);
     if (space < end) end = space;
   }
   if (end <= emitted_.size()) return "";

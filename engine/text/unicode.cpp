@@ -196,6 +196,11 @@ bool is_control_category(char32_t cp) {
 bool is_nonspacing_mark(char32_t cp) { return category(cp) == U_NON_SPACING_MARK; }
 bool is_space_separator(char32_t cp) { return category(cp) == U_SPACE_SEPARATOR; }
 bool is_mark(char32_t cp) { return (U_GET_GC_MASK(static_cast<UChar32>(cp)) & U_GC_M_MASK) != 0; }
+bool is_word_char(char32_t cp) {
+  const auto c = static_cast<UChar32>(cp);
+  return u_hasBinaryProperty(c, UCHAR_ALPHABETIC) || u_hasBinaryProperty(c, UCHAR_JOIN_CONTROL) ||
+         (U_GET_GC_MASK(c) & (U_GC_M_MASK | U_GC_ND_MASK | U_GC_PC_MASK)) != 0;
+}
 
 std::u32string to_lower(std::u32string_view text) {
   return transform_utf16(text, "lower-casing",

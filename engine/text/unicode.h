@@ -47,6 +47,9 @@ bool is_control_category(char32_t cp);  // general category C*
 bool is_nonspacing_mark(char32_t cp);   // general category Mn
 bool is_space_separator(char32_t cp);   // general category Zs
 bool is_mark(char32_t cp);              // general category M*: Mn Mc Me
+// \w as Rust's regex crate (UTS #18) has it: Alphabetic, M*, Nd, Pc and
+// Join_Control; `tokenizers` tests single_word added tokens with it.
+bool is_word_char(char32_t cp);
 
 // Full case mapping in the root locale, as Python's str.lower() (e.g.
 // U+0130 becomes "i" + U+0307, final sigma is contextual).

@@ -60,6 +60,10 @@ EXTRA = [
     "<s>Hello</s> world <unk> [CLS] x [SEP] <|bos|>a<|eos|>",
     "a<|bos|>b  <|eos|>  c <|bos|>",
     "the magic word xyzzy, and xyzzyx, and  xyzzy  again xyzzy",
+    # single_word looks at the regex crate's \w: "½" is not a word character, a combining mark is.
+    "½magic@ e\u0301magic- _magic 1magic magic½ \u4e2dmagic",
+    # Clean-up gives back a space the streamed text had lost: " ' " then " ,".
+    "z5,\u00a0(</s>'\u2581,<s> <|eos|><s>",
     "Hello HELLO hello wörld ▁already▁marked ▁",
     "e\u0301 cafe\u0301 A\u030a \u212b",
     "",
