@@ -38,6 +38,16 @@ struct AttentionArgs {
   View fresh;
   // `kv` must then be a cache_layout().
   uint32_t fresh_v_delta = 0;
+  // A packed step batch (decoders): rows of several sequences back to back,
+  // batch 1 and rows_per_seq = the step's rows. Each row's cache slot,
+  // visible keys and first fresh position come from row_table
+  // (ATTENTION_ROW_WORDS uints per row, shaders/params/attention.h), which
+  // replaces seq_bounds; `past` is unused. Causal, with `fresh`.
+  const vk::Buffer* row_table = nullptr;
+  // With a row table whose rows all belong to one sequence: its slot and
+  // cached length, so that the GEMM path can run (it reads one sequence's
+  // cache at an offset); -1 when the step mixes sequences.
+  int64_t single_slot = -1, single_past = 0;
 };
 
 void attention(vk::CommandStream& stream, const AttentionArgs& args, const ReducePolicy& policy);
@@ -58,6 +68,9 @@ struct KvStoreArgs {
   const vk::Buffer* k_cache = nullptr;
   const vk::Buffer* v_cache = nullptr;
   int64_t batch = 1, rows_per_seq = 1, num_kv_heads = 1, head_dim = 1, ctx = 1, past = 0;
+  // Packed step batch: each row's slot and position from this row table
+  // (AttentionArgs::row_table); batch and past are then unused.
+  const vk::Buffer* row_table = nullptr;
 };
 
 void kv_store(vk::CommandStream& stream, const KvStoreArgs& args);
