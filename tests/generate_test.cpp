@@ -1,6 +1,6 @@
 // Generation end to end through the GPU sampler: greedy tokens equal
-// transformers' generate(do_sample=False) for every family, left-padded
-// batches equal single runs, seeded sampling is reproducible, and the real
+// transformers' generate(do_sample=False) for every family, a list of prompts
+// equals transformers' batched answer, seeded sampling is reproducible, and the real
 // stories260K model (when ../shared is present) matches its golden.
 #include <gtest/gtest.h>
 
