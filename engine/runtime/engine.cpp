@@ -115,6 +115,10 @@ void Engine::sample(vk::CommandStream& stream, const std::vector<Sequence*>& seq
   const ops::ReducePolicy& policy = decoder_.policy().reduce;
   Communicator& comm = decoder_.comm();
   const ops::View logits(decoder_.logits());
+  if (sequences.empty()) {  // only prefill chunks short of their prompts' ends
+    stream.finish();
+    return;
+  }
   // One row per dispatch: the row is each sequence's own (row 0 of its
   // sampler), so the random numbers depend only on its seed and step.
   if (comm.world() == 1) {
