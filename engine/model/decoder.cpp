@@ -1,8 +1,9 @@
+// Decoder: buffers sized at load for a step of up to batch x max_rows_per_seq
+// rows, and the straight-line forward over a packed step batch.
 #include "engine/model/decoder.h"
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 
 #include "engine/core/error.h"
 #include "engine/model/graph_util.h"
@@ -12,7 +13,6 @@
 #include "engine/ops/norm.h"
 #include "engine/ops/rotary.h"
 #include "engine/vk/device.h"
-#include "shaders/params/attention.h"
 
 namespace vkinfer {
 namespace {
@@ -29,7 +29,7 @@ uint64_t decoder_runtime_bytes(const DecoderConfig& c, const RankShape& s, const
   const uint64_t cache = KvCache::bytes(c.num_layers, l.batch, s.kv_heads, l.ctx, c.head_dim);
   const uint64_t activations =
       rows * (4 * c.hidden_size + embed_dim(c) + (s.heads + 2 * s.kv_heads) * c.head_dim +
-              s.heads * c.head_dim + s.intermediate + 1 + ATTENTION_ROW_WORDS) * 4 +
+              s.heads * c.head_dim + s.intermediate + 1 + ops::kAttentionRowWords) * 4 +
       logit_rows * (c.hidden_size + embed_dim(c) + s.vocab_local) * 4;
   // LayerNorm's weight sums for norms finished inside matmuls (decode).
   uint64_t norm_sums = 0;
@@ -62,8 +62,8 @@ Decoder::Decoder(vk::Device& device, Communicator& comm, const DecoderConfig& co
   logits_ = Tensor::create(device, logit_rows, shape.vocab_local);
   ids_ = vk::Buffer::create(device, R * 4, vk::MemoryKind::kDevice);
   if (config.learned_positions) position_rows_ = vk::Buffer::create(device, R * 4, vk::MemoryKind::kDevice);
-  row_table_ = vk::Buffer::create(device, R * ATTENTION_ROW_WORDS * 4, vk::MemoryKind::kDevice);
-  rows_host_.reserve(R * ATTENTION_ROW_WORDS);
+  row_table_ = vk::Buffer::create(device, R * sizeof(ops::AttentionRow), vk::MemoryKind::kDevice);
+  rows_host_.reserve(R);
   position_rows_host_.reserve(R);
   if (uint64_t bytes = ops::attention_scores_bytes(1, shape.heads, limits.max_rows_per_seq, limits.ctx))
     scores_ = vk::Buffer::create(device, bytes, vk::MemoryKind::kDevice);
@@ -125,7 +125,7 @@ void Decoder::set_inputs(const KvCache& cache, const StepBatch& step) {
     if (id < 0 || id >= config_.vocab_size)
       fail(ErrorCode::kInvalidArgument, "token id {} is outside the vocabulary [0, {})", id,
            config_.vocab_size);
-  rows_host_.assign(rows * ATTENTION_ROW_WORDS, 0);
+  rows_host_.assign(rows, ops::AttentionRow());
   position_rows_host_.resize(rows);
   std::vector<bool> slot_seen(limits_.batch, false);
   int64_t row = 0;
@@ -145,14 +145,14 @@ void Decoder::set_inputs(const KvCache& cache, const StepBatch& step) {
                             hi, lo);
     for (int64_t t = 0; t < seq.rows; ++t, ++row) {
       const int64_t position = start + t;
-      uint32_t* entry = &rows_host_[row * ATTENTION_ROW_WORDS];
-      entry[ATTENTION_ROW_KEY_BEGIN] = 0;
-      entry[ATTENTION_ROW_KEY_END] = static_cast<uint32_t>(position + 1);
-      entry[ATTENTION_ROW_SLOT] = static_cast<uint32_t>(seq.slot);
-      entry[ATTENTION_ROW_FRESH_BEGIN] = static_cast<uint32_t>(start);
-      entry[ATTENTION_ROW_POSITION] = static_cast<uint32_t>(position);
-      std::memcpy(&entry[ATTENTION_ROW_LOG2_THETA], &hi, 4);
-      std::memcpy(&entry[ATTENTION_ROW_LOG2_THETA + 1], &lo, 4);
+      ops::AttentionRow& entry = rows_host_[row];
+      entry.key_begin = 0;
+      entry.key_end = static_cast<uint32_t>(position + 1);
+      entry.slot = static_cast<uint32_t>(seq.slot);
+      entry.fresh_begin = static_cast<uint32_t>(start);
+      entry.position = static_cast<uint32_t>(position);
+      entry.log2_theta_hi = hi;
+      entry.log2_theta_lo = lo;
       position_rows_host_[row] = static_cast<int32_t>(position + config_.position_offset);
     }
   }
@@ -161,7 +161,7 @@ void Decoder::set_inputs(const KvCache& cache, const StepBatch& step) {
   single_slot_ = step.sequences.size() == 1 ? step.sequences[0].slot : -1;
   single_past_ = step.sequences.size() == 1 ? cache.length(single_slot_) : 0;
   device_.upload(ids_, 0, step.ids.data(), rows * 4);
-  device_.upload(row_table_, 0, rows_host_.data(), rows_host_.size() * 4);
+  device_.upload(row_table_, 0, rows_host_.data(), rows_host_.size() * sizeof(ops::AttentionRow));
   if (config_.learned_positions) device_.upload(position_rows_, 0, position_rows_host_.data(), rows * 4);
 }
 
@@ -327,7 +327,7 @@ void Decoder::layer(vk::CommandStream& stream, KvCache& cache, size_t index, int
       rotary.llama3 = {static_cast<float>(c.rope_scaling_factor), static_cast<float>(c.rope_low_freq_factor),
                        static_cast<float>(c.rope_high_freq_factor),
                        static_cast<float>(c.rope_original_max_positions)};
-    rotary.positions = ops::View(row_table_, ATTENTION_ROW_POSITION, ATTENTION_ROW_WORDS);
+    rotary.positions = ops::View(row_table_, ops::kAttentionRowPosition, ops::kAttentionRowWords);
     ops::rotary(stream, rotary);
   }
   ops::AttentionArgs attention;

@@ -15,6 +15,7 @@
 
 #include "engine/model/decoder_weights.h"
 #include "engine/model/kv_cache.h"
+#include "engine/ops/attention.h"
 #include "engine/ops/matmul.h"
 #include "engine/ops/policy.h"
 #include "engine/ops/view.h"
@@ -113,8 +114,8 @@ class Decoder {
   Tensor logits_;      // [R or B, vocab_local]
   vk::Buffer ids_;            // [R] uint32 token ids
   vk::Buffer position_rows_;  // [R] uint32 learned-position table rows
-  // [R][ATTENTION_ROW_WORDS] uint32: per row its slot, visible keys, first
-  // fresh position, rotary position and log2(base) (shaders/params/attention.h).
+  // [R] ops::AttentionRow: per row its slot, visible keys, first fresh
+  // position, rotary position and log2(base).
   // Rewritten by every step; small, so a plain upload.
   vk::Buffer row_table_;
   // Norms finished inside the matmuls that read them (decode steps of
@@ -127,7 +128,7 @@ class Decoder {
   bool fuse_head_norm_ = false;
   std::deque<Tensor> norm_sums_;  // a deque: the InputNorms point into it
   vk::Buffer scores_;  // attention scores scratch for long prefill blocks; may be empty
-  std::vector<uint32_t> rows_host_;          // row table being built (reused, no allocation)
+  std::vector<ops::AttentionRow> rows_host_;  // [R] row table being built (reused)
   std::vector<int32_t> position_rows_host_;  // [R]
 };
 

@@ -9,6 +9,16 @@
 #include "shaders/params/attention.h"
 
 namespace vkinfer::ops {
+
+static_assert(kAttentionRowWords == ATTENTION_ROW_WORDS &&
+              offsetof(AttentionRow, key_begin) == 4 * ATTENTION_ROW_KEY_BEGIN &&
+              offsetof(AttentionRow, key_end) == 4 * ATTENTION_ROW_KEY_END &&
+              offsetof(AttentionRow, slot) == 4 * ATTENTION_ROW_SLOT &&
+              offsetof(AttentionRow, fresh_begin) == 4 * ATTENTION_ROW_FRESH_BEGIN &&
+              offsetof(AttentionRow, position) == 4 * ATTENTION_ROW_POSITION &&
+              offsetof(AttentionRow, log2_theta_hi) == 4 * ATTENTION_ROW_LOG2_THETA,
+              "AttentionRow must match the kernels' row table");
+
 namespace {
 
 struct AttentionSpec {

@@ -14,6 +14,7 @@ void split_log2_theta(float theta, float& hi, float& lo) {
   hi = static_cast<float>(log2_theta);
   lo = static_cast<float>(log2_theta - static_cast<double>(hi));
 }
+
 namespace {
 
 struct RotarySpec {

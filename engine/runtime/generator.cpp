@@ -1,8 +1,10 @@
+// Generator: a fixed list of prompts as Sequences through a Scheduler and the
+// Engine, with the per-token bookkeeping (eos, length, stop strings, text)
+// that belongs to a request rather than to the step loop.
 #include "engine/runtime/generator.h"
 
 #include <algorithm>
 #include <chrono>
-#include <cstring>
 #include <string>
 
 #include <fmt/format.h>
@@ -19,7 +21,6 @@ using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
-
 
 }  // namespace
 
