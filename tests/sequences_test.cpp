@@ -185,6 +185,34 @@ TEST(Sequences, GeneratorOverMorePromptsThanSlotsMatchesSoloRuns) {
   for (size_t i = 0; i < prompts.size(); ++i) EXPECT_EQ(result.sequences[i].new_ids, expected[i]) << i;
 }
 
+// Dynamic rope_scaling past max_position_embeddings (24): prompts of
+// different lengths in one step batch each take the rotary base of their
+// own length when not emulating transformers' batch, so each gets
+// transformers' solo answer; emulating it, transformers' batch answer.
+TEST(Sequences, DynamicRopeBasePerSequence) {
+  const auto golden = load_golden("llama_rope_dynamic");
+  std::vector<std::vector<int32_t>> prompts, solo, batch;
+  for (const auto& p : golden["batch"]["prompts"]) {
+    prompts.push_back(p["prompt_ids"].get<std::vector<int32_t>>());
+    solo.push_back(p["greedy_ids"].get<std::vector<int32_t>>());
+    batch.push_back(p.value("batch_greedy_ids", p["greedy_ids"]).get<std::vector<int32_t>>());
+  }
+  ASSERT_NE(solo, batch) << "the golden should tell the two apart";
+  Loaded m = load("llama_rope_dynamic", static_cast<int64_t>(prompts.size()), 64);
+  Generator generator(*m.engine);
+  GenerateOptions options;
+  options.max_new_tokens = static_cast<int64_t>(solo[0].size());
+  options.ignore_eos = true;
+  options.batch_rope_like_transformers = false;
+  GenerateResult own = generator.run(prompts, options);
+  options.batch_rope_like_transformers = true;
+  GenerateResult like_batch = generator.run(prompts, options);
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    EXPECT_EQ(own.sequences[i].new_ids, solo[i]) << i;
+    EXPECT_EQ(like_batch.sequences[i].new_ids, batch[i]) << i;
+  }
+}
+
 TEST(Sequences, SlotsAreHeldOnceAndLengthsBounded) {
   Loaded m = load("gpt2", 2, 8);
   KvCache& cache = m.engine->cache();
