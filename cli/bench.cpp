@@ -13,7 +13,8 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "engine/core/error.h"
-#include "engine/runtime/generator.h"
+#include "engine/runtime/engine.h"
+#include "engine/runtime/scheduler.h"
 #include "engine/runtime/classifier.h"
 #include "engine/model/config.h"
 #include "engine/vk/instance.h"
@@ -65,38 +66,45 @@ std::string cache_root() {
   return (root / "vkinfer").string();
 }
 
-// Runs the prompt through the decoder; returns seconds (forward + finish).
-// `profile`, when given, collects the per-op timings of every chunk (a
+// Prefill of a random prompt through the Engine and a Scheduler, chunked as
+// a request's would be, up to its first token; returns seconds. The sequence
+// stays in its slot (for decoding after) when `keep` is given, else retires.
+// `profile`, when given, collects the per-op timings of every step (a
 // profiling stream keeps only those of its last finish()).
-double time_prefill(Decoder& decoder, vk::CommandStream& stream, int64_t length, std::mt19937& rng,
-                    std::vector<vk::OpTiming>* profile = nullptr) {
-  std::uniform_int_distribution<int32_t> token(0, static_cast<int32_t>(decoder.config().vocab_size - 1));
-  const int64_t chunk = decoder.limits().max_rows_per_seq;
+double time_prefill(Engine& engine, Scheduler& scheduler, vk::CommandStream& stream, int64_t length,
+                    std::mt19937& rng, std::vector<vk::OpTiming>* profile = nullptr,
+                    Sequence* keep = nullptr) {
+  std::uniform_int_distribution<int32_t> token(0, static_cast<int32_t>(engine.decoder().config().vocab_size - 1));
+  Sequence local;
+  Sequence& sequence = keep ? *keep : local;
+  sequence = Sequence();
+  for (int64_t t = 0; t < length; ++t) sequence.prompt.push_back(token(rng));
+  scheduler.submit(&sequence);
   const auto start = Clock::now();
-  for (int64_t begin = 0; begin < length; begin += chunk) {
-    const int64_t T = std::min(chunk, length - begin);
-    std::vector<int32_t> ids(T), positions(T);
-    for (int64_t t = 0; t < T; ++t) {
-      ids[t] = token(rng);
-      positions[t] = static_cast<int32_t>(begin + t);
-    }
-    decoder.set_inputs(ids, positions, {0}, T, length);
-    decoder.forward(stream, begin);
-    stream.finish();  // the next chunk's set_inputs overwrites the inputs
+  while (sequence.generated.empty()) {
+    const std::vector<int32_t> tokens = engine.step(stream, scheduler.plan());
+    if (tokens[0] >= 0) sequence.generated.push_back(tokens[0]);
     if (profile) profile->insert(profile->end(), stream.timings().begin(), stream.timings().end());
   }
-  return std::chrono::duration<double>(Clock::now() - start).count();
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  if (!keep) scheduler.retire(&sequence);
+  return seconds;
 }
 
-double time_decode(Decoder& decoder, vk::CommandStream& stream, int64_t depth, int64_t steps) {
+// `steps` decode steps (forward + sample) of a prefilled sequence, which is
+// then rewound to where it was, so every repetition decodes at the same depth.
+double time_decode(Engine& engine, Scheduler& scheduler, vk::CommandStream& stream, Sequence& sequence,
+                   int64_t steps) {
+  const int64_t fed = sequence.fed;
+  const size_t generated = sequence.generated.size();
   const auto start = Clock::now();
-  for (int64_t s = 0; s < steps; ++s) {
-    decoder.set_inputs({static_cast<int32_t>(s % decoder.config().vocab_size)},
-                       {static_cast<int32_t>(depth + s)}, {0}, 1);
-    decoder.forward(stream, depth + s);
-    stream.finish();
-  }
-  return std::chrono::duration<double>(Clock::now() - start).count();
+  for (int64_t s = 0; s < steps; ++s)
+    sequence.generated.push_back(engine.step(stream, scheduler.plan())[0]);
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  engine.cache().truncate(sequence.slot, fed);
+  sequence.fed = fed;
+  sequence.generated.resize(generated);
+  return seconds;
 }
 
 void print_profile(const std::vector<vk::OpTiming>& timings, const char* title) {
@@ -189,23 +197,28 @@ int run_bench(const BenchFlags& flags) {
     auto decoder = load_decoder(model, rank.device, rank.comm, flags.run.dtype(), limits);
     if (limits.ctx < flags.decode_depth + flags.decode_tokens)
       fail(ErrorCode::kInvalidArgument, "--ctx is smaller than the decode depth + tokens");
+    if (flags.decode_depth < 1) fail(ErrorCode::kInvalidArgument, "--depth must be >= 1");
+    Engine engine(*decoder);
+    Scheduler scheduler(engine.cache(), engine.max_rows(), engine.max_chunk());
     vk::CommandStream stream(rank.device);
     std::mt19937 rng(7);
 
     nlohmann::json prefill = nlohmann::json::array();
     for (int length : lengths) {
-      for (int i = 0; i < flags.warmup; ++i) time_prefill(*decoder, stream, length, rng);
+      for (int i = 0; i < flags.warmup; ++i) time_prefill(engine, scheduler, stream, length, rng);
       std::vector<double> rates;
-      for (int i = 0; i < flags.reps; ++i) rates.push_back(length / time_prefill(*decoder, stream, length, rng));
+      for (int i = 0; i < flags.reps; ++i)
+        rates.push_back(length / time_prefill(engine, scheduler, stream, length, rng));
       prefill.push_back({{"prompt_tokens", length}, {"tokens_per_s", stats_json(summarize(rates))}});
     }
-    time_prefill(*decoder, stream, flags.decode_depth, rng);  // fill the cache to the depth
-    for (int i = 0; i < flags.warmup; ++i) time_decode(*decoder, stream, flags.decode_depth, 4);
+    Sequence decoding;  // filled to the depth, then decoded from there each repetition
+    time_prefill(engine, scheduler, stream, flags.decode_depth, rng, nullptr, &decoding);
+    for (int i = 0; i < flags.warmup; ++i) time_decode(engine, scheduler, stream, decoding, 4);
     std::vector<double> decode_rates, latencies;
     const double comm_before = rank.comm.seconds_in_collectives();
     double decode_total = 0;
     for (int i = 0; i < flags.reps; ++i) {
-      const double seconds = time_decode(*decoder, stream, flags.decode_depth, flags.decode_tokens);
+      const double seconds = time_decode(engine, scheduler, stream, decoding, flags.decode_tokens);
       decode_total += seconds;
       decode_rates.push_back(flags.decode_tokens / seconds);
       latencies.push_back(1e3 * seconds / flags.decode_tokens);
@@ -215,9 +228,10 @@ int run_bench(const BenchFlags& flags) {
     std::vector<vk::OpTiming> decode_profile, prefill_profile;
     if (flags.profile && rank.comm.world() == 1) {
       vk::CommandStream profiled(rank.device, {.profile = true});
-      time_decode(*decoder, profiled, flags.decode_depth, 1);
+      time_decode(engine, scheduler, profiled, decoding, 1);
       decode_profile = profiled.timings();
-      time_prefill(*decoder, profiled, lengths.front(), rng, &prefill_profile);
+      scheduler.retire(&decoding);
+      time_prefill(engine, scheduler, profiled, lengths.front(), rng, &prefill_profile);
     }
     if (rank.comm.rank() != 0) return;
     std::lock_guard<std::mutex> lock(report_mutex);

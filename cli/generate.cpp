@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "engine/core/error.h"
+#include "engine/runtime/engine.h"
 #include "engine/runtime/generator.h"
 #include "engine/model/load_decoder.h"
 #include "engine/io/npy.h"
@@ -35,6 +36,7 @@ struct GenerateFlags {
   bool greedy = false;
   bool ignore_eos = false;
   std::vector<std::string> stop;
+  int64_t max_running = 0;  // KV slots; 0: one per prompt
   bool json = false;
   std::string logits_out;
   RunFlags run;
@@ -110,27 +112,23 @@ int run_generate(const GenerateFlags& flags) {
   options.max_new_tokens = flags.max_new_tokens;
   options.ignore_eos = flags.ignore_eos;
   options.want_prefill_logits = !flags.logits_out.empty();
-  if (!flags.run.buckets.empty()) {
-    for (int b : parse_int_list(flags.run.buckets, "--buckets")) options.prefill_buckets.push_back(b);
-  }
+  options.stop = flags.stop;
 
   const bool stream_text = !flags.json && prompts.size() == 1;
-  const bool tty = isatty(STDOUT_FILENO);
-  (void)tty;
   std::mutex print_mutex;
-  GenerateResult result;
   run_ranks(flags.run.rank_options(), [&](RankContext& rank) {
     DecoderLimits limits;
-    limits.batch = static_cast<int64_t>(prompts.size());
+    // One KV slot per prompt unless --max-running caps them: then the
+    // prompts run in overlapping waves (a finished one's slot goes to the next).
+    const int64_t count = static_cast<int64_t>(prompts.size());
+    limits.batch = flags.max_running > 0 ? std::min(count, flags.max_running) : count;
     limits.ctx = flags.run.ctx;
     limits.max_rows_per_seq = flags.run.max_prefill_rows;
     limits.all_logits = options.want_prefill_logits;
     auto decoder = load_decoder(model, rank.device, rank.comm, flags.run.dtype(), limits);
-    Generator generator(*decoder);
+    Engine engine(*decoder);
+    Generator generator(engine, tokenizer.get());
     const bool printer = rank.comm.rank() == 0;
-    std::vector<StreamDecoder> streams;
-    std::vector<std::string> texts(prompts.size());
-    for (size_t i = 0; i < prompts.size(); ++i) streams.emplace_back(*tokenizer);
     // The prompt is echoed once the request has passed validation and the
     // first token exists, so a run that fails prints nothing to stdout.
     bool echoed = false;
@@ -140,48 +138,33 @@ int run_generate(const GenerateFlags& flags) {
       std::fflush(stdout);
       echoed = true;
     };
-    auto on_token = [&](size_t sequence, int32_t token) {
+    auto on_token = [&](size_t, int32_t token, const std::string& piece) {
       echo_prompt();
-      std::string piece = streams[sequence].push(token);
-      texts[sequence] += piece;
-      if (printer && stream_text) {
-        fmt::print("{}", piece);
-        std::fflush(stdout);
-      }
-      for (const auto& stop : flags.stop)
-        if (!stop.empty() && texts[sequence].find(stop) != std::string::npos) return true;
-      return false;
+      if (!printer || !stream_text) return;
+      fmt::print("{}{}", piece, token < 0 ? "\n" : "");
+      std::fflush(stdout);
     };
     GenerateResult local = generator.run(prompts, options, on_token);
     echo_prompt();  // --max-new-tokens 0 generates no token
     if (!printer) return;
-    for (size_t i = 0; i < prompts.size(); ++i) {
-      std::string tail = streams[i].flush();
-      texts[i] += tail;
-      if (stream_text) fmt::print("{}\n", tail);
-    }
     std::lock_guard<std::mutex> lock(print_mutex);
     if (!flags.logits_out.empty()) {
       const int64_t T = static_cast<int64_t>(prompts[0].size());
       write_npy_f32(flags.logits_out, {T, decoder->config().vocab_size}, local.prefill_logits.data());
     }
     for (size_t i = 0; i < prompts.size(); ++i) {
-      std::string text = texts[i];
-      for (const auto& stop : flags.stop) {
-        size_t at = stop.empty() ? std::string::npos : text.find(stop);
-        if (at != std::string::npos) text = text.substr(0, at + stop.size());
-      }
+      const SequenceResult& sequence = local.sequences[i];
       if (flags.json) {
         nlohmann::json out;
-        out["prompt_ids"] = local.sequences[i].prompt_ids;
-        out["new_ids"] = local.sequences[i].new_ids;
-        out["text"] = text;
-        out["finish_reason"] = local.sequences[i].finish_reason;
+        out["prompt_ids"] = sequence.prompt_ids;
+        out["new_ids"] = sequence.new_ids;
+        out["text"] = sequence.text;
+        out["finish_reason"] = sequence.finish_reason;
         out["prefill_ms"] = local.prefill_ms;
         out["decode_tokens_per_s"] = local.decode_tokens_per_s();
         fmt::print("{}\n", out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
       } else if (!stream_text) {
-        fmt::print("[{}] {}{}\n", i + 1, prompt_texts[i], text);
+        fmt::print("[{}] {}{}\n", i + 1, prompt_texts[i], sequence.text);
       }
     }
     std::fflush(stdout);  // the statistics line comes after the text
@@ -205,8 +188,8 @@ Command add_generate_command(CLI::App& app) {
   command->add_option("--prompt", flags->prompt, "Prompt text");
   command->add_option("--prompt-ids", flags->prompt_ids, "Exact prompt token ids, e.g. 1,2,3");
   command->add_option("--input", flags->input,
-                      "File of prompts: one per line, or JSON lines {\"prompt\": ...}; run as one "
-                      "left-padded batch");
+                      "File of prompts: one per line, or JSON lines {\"prompt\": ...}; each is an "
+                      "independent sequence, up to --batch of them running at once");
   command->add_option("--max-new-tokens", flags->max_new_tokens, "Tokens to generate (default 64)");
   command->add_option("--temperature", flags->temperature, "Sampling temperature (0 = greedy)");
   command->add_option("--top-k", flags->top_k, "Keep the k most likely tokens (default 50 when sampling; 0 = off)");
@@ -215,6 +198,9 @@ Command add_generate_command(CLI::App& app) {
   command->add_option("--seed", flags->seed, "Seed: the same seed gives the same sampled text");
   command->add_flag("--greedy", flags->greedy, "Always pick the most likely token");
   command->add_flag("--ignore-eos", flags->ignore_eos, "Keep generating after the end-of-sequence token");
+  command->add_option("--max-running", flags->max_running,
+                      "Sequences running at once (KV-cache slots); default: every prompt")
+      ->check(CLI::NonNegativeNumber);
   command->add_option("--stop", flags->stop, "Stop a sequence once its text contains this string (repeatable)");
   command->add_flag("--json", flags->json,
                     "Print one JSON object per prompt: prompt_ids, new_ids, text, prefill_ms, "

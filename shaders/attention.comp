@@ -3,7 +3,8 @@
 // the visible keys keeping an online softmax (running max, sum and weighted
 // V) in registers, then the lanes' partial states are merged with subgroup
 // operations (SUBGROUP) or shared memory. Scores are never written to memory.
-// Visible keys: [seq_start[b], causal ? past + t + 1 : seq_end[b]).
+// Visible keys: [seq_start[b], causal ? past + t + 1 : seq_end[b]), or, for a
+// packed step batch, the row's own entry of the row table (params/attention.h).
 // KV_TEXEL reads K and V rows as vec4 texels: each lane reads a different
 // key, and CPU drivers serve divergent texel fetches as vector gathers but
 // divergent storage loads element by element (prefill at 512 tokens spent
@@ -23,7 +24,7 @@ layout(push_constant) uniform PushConstants { ATTENTION_PARAMS_FIELDS } pc;
 layout(std430, binding = 0) readonly buffer QBuffer { float q_data[]; };
 layout(std430, binding = 1) buffer KBuffer { float k_data[]; };
 layout(std430, binding = 2) buffer VBuffer { float v_data[]; };
-layout(std430, binding = 3) readonly buffer SeqBuffer { uint seq_bounds[]; };  // [B][2]
+layout(std430, binding = 3) readonly buffer SeqBuffer { uint seq_bounds[]; };  // [B][2] or row table
 layout(std430, binding = 4) writeonly buffer OBuffer { float o_data[]; };
 layout(std430, binding = 5) readonly buffer FreshBuffer { float fresh_data[]; };
 #ifdef KV_TEXEL
@@ -75,11 +76,23 @@ void main() {
   const uint head = gl_WorkGroupID.x;
   const uint row = gl_WorkGroupID.y;
   const uint lane = gl_LocalInvocationID.x;
-  const uint seq = row / pc.rows_per_seq;
-  const uint t = row % pc.rows_per_seq;
   const uint kv_head = head / pc.group;
-  const uint key_begin = seq_bounds[2u * seq];
-  const uint key_end = pc.causal != 0u ? pc.past + t + 1u : seq_bounds[2u * seq + 1u];
+  // The row's sequence (its cache slot), visible keys, and the first key
+  // position held by this step's rows rather than the cache.
+  uint seq, key_begin, key_end, fresh_begin;
+  if (pc.packed != 0u) {
+    const uint at = row * ATTENTION_ROW_WORDS;
+    key_begin = seq_bounds[at + ATTENTION_ROW_KEY_BEGIN];
+    key_end = seq_bounds[at + ATTENTION_ROW_KEY_END];
+    seq = seq_bounds[at + ATTENTION_ROW_SLOT];
+    fresh_begin = seq_bounds[at + ATTENTION_ROW_FRESH_BEGIN];
+  } else {
+    seq = row / pc.rows_per_seq;
+    const uint t = row % pc.rows_per_seq;
+    key_begin = seq_bounds[2u * seq];
+    key_end = pc.causal != 0u ? pc.past + t + 1u : seq_bounds[2u * seq + 1u];
+    fresh_begin = pc.past;
+  }
 
   const uint q_base = pc.q_offset + row * pc.q_stride + head * HEAD_DIM;
   for (uint d = 0u; d < HEAD_DIM; ++d) q[d] = q_data[q_base + d] * pc.scale;
@@ -87,9 +100,12 @@ void main() {
   const uint kv_base = seq * pc.kv_seq_stride + kv_head * pc.kv_head_stride;
   // Keys [key_begin, cached_end) come from the cache, the rest of the
   // visible ones from this step's rows (FRESH).
-  const uint cached_end = FRESH ? min(key_end, pc.past) : key_end;
-  const uint fresh_begin = max(key_begin, pc.past);
-  const uint fresh_row0 = seq * pc.rows_per_seq;  // row of key position `past`
+  // With FRESH (causal) this row holds key position key_end - 1, and a
+  // sequence's rows are consecutive: key j >= fresh_begin sits in row
+  // row - (key_end - 1 - j).
+  const uint cached_end = FRESH ? min(key_end, fresh_begin) : key_end;
+  const uint fresh_first = max(key_begin, fresh_begin);
+  const uint fresh_row_delta = key_end - 1u;  // fresh key j's row: row + j - this
 #ifdef KV_TEXEL
   const uint QUADS = HEAD_DIM / 4u;
   for (uint d = 0u; d < QUADS; ++d) q4[d] = vec4(q[4u * d], q[4u * d + 1u], q[4u * d + 2u], q[4u * d + 3u]);
@@ -98,8 +114,8 @@ void main() {
     visit_key(k_tex, v_tex, (pc.k_offset + kv_base + j * pc.kv_pos_stride) / 4u,
               (pc.v_offset + kv_base + j * pc.kv_pos_stride) / 4u);
   if (FRESH)
-    for (uint j = fresh_begin + lane; j < key_end; j += WORKGROUP) {
-      const uint base = pc.fresh_offset + (fresh_row0 + j - pc.past) * pc.fresh_stride + kv_head * HEAD_DIM;
+    for (uint j = fresh_first + lane; j < key_end; j += WORKGROUP) {
+      const uint base = pc.fresh_offset + (row + j - fresh_row_delta) * pc.fresh_stride + kv_head * HEAD_DIM;
       visit_key(fresh_tex, fresh_tex, base / 4u, (base + pc.fresh_v_delta) / 4u);
     }
   for (uint d = 0u; d < HEAD_DIM; ++d) acc[d] = acc4[d / 4u][d % 4u];
@@ -108,15 +124,15 @@ void main() {
   for (uint j = key_begin + lane; j < cached_end; j += WORKGROUP)
     visit_key(pc.k_offset + kv_base + j * pc.kv_pos_stride, pc.v_offset + kv_base + j * pc.kv_pos_stride, false);
   if (FRESH)
-    for (uint j = fresh_begin + lane; j < key_end; j += WORKGROUP) {
-      const uint base = pc.fresh_offset + (fresh_row0 + j - pc.past) * pc.fresh_stride + kv_head * HEAD_DIM;
+    for (uint j = fresh_first + lane; j < key_end; j += WORKGROUP) {
+      const uint base = pc.fresh_offset + (row + j - fresh_row_delta) * pc.fresh_stride + kv_head * HEAD_DIM;
       visit_key(base, base + pc.fresh_v_delta, true);
     }
 #endif
   if (FRESH && head % pc.group == 0u) {
-    // This row's key and value into the cache, at position past + t.
+    // This row's key and value into the cache, at its position.
     const uint src = pc.fresh_offset + row * pc.fresh_stride + kv_head * HEAD_DIM;
-    const uint dst = kv_base + (pc.past + t) * pc.kv_pos_stride;
+    const uint dst = kv_base + (key_end - 1u) * pc.kv_pos_stride;
     for (uint d = lane; d < HEAD_DIM; d += WORKGROUP) {
       k_data[pc.k_offset + dst + d] = fresh_data[src + d];
       v_data[pc.v_offset + dst + d] = fresh_data[src + pc.fresh_v_delta + d];

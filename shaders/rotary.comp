@@ -57,12 +57,18 @@ void main() {
 
   // theta^(-e) = exp2(-e * log2(theta)); log2(theta) comes from the host in
   // double precision as hi + lo so the product loses nothing before exp2.
+  const uint pos_at = pc.pos_offset + row * pc.pos_stride;
+  float log2_hi = pc.log2_theta_hi, log2_lo = pc.log2_theta_lo;
+  if ((pc.flags & ROTARY_FLAG_ROW_THETA) != 0u) {
+    log2_hi = uintBitsToFloat(positions[pos_at + 1u]);
+    log2_lo = uintBitsToFloat(positions[pos_at + 2u]);
+  }
   precise float e = float(2u * pair) / float(pc.rotary_dim);
-  precise float exponent = e * pc.log2_theta_hi + e * pc.log2_theta_lo;
+  precise float exponent = e * log2_hi + e * log2_lo;
   float inv_freq = exp2(-exponent);
   if ((pc.flags & ROTARY_FLAG_LLAMA3) != 0u) inv_freq = llama3_inv_freq(inv_freq);
   // Linear rope_scaling divides the fp32 position first, as HF does.
-  precise float position = float(positions[pc.pos_offset + row]) / pc.position_divisor;
+  precise float position = float(positions[pos_at]) / pc.position_divisor;
   precise float angle = position * inv_freq;
 
   const float k = roundEven(angle * kInvTwoPi);

@@ -38,7 +38,8 @@ TEST(BundledGpt2, MatchesTransformers) {
   limits.max_rows_per_seq = 64;
   limits.all_logits = true;
   auto decoder = load_decoder(dir, testing::test_device(), *comm, DType::kF32, limits);
-  Generator generator(*decoder);
+  Engine engine(*decoder);
+  Generator generator(engine);
   GenerateOptions options;
   options.max_new_tokens = golden["new_tokens"];
   options.ignore_eos = true;

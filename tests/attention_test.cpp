@@ -1,5 +1,6 @@
 // Attention and KV-cache store against the double reference: decoder
-// (cache, causal, GQA, left padding, past > 0) and encoder (padding mask),
+// (cache, causal, GQA, a first visible key > 0, past > 0), packed step
+// batches (each sequence at its own slot and positions) and encoder (padding mask),
 // through the fused kernel and through the two-GEMM path (scores scratch),
 // whole and in blocks of query rows.
 #include <gtest/gtest.h>
@@ -8,6 +9,7 @@
 #include <optional>
 
 #include "engine/ops/attention.h"
+#include "shaders/params/attention.h"
 #include "tests/reference/attention_ref.h"
 #include "tests/support/compare.h"
 #include "tests/support/gpu.h"
@@ -171,7 +173,7 @@ std::vector<ops::ReducePolicy> gemm_policies() {
 
 TEST(Attention, DecoderPrefillAsGemms) {
   if (!test_device().info().enabled.texel_buffers) GTEST_SKIP() << "the GEMM path needs texel buffers";
-  // Keys counts that are not multiples of 4, GQA, left padding, past > 0;
+  // Keys counts that are not multiples of 4, GQA, a first visible key > 0, past > 0;
   // D = 10 is not vec4-aligned and must take the fused kernel.
   const DecoderCase cases[] = {{2, 37, 4, 2, 16, 5, 48}, {1, 50, 2, 2, 64, 0, 64},
                                {3, 7, 6, 1, 8, 4, 13},   {2, 1, 4, 2, 12, 9, 20},
@@ -232,6 +234,135 @@ TEST(Attention, EncoderPaddingMask) {
     }
     auto expected = reference::attention(q, k, v, B, T, T, H, H, D, 0, false, start, end, 0.25);
     EXPECT_CLOSE(expected, out.download(device), kAtol, kRtol) << name;
+  }
+}
+
+
+// A packed step batch: sequences of different lengths back to back, each at
+// its own cache slot and cached length (a decode row, a prefill from 0, a
+// chunk after a cached prefix), with the row table the decoder builds. The
+// earlier positions reach the cache through kv_store's packed mode; the new
+// rows through the attention op (fresh). One sequence alone with scratch
+// takes the GEMM path at its slot's offset.
+struct PackedSequence {
+  uint32_t slot;
+  int64_t past, rows;
+};
+
+void run_packed_case(const std::vector<PackedSequence>& seqs, int64_t H, int64_t KVH, int64_t D,
+                     const ops::ReducePolicy& policy, bool scratch) {
+  vk::Device& device = test_device();
+  const int64_t slots = 4, ctx = 40, width = (H + 2 * KVH) * D;
+  vk::Buffer k_cache = vk::Buffer::create(device, slots * KVH * ctx * D * 4, vk::MemoryKind::kDevice);
+  vk::Buffer v_cache = vk::Buffer::create(device, slots * KVH * ctx * D * 4, vk::MemoryKind::kDevice);
+  std::vector<float> poison(slots * KVH * ctx * D, 777.0f);
+  device.upload(k_cache, 0, poison.data(), poison.size() * 4);
+  device.upload(v_cache, 0, poison.data(), poison.size() * 4);
+  // Every position's q|k|v row of every sequence.
+  std::vector<std::vector<float>> all;
+  for (size_t i = 0; i < seqs.size(); ++i)
+    all.push_back(testing::random_vector((seqs[i].past + seqs[i].rows) * width, 40 + i));
+  auto table_for = [&](bool cached_part) {
+    std::vector<uint32_t> table;
+    std::vector<float> rows;
+    for (size_t i = 0; i < seqs.size(); ++i) {
+      const int64_t first = cached_part ? 0 : seqs[i].past;
+      const int64_t end = cached_part ? seqs[i].past : seqs[i].past + seqs[i].rows;
+      for (int64_t p = first; p < end; ++p) {
+        uint32_t entry[ATTENTION_ROW_WORDS] = {0, uint32_t(p + 1), seqs[i].slot, uint32_t(first), uint32_t(p), 0, 0, 0};
+        table.insert(table.end(), entry, entry + ATTENTION_ROW_WORDS);
+        rows.insert(rows.end(), all[i].begin() + p * width, all[i].begin() + (p + 1) * width);
+      }
+    }
+    return std::make_pair(table, rows);
+  };
+  vk::CommandStream stream(device, {.profile = true});
+  ops::KvStoreArgs store;
+  store.v_delta = static_cast<uint32_t>(KVH * D);
+  store.k_cache = &k_cache;
+  store.v_cache = &v_cache;
+  store.num_kv_heads = KVH; store.head_dim = D; store.ctx = ctx;
+  auto [cached_table, cached_rows] = table_for(true);
+  vk::Buffer cached_table_buffer = vk::Buffer::create(device, (cached_table.size() + 8) * 4, vk::MemoryKind::kDevice);
+  std::optional<Tensor> cached_qkv;
+  if (!cached_rows.empty()) {
+    device.upload(cached_table_buffer, 0, cached_table.data(), cached_table.size() * 4);
+    cached_qkv = Tensor::create(device, int64_t(cached_rows.size()) / width, width);
+    cached_qkv->upload(device, cached_rows);
+    store.k_src = ops::View(cached_qkv->buffer, static_cast<uint32_t>(H * D), static_cast<uint32_t>(width));
+    store.rows_per_seq = cached_qkv->rows;
+    store.row_table = &cached_table_buffer;
+    ops::kv_store(stream, store);
+    stream.finish();
+  }
+  auto [table, rows] = table_for(false);
+  const int64_t R = int64_t(rows.size()) / width;
+  vk::Buffer table_buffer = vk::Buffer::create(device, table.size() * 4, vk::MemoryKind::kDevice);
+  device.upload(table_buffer, 0, table.data(), table.size() * 4);
+  Tensor qkv = Tensor::create(device, R, width);
+  qkv.upload(device, rows);
+  Tensor out = Tensor::create(device, R, H * D);
+  std::optional<vk::Buffer> scores = scratch ? scores_scratch(device, R, 1, H, ctx) : std::nullopt;
+  ops::AttentionArgs args;
+  args.q = ops::View(qkv.buffer, 0, static_cast<uint32_t>(width));
+  args.out = out;
+  args.kv = ops::cache_layout(k_cache, v_cache, KVH, ctx, D);
+  args.row_table = &table_buffer;
+  if (seqs.size() == 1) {
+    args.single_slot = seqs[0].slot;
+    args.single_past = seqs[0].past;
+  }
+  args.batch = 1; args.rows_per_seq = R; args.num_heads = H; args.num_kv_heads = KVH;
+  args.head_dim = D; args.causal = true;
+  args.scale = 1.0f / std::sqrt(float(D));
+  if (scores) args.scores = &*scores;
+  args.fresh = ops::View(qkv.buffer, static_cast<uint32_t>(H * D), static_cast<uint32_t>(width));
+  args.fresh_v_delta = static_cast<uint32_t>(KVH * D);
+  ops::attention(stream, args, policy);
+  stream.finish();
+  const std::vector<float> got = out.download(device);
+
+  std::vector<float> k_expected = poison, v_expected = poison;
+  int64_t row0 = 0;
+  for (size_t i = 0; i < seqs.size(); ++i) {
+    const PackedSequence& c = seqs[i];
+    const int64_t S = c.past + c.rows;
+    std::vector<float> q(c.rows * H * D), k(S * KVH * D), v(k.size());
+    for (int64_t j = 0; j < S; ++j) {
+      const float* row = &all[i][j * width];
+      std::copy_n(row + H * D, KVH * D, k.begin() + j * KVH * D);
+      std::copy_n(row + (H + KVH) * D, KVH * D, v.begin() + j * KVH * D);
+      if (j >= c.past) std::copy_n(row, H * D, q.begin() + (j - c.past) * H * D);
+      for (int64_t h = 0; h < KVH; ++h)
+        for (int64_t d = 0; d < D; ++d) {
+          const int64_t at = ((c.slot * KVH + h) * ctx + j) * D + d;
+          k_expected[at] = row[H * D + h * D + d];
+          v_expected[at] = row[(H + KVH) * D + h * D + d];
+        }
+    }
+    auto expected = reference::attention(q, k, v, 1, c.rows, S, H, KVH, D, c.past, true, {0}, {0},
+                                         1.0 / std::sqrt(double(D)));
+    std::vector<float> part(got.begin() + row0 * H * D, got.begin() + (row0 + c.rows) * H * D);
+    EXPECT_CLOSE(expected, part, kAtol, kRtol) << "sequence " << i << " slot " << c.slot << " past " << c.past
+                                               << " rows " << c.rows << " D=" << D;
+    row0 += c.rows;
+  }
+  std::vector<float> k_got(poison.size()), v_got(poison.size());
+  device.download(k_cache, 0, k_got.data(), k_got.size() * 4);
+  device.download(v_cache, 0, v_got.data(), v_got.size() * 4);
+  EXPECT_EQ(k_expected, k_got) << "K cache";
+  EXPECT_EQ(v_expected, v_got) << "V cache";
+}
+
+TEST(Attention, PackedStepBatchOfSequencesAtTheirOwnSlots) {
+  const std::vector<PackedSequence> mixed = {{2, 5, 1}, {0, 0, 6}, {3, 9, 3}, {1, 17, 1}};
+  const std::vector<PackedSequence> one = {{1, 4, 21}};
+  for (const auto& [name, policy] : testing::all_policies(test_device().info())) {
+    SCOPED_TRACE(name);
+    for (int64_t D : {12, 16}) {
+      run_packed_case(mixed, 4, 2, D, policy.reduce, false);
+      run_packed_case(one, 6, 3, D, policy.reduce, true);
+    }
   }
 }
 

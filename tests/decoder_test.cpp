@@ -46,13 +46,16 @@ TEST_P(DecoderGolden, PrefillLogitsAndGreedy) {
                               DType::kF32, limits);
   const int64_t vocab = decoder->config().vocab_size;
   vk::CommandStream stream(test_device());
+  KvCache cache = decoder->make_cache();
   for (const auto& c : golden["cases"]) {
     std::vector<int32_t> prompt = c["prompt_ids"].get<std::vector<int32_t>>();
     const int64_t T = static_cast<int64_t>(prompt.size());
-    std::vector<int32_t> positions(T);
-    for (int64_t t = 0; t < T; ++t) positions[t] = static_cast<int32_t>(t);
-    decoder->set_inputs(prompt, positions, {0}, T);
-    decoder->forward(stream, 0, true);
+    const int slot = cache.acquire();
+    StepBatch step;
+    step.ids = prompt;
+    step.sequences = {{slot, T}};
+    step.all_logits = true;
+    decoder->forward(stream, cache, step);
     stream.finish();
     std::vector<float> logits = decoder->logits().download(test_device());
     logits.resize(T * vocab);
@@ -72,14 +75,17 @@ TEST_P(DecoderGolden, PrefillLogitsAndGreedy) {
     for (size_t step = 0; step < expected_ids.size(); ++step) {
       got_ids.push_back(next);
       if (step + 1 == expected_ids.size()) break;
-      decoder->set_inputs({next}, {static_cast<int32_t>(T + step)}, {0}, 1);
-      decoder->forward(stream, T + static_cast<int64_t>(step));
+      StepBatch decode;
+      decode.ids = {next};
+      decode.sequences = {{slot, 1}};
+      decoder->forward(stream, cache, decode);
       stream.finish();
       std::vector<float> row = decoder->logits().download(test_device());
       next = argmax_row(row, 0, vocab);
       if (check_steps) decode_logits.insert(decode_logits.end(), row.begin(), row.begin() + vocab);
     }
     EXPECT_EQ(expected_ids, got_ids) << name << " prompt of " << T;
+    cache.release(slot);
     if (check_steps) {
       NpyArray steps = read_npy(golden_dir + c["decode_logits"].get<std::string>());
       // Row 0 is the prefill's last row (checked above); rows 1.. are decode

@@ -1,11 +1,13 @@
 // Generation end to end through the GPU sampler: greedy tokens equal
-// transformers' generate(do_sample=False) for every family, left-padded
-// batches equal single runs, seeded sampling is reproducible, and the real
+// transformers' generate(do_sample=False) for every family, a list of prompts
+// equals transformers' batched answer, seeded sampling is reproducible, and the real
 // stories260K model (when ../shared is present) matches its golden.
 #include <gtest/gtest.h>
 
 #include "engine/core/error.h"
+#include "engine/runtime/engine.h"
 #include "engine/runtime/generator.h"
+#include "engine/runtime/scheduler.h"
 #include "engine/model/load_decoder.h"
 #include "engine/io/npy.h"
 #include "tests/support/compare.h"
@@ -29,7 +31,8 @@ std::vector<std::vector<int32_t>> run(const std::string& dir, const std::vector<
   limits.all_logits = options.want_prefill_logits;
   limits.ctx = testing::golden_ctx(dir);
   auto decoder = load_decoder(dir, test_device(), *comm, dtype, limits);
-  Generator generator(*decoder);
+  Engine engine(*decoder);
+  Generator generator(engine);
   GenerateResult result = generator.run(prompts, options);
   std::vector<std::vector<int32_t>> ids;
   for (auto& sequence : result.sequences) ids.push_back(sequence.new_ids);
@@ -56,7 +59,7 @@ TEST_P(GenerateGolden, GreedyMatchesTransformers) {
   }
 }
 
-TEST_P(GenerateGolden, LeftPaddedBatchEqualsSingleRuns) {
+TEST_P(GenerateGolden, BatchEqualsTransformersBatch) {
   const auto golden = load_golden(GetParam());
   std::vector<std::vector<int32_t>> prompts, expected;
   for (const auto& p : golden["batch"]["prompts"]) {
@@ -145,7 +148,8 @@ TEST(Generate, RejectsBadRequests) {
   limits.ctx = 40;
   limits.max_rows_per_seq = 32;
   auto decoder = load_decoder(model_dir("gpt2"), test_device(), *comm, DType::kF32, limits);
-  Generator generator(*decoder);
+  Engine engine(*decoder);
+  Generator generator(engine);
   auto expect_invalid = [&](std::vector<int32_t> prompt, GenerateOptions options) {
     try {
       generator.run({prompt}, options);

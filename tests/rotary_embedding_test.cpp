@@ -4,6 +4,8 @@
 // small chunks, vocab-parallel row offsets and accumulation.
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include <cmath>
 
 #include "engine/core/half.h"
@@ -105,6 +107,53 @@ TEST(Rotary, LayoutsPartialRotaryAndFusedRows) {
       // A fused q|k|v row: only the first num_heads heads may change.
       run_rotary(M, rc, 3 * heads_width + 5, 2048);
     }
+}
+
+// A packed step batch of sequences whose dynamic rope_scaling bases differ:
+// each row's position and log2(theta) (hi, lo) come from the decoder's row
+// table (stride 8, position at word 4). Each row must equal the reference
+// run with its own theta.
+TEST(Rotary, PerRowThetaFromARowTable) {
+  vk::Device& device = test_device();
+  const RopeCase rc{3, 24, 16, false, 10000.0f};
+  for (int64_t M : {1, 5, 13}) {
+    const int64_t width = 2 * rc.num_heads * rc.head_dim + 3;
+    auto x = testing::random_vector(M * width, 71);
+    auto positions = random_positions(M, 72, 300);
+    std::vector<float> thetas;
+    std::vector<uint32_t> table;
+    for (int64_t m = 0; m < M; ++m) {
+      thetas.push_back(10000.0f * (1.0f + 0.37f * float(m % 4)));
+      float hi = 0, lo = 0;
+      ops::split_log2_theta(thetas.back(), hi, lo);
+      uint32_t entry[8] = {0xdeadbeefu, 0xdeadbeefu, 0xdeadbeefu, 0xdeadbeefu, positions[m], 0, 0, 0xdeadbeefu};
+      std::memcpy(&entry[5], &hi, 4);
+      std::memcpy(&entry[6], &lo, 4);
+      table.insert(table.end(), entry, entry + 8);
+    }
+    Tensor x_dev = Tensor::create(device, M, width);
+    x_dev.upload(device, x);
+    vk::Buffer table_dev = upload_u32(table);
+    ops::RotaryArgs args;
+    args.x = ops::View(x_dev.buffer, 0, uint32_t(width));
+    args.M = M;
+    args.num_heads = rc.num_heads;
+    args.head_dim = rc.head_dim;
+    args.rotary_dim = rc.rotary_dim;
+    args.positions = ops::View(table_dev, 4, 8);
+    args.row_theta = true;
+    vk::CommandStream stream(device);
+    ops::rotary(stream, args);
+    stream.finish();
+    std::vector<float> expected;
+    for (int64_t m = 0; m < M; ++m) {
+      std::vector<float> row(x.begin() + m * width, x.begin() + (m + 1) * width);
+      reference::rotary(row, {positions[m]}, width, rc.num_heads, rc.head_dim, rc.rotary_dim, false,
+                        thetas[m], 1.0f, {});
+      expected.insert(expected.end(), row.begin(), row.end());
+    }
+    EXPECT_CLOSE(expected, x_dev.download(device), kRotaryAtol, kRotaryRtol) << "M=" << M;
+  }
 }
 
 TEST(Rotary, AngleAccuracyUpToPosition2048) {

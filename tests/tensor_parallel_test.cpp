@@ -37,7 +37,8 @@ GenerateResult generate_tp(const std::string& dir, int tp, const std::vector<int
     limits.all_logits = logits;
     limits.ctx = testing::golden_ctx(dir);
     auto decoder = load_decoder(dir, rank.device, rank.comm, DType::kF32, limits);
-    Generator generator(*decoder);
+    Engine engine(*decoder);
+    Generator generator(engine);
     GenerateOptions generate;
     generate.max_new_tokens = tokens;
     generate.ignore_eos = true;

@@ -1,3 +1,5 @@
+// Decoder: buffers sized at load for a step of up to batch x max_rows_per_seq
+// rows, and the straight-line forward over a packed step batch.
 #include "engine/model/decoder.h"
 
 #include <algorithm>
@@ -22,12 +24,12 @@ int64_t embed_dim(const DecoderConfig& c) {
 }  // namespace
 
 uint64_t decoder_runtime_bytes(const DecoderConfig& c, const RankShape& s, const DecoderLimits& l) {
-  const uint64_t rows = l.batch * l.max_rows_per_seq;
+  const uint64_t rows = l.max_rows();
   const uint64_t logit_rows = l.all_logits ? rows : l.batch;
-  const uint64_t cache = 2ull * c.num_layers * l.batch * s.kv_heads * l.ctx * c.head_dim * 4;
+  const uint64_t cache = KvCache::bytes(c.num_layers, l.batch, s.kv_heads, l.ctx, c.head_dim);
   const uint64_t activations =
       rows * (4 * c.hidden_size + embed_dim(c) + (s.heads + 2 * s.kv_heads) * c.head_dim +
-              s.heads * c.head_dim + s.intermediate) * 4 +
+              s.heads * c.head_dim + s.intermediate + 1 + ops::kAttentionRowWords) * 4 +
       logit_rows * (c.hidden_size + embed_dim(c) + s.vocab_local) * 4;
   // LayerNorm's weight sums for norms finished inside matmuls (decode).
   uint64_t norm_sums = 0;
@@ -35,17 +37,18 @@ uint64_t decoder_runtime_bytes(const DecoderConfig& c, const RankShape& s, const
     norm_sums = 4ull * (c.num_layers * (2 * (s.heads + 2 * s.kv_heads) * c.head_dim +
                                         (c.gated_mlp ? 4 : 2) * s.intermediate) +
                         2 * s.vocab_local);
+  // The GEMM attention path runs for steps of one sequence.
   return cache + activations + norm_sums +
-         ops::attention_scores_bytes(l.batch, s.heads, l.max_rows_per_seq, l.ctx);
+         ops::attention_scores_bytes(1, s.heads, l.max_rows_per_seq, l.ctx);
 }
 
 Decoder::Decoder(vk::Device& device, Communicator& comm, const DecoderConfig& config,
                  RankShape shape, DecoderWeights weights, DecoderLimits limits)
     : device_(device), comm_(comm), config_(config), shape_(shape), weights_(std::move(weights)),
       limits_(limits), policy_(ops::choose_policy(device.info())),
-      collectives_(device, comm, uint64_t(limits.batch) * limits.max_rows_per_seq *
+      collectives_(device, comm, uint64_t(limits.max_rows()) *
                                      std::max(config.hidden_size, embed_dim(config)) * 4) {
-  const int64_t R = limits.batch * limits.max_rows_per_seq;
+  const int64_t R = limits.max_rows();
   const int64_t H = config.hidden_size, D = config.head_dim;
   hidden_ = Tensor::create(device, R, H);
   if (config.parallel_residual) hidden_alt_ = Tensor::create(device, R, H);
@@ -60,22 +63,12 @@ Decoder::Decoder(vk::Device& device, Communicator& comm, const DecoderConfig& co
   if (config.word_embed_proj_dim) last_proj_ = Tensor::create(device, logit_rows, embed_dim(config));
   logits_ = Tensor::create(device, logit_rows, shape.vocab_local);
   ids_ = vk::Buffer::create(device, R * 4, vk::MemoryKind::kDevice);
-  positions_ = vk::Buffer::create(device, R * 4, vk::MemoryKind::kDevice);
-  position_rows_ = vk::Buffer::create(device, R * 4, vk::MemoryKind::kDevice);
-  seq_bounds_ = vk::Buffer::create(device, limits.batch * 8, vk::MemoryKind::kDevice);
-  if (uint64_t bytes = ops::attention_scores_bytes(limits.batch, shape.heads, limits.max_rows_per_seq, limits.ctx))
+  if (config.learned_positions) position_rows_ = vk::Buffer::create(device, R * 4, vk::MemoryKind::kDevice);
+  row_table_ = vk::Buffer::create(device, R * sizeof(ops::AttentionRow), vk::MemoryKind::kDevice);
+  rows_host_.reserve(R);
+  position_rows_host_.reserve(R);
+  if (uint64_t bytes = ops::attention_scores_bytes(1, shape.heads, limits.max_rows_per_seq, limits.ctx))
     scores_ = vk::Buffer::create(device, bytes, vk::MemoryKind::kDevice);
-  const uint64_t cache_bytes = uint64_t(limits.batch) * shape.kv_heads * limits.ctx * D * 4;
-  if (cache_bytes > device.info().max_storage_buffer_range)
-    fail(ErrorCode::kOutOfMemory,
-         "one layer's KV cache ({:.1f} MiB for batch {} x ctx {}) exceeds the device's "
-         "maxStorageBufferRange ({:.1f} MiB). HINT: lower --ctx or --batch, or use more --tp ranks",
-         cache_bytes / 1048576.0, limits.batch, limits.ctx,
-         device.info().max_storage_buffer_range / 1048576.0);
-  for (int64_t i = 0; i < config.num_layers; ++i) {
-    k_cache_.push_back(vk::Buffer::create(device, cache_bytes, vk::MemoryKind::kDevice));
-    v_cache_.push_back(vk::Buffer::create(device, cache_bytes, vk::MemoryKind::kDevice));
-  }
   prepare_input_norms();
 }
 
@@ -114,42 +107,71 @@ void Decoder::prepare_input_norms() {
   stream.finish();
 }
 
-void Decoder::set_inputs(const std::vector<int32_t>& ids, const std::vector<int32_t>& positions,
-                         const std::vector<uint32_t>& first_key, int64_t rows_per_seq,
-                         int64_t rope_length) {
-  const int64_t rows = static_cast<int64_t>(ids.size());
-  if (rows_per_seq > limits_.max_rows_per_seq || rows != limits_.batch * rows_per_seq ||
-      positions.size() != ids.size() || static_cast<int64_t>(first_key.size()) != limits_.batch)
-    fail(ErrorCode::kInternal, "decoder inputs: {} rows of {} per sequence do not fit batch {} x {}",
-         rows, rows_per_seq, limits_.batch, limits_.max_rows_per_seq);
-  for (int32_t id : ids)
+KvCache Decoder::make_cache() const {
+  return KvCache(device_, config_.num_layers, limits_.batch, shape_.kv_heads, limits_.ctx,
+                 config_.head_dim);
+}
+
+void Decoder::set_inputs(const KvCache& cache, const StepBatch& step) {
+  const int64_t rows = static_cast<int64_t>(step.ids.size());
+  if (rows == 0 || rows > limits_.max_rows() || step.sequences.empty() ||
+      static_cast<int64_t>(step.sequences.size()) > limits_.batch)
+    fail(ErrorCode::kInternal, "decoder step: {} rows of {} sequences do not fit {} x {}", rows,
+         step.sequences.size(), limits_.batch, limits_.max_rows_per_seq);
+  if (step.all_logits && !limits_.all_logits)
+    fail(ErrorCode::kInternal, "all-row logits were not planned for");
+  if (cache.slots() != limits_.batch || cache.ctx() != limits_.ctx || cache.kv_heads() != shape_.kv_heads)
+    fail(ErrorCode::kInternal, "KV cache of {} slots x {} positions does not match the decoder's {} x {}",
+         cache.slots(), cache.ctx(), limits_.batch, limits_.ctx);
+  for (int32_t id : step.ids)
     if (id < 0 || id >= config_.vocab_size)
       fail(ErrorCode::kInvalidArgument, "token id {} is outside the vocabulary [0, {})", id,
            config_.vocab_size);
-  rows_per_seq_ = rows_per_seq;
-  if (rope_length <= 0)
-    for (int32_t p : positions) rope_length = std::max<int64_t>(rope_length, int64_t{p} + 1);
-  rope_base_ = rope_base(config_, rope_length);
-  device_.upload(ids_, 0, ids.data(), rows * 4);
-  device_.upload(positions_, 0, positions.data(), rows * 4);
-  if (config_.learned_positions) {
-    std::vector<int32_t> position_rows(positions);
-    for (auto& p : position_rows) p += static_cast<int32_t>(config_.position_offset);
-    device_.upload(position_rows_, 0, position_rows.data(), rows * 4);
+  rows_host_.assign(rows, ops::AttentionRow());
+  position_rows_host_.resize(rows);
+  std::vector<bool> slot_seen(limits_.batch, false);
+  int64_t row = 0;
+  for (const StepSequence& seq : step.sequences) {
+    const int64_t start = cache.length(seq.slot);  // throws for a slot nobody holds
+    if (seq.rows < 1 || row + seq.rows > rows || slot_seen[seq.slot])
+      fail(ErrorCode::kInternal, "decoder step: sequence at slot {} with {} rows does not fit", seq.slot,
+           seq.rows);
+    slot_seen[seq.slot] = true;
+    if (start + seq.rows > limits_.ctx)
+      fail(ErrorCode::kInvalidArgument, "{} positions exceed the context of {}. HINT: raise --ctx",
+           start + seq.rows, limits_.ctx);
+    // Each sequence's rotary base comes from its own length.
+    float hi = 0, lo = 0;
+    if (config_.rotary != RotaryStyle::kNone)
+      ops::split_log2_theta(rope_base(config_, seq.rope_length > 0 ? seq.rope_length : start + seq.rows),
+                            hi, lo);
+    for (int64_t t = 0; t < seq.rows; ++t, ++row) {
+      const int64_t position = start + t;
+      ops::AttentionRow& entry = rows_host_[row];
+      entry.key_begin = 0;
+      entry.key_end = static_cast<uint32_t>(position + 1);
+      entry.slot = static_cast<uint32_t>(seq.slot);
+      entry.fresh_begin = static_cast<uint32_t>(start);
+      entry.position = static_cast<uint32_t>(position);
+      entry.log2_theta_hi = hi;
+      entry.log2_theta_lo = lo;
+      position_rows_host_[row] = static_cast<int32_t>(position + config_.position_offset);
+    }
   }
-  std::vector<uint32_t> bounds;
-  for (uint32_t key : first_key) { bounds.push_back(key); bounds.push_back(0); }
-  device_.upload(seq_bounds_, 0, bounds.data(), bounds.size() * 4);
+  if (row != rows)
+    fail(ErrorCode::kInternal, "decoder step: {} ids for {} sequence rows", rows, row);
+  single_slot_ = step.sequences.size() == 1 ? step.sequences[0].slot : -1;
+  single_past_ = step.sequences.size() == 1 ? cache.length(single_slot_) : 0;
+  device_.upload(ids_, 0, step.ids.data(), rows * 4);
+  device_.upload(row_table_, 0, rows_host_.data(), rows_host_.size() * sizeof(ops::AttentionRow));
+  if (config_.learned_positions) device_.upload(position_rows_, 0, position_rows_host_.data(), rows * 4);
 }
 
-void Decoder::forward(vk::CommandStream& stream, int64_t past, bool all_rows) {
+void Decoder::forward(vk::CommandStream& stream, KvCache& cache, const StepBatch& step) {
   const DecoderConfig& c = config_;
-  const int64_t B = limits_.batch, T = rows_per_seq_, rows = B * T;
-  if (past + T > limits_.ctx)
-    fail(ErrorCode::kInvalidArgument, "{} positions exceed the context of {}. HINT: raise --ctx",
-         past + T, limits_.ctx);
-  if (all_rows && !limits_.all_logits)
-    fail(ErrorCode::kInternal, "all-row logits were not planned for");
+  set_inputs(cache, step);
+  const int64_t rows = static_cast<int64_t>(step.ids.size());
+  const int64_t B = static_cast<int64_t>(step.sequences.size());
 
   // Token embedding: vocab-parallel partial rows, summed across ranks.
   const Tensor& embed_out = c.word_embed_proj_dim ? embedded_ : hidden_;
@@ -179,13 +201,29 @@ void Decoder::forward(vk::CommandStream& stream, int64_t past, bool all_rows) {
     ops::embedding(stream, pos);
   }
 
-  for (size_t i = 0; i < weights_.layers.size(); ++i) layer(stream, i, rows, past);
+  for (size_t i = 0; i < weights_.layers.size(); ++i) layer(stream, cache, i, rows);
+  for (const StepSequence& seq : step.sequences) cache.advance(seq.slot, seq.rows);
 
   // Final norm and LM head over the rows that need logits.
+  // Sequences of equal length (decode steps, one sequence) read their last
+  // rows through a strided view; mixed lengths gather them into last_.
+  const bool all_rows = step.all_logits;
   const int64_t out_rows = all_rows ? rows : B;
-  const ops::View source = all_rows ? ops::View(hidden_)
-                                    : ops::View(hidden_.buffer, uint32_t((T - 1) * c.hidden_size),
-                                                uint32_t(T * c.hidden_size));
+  const int64_t T = step.sequences[0].rows;
+  const bool uniform = std::all_of(step.sequences.begin(), step.sequences.end(),
+                                   [&](const StepSequence& s) { return s.rows == T; });
+  ops::View source = ops::View(hidden_);
+  if (!all_rows && uniform) {
+    source = ops::View(hidden_.buffer, uint32_t((T - 1) * c.hidden_size), uint32_t(T * c.hidden_size));
+  } else if (!all_rows) {
+    const uint64_t row_bytes = c.hidden_size * 4;
+    int64_t end = 0;
+    for (int64_t b = 0; b < B; ++b) {
+      end += step.sequences[b].rows;
+      stream.copy(hidden_.buffer, (end - 1) * row_bytes, last_.buffer, b * row_bytes, row_bytes);
+    }
+    source = ops::View(last_);
+  }
   ops::View head_input = source;
   const bool fuse_head_norm = fuse_head_norm_ && out_rows <= policy_.matmul.norm_fuse_max_m;
   if (c.final_norm && !fuse_head_norm) {
@@ -220,10 +258,10 @@ void Decoder::forward(vk::CommandStream& stream, int64_t past, bool all_rows) {
   ops::matmul(stream, head, policy_.matmul);
 }
 
-void Decoder::layer(vk::CommandStream& stream, size_t index, int64_t rows, int64_t past) {
+void Decoder::layer(vk::CommandStream& stream, KvCache& cache, size_t index, int64_t rows) {
   const DecoderConfig& c = config_;
   const DecoderLayerWeights& w = weights_.layers[index];
-  const int64_t B = limits_.batch, T = rows_per_seq_, H = c.hidden_size, D = c.head_dim;
+  const int64_t H = c.hidden_size, D = c.head_dim;
   const bool rank0 = comm_.rank() == 0;
   const bool rms = c.norm == NormKind::kRmsNorm;
   const float eps = static_cast<float>(c.norm_eps);
@@ -269,27 +307,28 @@ void Decoder::layer(vk::CommandStream& stream, size_t index, int64_t rows, int64
     rotary.head_dim = static_cast<int>(D);
     rotary.rotary_dim = static_cast<int>(c.rotary_dim);
     rotary.interleaved = c.rotary == RotaryStyle::kInterleaved;
-    rotary.theta = rope_base_;
+    rotary.row_theta = true;  // each sequence's own base, in the row table
     if (c.rope_scaling == RopeScaling::kLinear)
       rotary.position_divisor = static_cast<float>(c.rope_scaling_factor);
     if (c.rope_scaling == RopeScaling::kLlama3)
       rotary.llama3 = {static_cast<float>(c.rope_scaling_factor), static_cast<float>(c.rope_low_freq_factor),
                        static_cast<float>(c.rope_high_freq_factor),
                        static_cast<float>(c.rope_original_max_positions)};
-    rotary.positions = ops::View(positions_, 0, 1);
+    rotary.positions = ops::View(row_table_, ops::kAttentionRowPosition, ops::kAttentionRowWords);
     ops::rotary(stream, rotary);
   }
   ops::AttentionArgs attention;
   attention.q = ops::View(qkv_.buffer, 0, qkv_width);
   attention.out = attn_;
-  attention.kv = ops::cache_layout(k_cache_[index], v_cache_[index], shape_.kv_heads, limits_.ctx, D);
-  attention.seq_bounds = &seq_bounds_;
-  attention.batch = B;
-  attention.rows_per_seq = T;
+  attention.kv = ops::cache_layout(cache.k(index), cache.v(index), shape_.kv_heads, limits_.ctx, D);
+  attention.row_table = &row_table_;
+  attention.single_slot = single_slot_;
+  attention.single_past = single_past_;
+  attention.batch = 1;
+  attention.rows_per_seq = rows;
   attention.num_heads = shape_.heads;
   attention.num_kv_heads = shape_.kv_heads;
   attention.head_dim = D;
-  attention.past = past;
   attention.causal = true;
   attention.scale = c.scale_attn_weights ? 1.0f / std::sqrt(static_cast<float>(D)) : 1.0f;
   if (c.scale_attn_by_layer) attention.scale /= static_cast<float>(index + 1);

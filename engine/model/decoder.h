@@ -1,6 +1,10 @@
 // The one decoder graph for GPT-2, Llama, OPT, GPT-J and GPT-NeoX. Family
 // differences are data in DecoderConfig (norm kind, rotary style, parallel
-// residual, pre/post norm, projections, biases). The graph is rank-local: it
+// residual, pre/post norm, projections, biases). One forward runs a step
+// batch: several sequences' rows packed together, each with its own KV-cache
+// slot and positions, so a prefill chunk and other sequences' decode rows go
+// in one forward. The decoder owns no sequence state (that lives in the
+// KvCache and in runtime/). The graph is rank-local: it
 // holds this rank's heads, MLP columns and vocabulary slice, and calls the
 // Communicator after each row-parallel layer (a no-op at world == 1).
 #pragma once
@@ -10,6 +14,8 @@
 #include <vector>
 
 #include "engine/model/decoder_weights.h"
+#include "engine/model/kv_cache.h"
+#include "engine/ops/attention.h"
 #include "engine/ops/matmul.h"
 #include "engine/ops/policy.h"
 #include "engine/ops/view.h"
@@ -20,10 +26,31 @@
 namespace vkinfer {
 
 struct DecoderLimits {
-  int64_t batch = 1;          // sequences per forward
-  int64_t ctx = 0;            // KV-cache positions per sequence
-  int64_t max_rows_per_seq = 0;  // longest prefill chunk (largest bucket)
-  bool all_logits = false;    // keep logits for every row (--logits-out)
+  int64_t batch = 1;             // KV-cache slots: sequences running at once
+  int64_t ctx = 0;               // KV-cache positions per sequence
+  int64_t max_rows_per_seq = 0;  // longest prefill chunk of one sequence
+  bool all_logits = false;       // keep logits for every row (--logits-out)
+  // Rows one step may carry: every slot's longest chunk (the activations'
+  // size, as when sequences ran side by side).
+  int64_t max_rows() const { return batch * max_rows_per_seq; }
+};
+
+// One sequence of a step batch. Its rows sit at positions
+// cache.length(slot) .. + rows - 1 and see only its own slot's keys.
+struct StepSequence {
+  int slot = -1;            // its KV-cache slot
+  int64_t rows = 0;         // new rows: a prefill chunk, or 1 when decoding
+  // Dynamic rope_scaling picks the rotary base from the length
+  // transformers' forward would see: a chunked prefill passes the whole
+  // prompt's; 0 means this step's end (cached length + rows).
+  int64_t rope_length = 0;
+};
+
+// The rows of one forward: sequences back to back, no padding between them.
+struct StepBatch {
+  std::vector<int32_t> ids;              // [sum of rows] token ids, in sequence order
+  std::vector<StepSequence> sequences;   // at most one entry per slot
+  bool all_logits = false;               // logits of every row, not only each sequence's last
 };
 
 // Bytes of KV cache + activations for one rank (planning before allocating).
@@ -35,21 +62,17 @@ class Decoder {
   Decoder(vk::Device& device, Communicator& comm, const DecoderConfig& config, RankShape shape,
           DecoderWeights weights, DecoderLimits limits);
 
-  // Host inputs for the next forward, `batch * rows_per_seq` rows:
-  // token ids, logical positions (for rotary/learned positions) and, per
-  // sequence, the first visible key (left padding). The inputs are written
-  // at once, so no recorded forward may still be waiting to run.
-  // `rope_length` is the length transformers' forward would see (dynamic
-  // rope_scaling picks its base from it): a chunked prefill passes the whole
-  // prompt's; 0 means the largest position + 1, right for a whole forward.
-  void set_inputs(const std::vector<int32_t>& ids, const std::vector<int32_t>& positions,
-                  const std::vector<uint32_t>& first_key, int64_t rows_per_seq,
-                  int64_t rope_length = 0);
-  // Records one forward over the rows set by set_inputs, with the first
-  // query row of each sequence at cache position `past`. Leaves this rank's
-  // vocab-slice logits for the last row of each sequence (or every row with
-  // all_rows) in logits(). Submits (and waits) only at all-reduces.
-  void forward(vk::CommandStream& stream, int64_t past, bool all_rows = false);
+  // The KV cache this decoder's forward reads and writes (slots = batch).
+  KvCache make_cache() const;
+
+  // Records one forward over a step batch: each sequence's rows at its own
+  // slot and positions (prefill chunks and decode rows mixed). Leaves this
+  // rank's vocab-slice logits for the last row of each sequence, in
+  // sequence order (or every row with step.all_logits) in logits(), and
+  // advances each slot's cached length. The step's inputs are written to
+  // the device at once, so no recorded forward may still be waiting to run.
+  // Submits (and waits) only at all-reduces.
+  void forward(vk::CommandStream& stream, KvCache& cache, const StepBatch& step);
 
   const Tensor& logits() const { return logits_; }  // [rows, vocab_local]
   const DecoderConfig& config() const { return config_; }
@@ -61,7 +84,9 @@ class Decoder {
   uint64_t weight_bytes() const { return weights_.device_bytes(); }
 
  private:
-  void layer(vk::CommandStream& stream, size_t index, int64_t rows, int64_t past);
+  // Checks the step against the cache and limits and uploads its row table.
+  void set_inputs(const KvCache& cache, const StepBatch& step);
+  void layer(vk::CommandStream& stream, KvCache& cache, size_t index, int64_t rows);
   void prepare_input_norms();
 
   vk::Device& device_;
@@ -72,8 +97,10 @@ class Decoder {
   DecoderLimits limits_;
   ops::KernelPolicy policy_;
   DeviceCollectives collectives_;  // all-reduces over comm_, staging planned at load
-  int64_t rows_per_seq_ = 0;
-  float rope_base_ = 0;  // this forward's rotary base (dynamic rope_scaling moves it)
+  // This step: its single sequence's slot and cached length (the GEMM
+  // attention path), or slot -1 when it mixes sequences.
+  int single_slot_ = -1;
+  int64_t single_past_ = 0;
 
   Tensor hidden_;      // [R, hidden] residual stream
   Tensor hidden_alt_;  // [R, hidden] attention branch (parallel residual)
@@ -86,7 +113,12 @@ class Decoder {
   Tensor last_;        // [R or B, hidden] rows that get logits
   Tensor last_proj_;   // [R or B, embed_dim]
   Tensor logits_;      // [R or B, vocab_local]
-  vk::Buffer ids_, positions_, position_rows_, seq_bounds_;
+  vk::Buffer ids_;            // [R] uint32 token ids
+  vk::Buffer position_rows_;  // [R] uint32 learned-position table rows
+  // [R] ops::AttentionRow: per row its slot, visible keys, first fresh
+  // position, rotary position and log2(base).
+  // Rewritten by every step; small, so a plain upload.
+  vk::Buffer row_table_;
   // Norms finished inside the matmuls that read them (decode steps of
   // pre-norm models, see ops::InputNorm): per layer, the attention input's
   // and the MLP input's, and the final norm's for the LM head. LayerNorm's
@@ -97,7 +129,8 @@ class Decoder {
   bool fuse_head_norm_ = false;
   std::deque<Tensor> norm_sums_;  // a deque: the InputNorms point into it
   vk::Buffer scores_;  // attention scores scratch for long prefill blocks; may be empty
-  std::vector<vk::Buffer> k_cache_, v_cache_;  // per layer [B][kv_heads][ctx][head_dim]
+  std::vector<ops::AttentionRow> rows_host_;  // [R] row table being built (reused)
+  std::vector<int32_t> position_rows_host_;  // [R]
 };
 
 }  // namespace vkinfer

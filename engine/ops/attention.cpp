@@ -9,6 +9,16 @@
 #include "shaders/params/attention.h"
 
 namespace vkinfer::ops {
+
+static_assert(kAttentionRowWords == ATTENTION_ROW_WORDS &&
+              offsetof(AttentionRow, key_begin) == 4 * ATTENTION_ROW_KEY_BEGIN &&
+              offsetof(AttentionRow, key_end) == 4 * ATTENTION_ROW_KEY_END &&
+              offsetof(AttentionRow, slot) == 4 * ATTENTION_ROW_SLOT &&
+              offsetof(AttentionRow, fresh_begin) == 4 * ATTENTION_ROW_FRESH_BEGIN &&
+              offsetof(AttentionRow, position) == 4 * ATTENTION_ROW_POSITION &&
+              offsetof(AttentionRow, log2_theta_hi) == 4 * ATTENTION_ROW_LOG2_THETA,
+              "AttentionRow must match the kernels' row table");
+
 namespace {
 
 struct AttentionSpec {
@@ -23,7 +33,7 @@ int64_t fresh_cache_ctx(const AttentionArgs& args) {
   const int64_t ctx = kv.pos_stride ? kv.head_stride / kv.pos_stride : 0;
   if (!args.causal || kv.k_offset != 0 || kv.v_offset != 0 || kv.pos_stride != args.head_dim ||
       kv.head_stride != ctx * args.head_dim || kv.seq_stride != args.num_kv_heads * kv.head_stride ||
-      args.past + args.rows_per_seq > ctx)
+      (!args.row_table && args.past + args.rows_per_seq > ctx))
     fail(ErrorCode::kInternal, "attention: fresh keys need causal attention over a cache_layout() "
                                "with room for them");
   return ctx;
@@ -42,6 +52,7 @@ void store_fresh(vk::CommandStream& stream, const AttentionArgs& args, int64_t c
   store.head_dim = args.head_dim;
   store.ctx = ctx;
   store.past = args.past;
+  store.row_table = args.row_table;
   kv_store(stream, store);
 }
 
@@ -54,10 +65,27 @@ void attention(vk::CommandStream& stream, const AttentionArgs& args, const Reduc
          args.num_kv_heads);
   const bool fresh = static_cast<bool>(args.fresh);
   const int64_t fresh_ctx = fresh ? fresh_cache_ctx(args) : 0;
-  if (const int64_t block_rows = attention_gemm_block_rows(device.info(), args, policy)) {
-    if (fresh) store_fresh(stream, args, fresh_ctx);
-    attention_gemm(stream, args, policy, block_rows);
-    return;
+  const bool packed = args.row_table != nullptr;
+  if (packed && (!fresh || args.batch != 1))
+    fail(ErrorCode::kInternal, "attention: a row table needs fresh keys and batch 1");
+  if (!packed || args.single_slot >= 0) {
+    // The GEMM path reads uniform [B][T] rows. A packed step of one
+    // sequence is that with B = 1, its cache slot at an offset, and the row
+    // table's first words as its bounds.
+    AttentionArgs gemm = args;
+    if (packed) {
+      const uint32_t slot_offset = static_cast<uint32_t>(args.single_slot) * args.kv.seq_stride;
+      gemm.kv.k_offset += slot_offset;
+      gemm.kv.v_offset += slot_offset;
+      gemm.past = args.single_past;
+      gemm.seq_bounds = args.row_table;
+      gemm.row_table = nullptr;
+    }
+    if (const int64_t block_rows = attention_gemm_block_rows(device.info(), gemm, policy)) {
+      if (fresh) store_fresh(stream, args, fresh_ctx);
+      attention_gemm(stream, gemm, policy, block_rows);
+      return;
+    }
   }
   const bool subgroup = policy.subgroup && device.info().enabled.subgroup_arithmetic;
   // Texel views need vec4-aligned rows and must fit the device's texel limit.
@@ -105,13 +133,15 @@ void attention(vk::CommandStream& stream, const AttentionArgs& args, const Reduc
   p.fresh_offset = args.fresh.offset;
   p.fresh_stride = args.fresh.stride;
   p.fresh_v_delta = args.fresh_v_delta;
+  p.packed = packed ? 1u : 0u;
   const double keys = double(args.past + args.rows_per_seq);
   vk::OpCost cost{4.0 * args.batch * args.num_kv_heads * keys * args.head_dim * 2,
                   4.0 * args.batch * args.rows_per_seq * args.num_heads * keys * args.head_dim};
   // Without fresh rows, the K cache stands in for them (never read).
   const vk::Buffer& fresh_rows = fresh ? *args.fresh.buffer : *args.kv.k;
   std::array<vk::BufferRange, 9> bindings{*args.q.buffer, *args.kv.k,  *args.kv.v,
-                                          *args.seq_bounds, *args.out.buffer, fresh_rows,
+                                          packed ? *args.row_table : *args.seq_bounds,
+                                          *args.out.buffer, fresh_rows,
                                           *args.kv.k,       *args.kv.v,       fresh_rows};
   bindings[6].texel_format = bindings[7].texel_format = bindings[8].texel_format =
       VK_FORMAT_R32G32B32A32_SFLOAT;
@@ -123,7 +153,9 @@ void kv_store(vk::CommandStream& stream, const KvStoreArgs& args) {
   vk::Device& device = stream.device();
   vk::KernelDesc desc;
   desc.shader = ShaderId::kv_store;
-  desc.bindings.assign(3, vk::BindingKind::kStorage);
+  // 0 source rows, 1-2 K/V cache, 3 row table (the source stands in
+  // without one; never read then).
+  desc.bindings.assign(4, vk::BindingKind::kStorage);
   desc.written_bindings = (1u << 1) | (1u << 2);
   desc.push_constant_bytes = sizeof(params::KvStoreParams);
   desc.local_size = {64, 1, 1};
@@ -138,11 +170,13 @@ void kv_store(vk::CommandStream& stream, const KvStoreArgs& args) {
   p.v_src_delta = args.v_delta;
   p.ctx = static_cast<uint32_t>(args.ctx);
   p.past = static_cast<uint32_t>(args.past);
+  p.packed = args.row_table ? 1u : 0u;
   const uint64_t total = uint64_t(p.rows) * p.kv_heads * p.head_dim;
   const uint64_t groups = (total + 63) / 64;
   const uint32_t groups_x = static_cast<uint32_t>(std::min<uint64_t>(groups, 65535));
   const uint32_t groups_y = static_cast<uint32_t>((groups + groups_x - 1) / groups_x);
-  stream.dispatch(kernel, {*args.k_src.buffer, *args.k_cache, *args.v_cache}, p, groups_x, groups_y,
+  stream.dispatch(kernel, {*args.k_src.buffer, *args.k_cache, *args.v_cache,
+                                   args.row_table ? *args.row_table : *args.k_src.buffer}, p, groups_x, groups_y,
                   1, "kv_store", {8.0 * total * 2, 0});
 }
 

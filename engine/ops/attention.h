@@ -3,6 +3,9 @@
 // cache) and encoders (straight from the fused qkv rows).
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
+
 #include "engine/ops/policy.h"
 #include "engine/ops/view.h"
 #include "engine/vk/command_stream.h"
@@ -15,6 +18,22 @@ struct KvLayout {
   uint32_t k_offset = 0, v_offset = 0;  // elements
   uint32_t seq_stride = 0, head_stride = 0, pos_stride = 0;
 };
+
+// One row of a packed step batch's row table (AttentionArgs::row_table), as
+// the kernels read it (ATTENTION_ROW_* in shaders/params/attention.h). The
+// rotary op reads position and log2(theta) from the same table
+// (RotaryArgs::row_theta, at kAttentionRowPosition with stride kAttentionRowWords).
+struct AttentionRow {
+  uint32_t key_begin = 0;    // first visible key
+  uint32_t key_end = 0;      // position + 1 (causal)
+  uint32_t slot = 0;         // the sequence's KV-cache slot
+  uint32_t fresh_begin = 0;  // the sequence's cached length before this step
+  uint32_t position = 0;     // rotary position
+  float log2_theta_hi = 0, log2_theta_lo = 0;  // rotary base (split_log2_theta)
+  uint32_t unused = 0;
+};
+constexpr uint32_t kAttentionRowWords = sizeof(AttentionRow) / 4;
+constexpr uint32_t kAttentionRowPosition = offsetof(AttentionRow, position) / 4;
 
 struct AttentionArgs {
   View q;                  // rows [B*T], q head h at column h*head_dim
@@ -38,6 +57,16 @@ struct AttentionArgs {
   View fresh;
   // `kv` must then be a cache_layout().
   uint32_t fresh_v_delta = 0;
+  // A packed step batch (decoders): rows of several sequences back to back,
+  // batch 1 and rows_per_seq = the step's rows. Each row's cache slot,
+  // visible keys and first fresh position come from row_table
+  // (ATTENTION_ROW_WORDS uints per row, shaders/params/attention.h), which
+  // replaces seq_bounds; `past` is unused. Causal, with `fresh`.
+  const vk::Buffer* row_table = nullptr;
+  // With a row table whose rows all belong to one sequence: its slot and
+  // cached length, so that the GEMM path can run (it reads one sequence's
+  // cache at an offset); -1 when the step mixes sequences.
+  int64_t single_slot = -1, single_past = 0;
 };
 
 void attention(vk::CommandStream& stream, const AttentionArgs& args, const ReducePolicy& policy);
@@ -58,6 +87,9 @@ struct KvStoreArgs {
   const vk::Buffer* k_cache = nullptr;
   const vk::Buffer* v_cache = nullptr;
   int64_t batch = 1, rows_per_seq = 1, num_kv_heads = 1, head_dim = 1, ctx = 1, past = 0;
+  // Packed step batch: each row's slot and position from this row table
+  // (AttentionArgs::row_table); batch and past are then unused.
+  const vk::Buffer* row_table = nullptr;
 };
 
 void kv_store(vk::CommandStream& stream, const KvStoreArgs& args);

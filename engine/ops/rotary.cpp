@@ -8,6 +8,13 @@
 #include "shaders/params/rotary.h"
 
 namespace vkinfer::ops {
+
+void split_log2_theta(float theta, float& hi, float& lo) {
+  const double log2_theta = std::log2(static_cast<double>(theta));
+  hi = static_cast<float>(log2_theta);
+  lo = static_cast<float>(log2_theta - static_cast<double>(hi));
+}
+
 namespace {
 
 struct RotarySpec {
@@ -46,15 +53,18 @@ void rotary(vk::CommandStream& stream, const RotaryArgs& args) {
   p.x_offset = args.x.offset;
   p.x_stride = args.x.stride;
   p.pos_offset = args.positions.offset;
+  p.pos_stride = std::max<uint32_t>(args.positions.stride, 1);
   p.num_heads = static_cast<uint32_t>(args.num_heads);
   p.head_dim = static_cast<uint32_t>(args.head_dim);
   p.rotary_dim = static_cast<uint32_t>(args.rotary_dim);
   p.flags = args.interleaved ? ROTARY_FLAG_INTERLEAVED : 0u;
   // log2(theta) to ~48 bits as hi + lo: the shader's exponent e*log2(theta)
   // then carries no more error than fp32 rounding of the product itself.
-  const double log2_theta = std::log2(static_cast<double>(args.theta));
-  p.log2_theta_hi = static_cast<float>(log2_theta);
-  p.log2_theta_lo = static_cast<float>(log2_theta - static_cast<double>(p.log2_theta_hi));
+  split_log2_theta(args.theta, p.log2_theta_hi, p.log2_theta_lo);
+  if (args.row_theta) {
+    if (p.pos_stride < 3) fail(ErrorCode::kInternal, "rotary: per-row theta needs a position stride >= 3");
+    p.flags |= ROTARY_FLAG_ROW_THETA;
+  }
   p.position_divisor = args.position_divisor;
   if (args.llama3.factor > 0.0f) {
     const auto& l = args.llama3;

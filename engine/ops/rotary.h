@@ -26,8 +26,16 @@ struct RotaryArgs {
     float high_freq_factor = 0.0f;
     float original_max_positions = 0.0f;
   } llama3;
-  View positions;  // uint32 per row: positions.buffer[positions.offset + m]
+  View positions;  // uint32 per row: positions.buffer[positions.offset + m * stride]
+  // Each row's log2(theta) follows its position (words +1, +2: hi, lo from
+  // split_log2_theta, as float bits), overriding `theta`: a packed step of
+  // sequences whose dynamic rope_scaling bases differ. Needs stride >= 3.
+  bool row_theta = false;
 };
+
+// log2(theta) to ~48 bits as hi + lo: the shader's exponent e*log2(theta)
+// then carries no more error than fp32 rounding of the product itself.
+void split_log2_theta(float theta, float& hi, float& lo);
 
 void rotary(vk::CommandStream& stream, const RotaryArgs& args);
 

@@ -1,13 +1,16 @@
+// Generator: a fixed list of prompts as Sequences through a Scheduler and the
+// Engine, with the per-token bookkeeping (eos, length, stop strings, text)
+// that belongs to a request rather than to the step loop.
 #include "engine/runtime/generator.h"
 
 #include <algorithm>
 #include <chrono>
-#include <cstring>
 #include <string>
 
 #include <fmt/format.h>
 
 #include "engine/core/error.h"
+#include "engine/runtime/scheduler.h"
 #include "engine/vk/device.h"
 
 namespace vkinfer {
@@ -17,15 +20,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-// Smallest bucket that holds `length` and leaves room for the new tokens;
-// the exact length when none does.
-int64_t pick_padded_length(int64_t length, int64_t max_new, int64_t ctx,
-                           const std::vector<int64_t>& buckets) {
-  for (int64_t bucket : buckets)
-    if (bucket >= length && bucket + max_new <= ctx) return bucket;
-  return length;
 }
 
 }  // namespace
@@ -44,6 +38,10 @@ void validate_request(const DecoderConfig& config, int64_t ctx,
                       const std::vector<std::vector<int32_t>>& prompts,
                       const GenerateOptions& options) {
   ops::validate(options.sampling);
+  for (const auto& params : options.per_prompt) ops::validate(params);
+  if (!options.per_prompt.empty() && options.per_prompt.size() != prompts.size())
+    fail(ErrorCode::kInvalidArgument, "{} sampling settings for {} prompts", options.per_prompt.size(),
+         prompts.size());
   if (prompts.empty())
     fail(ErrorCode::kInvalidArgument, "no prompt given. HINT: pass --prompt, --prompt-ids or --input");
   if (options.max_new_tokens < 0)
@@ -70,195 +68,135 @@ void validate_request(const DecoderConfig& config, int64_t ctx,
   }
 }
 
-Generator::Generator(Decoder& decoder) : decoder_(decoder) {
-  vk::Device& device = decoder.device();
-  const int64_t batch = decoder.limits().batch;
-  sampler_ = ops::SamplerBuffers::create(device, batch, decoder.config().vocab_size);
-  const int world = decoder.comm().world();
-  if (world > 1) {
-    const uint64_t candidates = SAMPLING_MAX_CANDIDATES;
-    gathered_candidates_ = vk::Buffer::create(
-        device, world * batch * candidates * sizeof(params::SampleCandidate), vk::MemoryKind::kDevice);
-    gathered_stats_ = vk::Buffer::create(device, world * batch * sizeof(params::SampleStats),
-                                         vk::MemoryKind::kDevice);
+size_t stop_string_end(const std::string& text, const std::vector<std::string>& stops) {
+  size_t best = std::string::npos;
+  for (const auto& stop : stops) {
+    if (stop.empty()) continue;
+    const size_t at = text.find(stop);
+    if (at != std::string::npos) best = std::min(best, at + stop.size());
   }
-  warm_up();
+  return best;
 }
 
-void Generator::warm_up() {
-  // One prefill-shaped and one decode-shaped forward plus a greedy sample,
-  // so that drivers which compile pipelines at first use (lavapipe) do it
-  // at load time and no request pays for it. The cache contents written
-  // here are overwritten by every request before they are read.
-  const int64_t batch = decoder_.limits().batch;
-  vk::CommandStream stream(decoder_.device());
-  for (int64_t rows : {std::min<int64_t>(8, decoder_.limits().max_rows_per_seq), int64_t{1}}) {
-    decoder_.set_inputs(std::vector<int32_t>(batch * rows, 0), std::vector<int32_t>(batch * rows, 0),
-                        std::vector<uint32_t>(batch, 0), rows);
-    decoder_.forward(stream, 0);
-    stream.finish();
-  }
-  GenerateOptions options;
-  sample_step(stream, options, 0, batch, decoder_.logits());
-}
-
-std::vector<int32_t> Generator::sample_step(vk::CommandStream& stream, const GenerateOptions& options,
-                                            uint32_t step, int64_t rows, ops::View logits) {
-  const RankShape& shape = decoder_.shape();
-  const ops::ReducePolicy& policy = decoder_.policy().reduce;
-  Communicator& comm = decoder_.comm();
-  if (comm.world() == 1) {
-    ops::sample(stream, logits, rows, options.sampling, step, sampler_, policy);
-  } else {
-    // Each rank reduces its vocabulary slice to C candidates; only those
-    // (and per-row max/sum-exp) are exchanged, never the logits.
-    ops::sample_candidates(stream, logits, rows, shape.vocab_begin, shape.vocab_valid,
-                           options.sampling, step, sampler_, policy);
-    stream.finish();
-    const uint32_t C = ops::candidate_count(options.sampling, decoder_.config().vocab_size);
-    const size_t candidate_bytes = rows * C * sizeof(params::SampleCandidate);
-    const size_t stats_bytes = rows * sizeof(params::SampleStats);
-    std::vector<uint8_t> local(candidate_bytes + stats_bytes);
-    vk::Device& device = decoder_.device();
-    // Candidates are stored with row stride C.
-    device.download(sampler_.candidates, 0, local.data(), candidate_bytes);
-    device.download(sampler_.stats, 0, local.data() + candidate_bytes, stats_bytes);
-    std::vector<uint8_t> all(local.size() * comm.world());
-    comm.all_gather(local.data(), local.size(), all.data());
-    for (int r = 0; r < comm.world(); ++r) {
-      const uint8_t* part = all.data() + r * local.size();
-      device.upload(gathered_candidates_, r * candidate_bytes, part, candidate_bytes);
-      device.upload(gathered_stats_, r * stats_bytes, part + candidate_bytes, stats_bytes);
-    }
-    ops::sample_finish(stream, gathered_candidates_, gathered_stats_, comm.world(), rows,
-                       options.sampling, step, sampler_, policy);
-  }
-  stream.finish();
-  std::vector<uint32_t> ids = sampler_.read_ids(rows);
-  return std::vector<int32_t>(ids.begin(), ids.end());
-}
+Generator::Generator(Engine& engine, const Tokenizer* tokenizer) : engine_(engine), tokenizer_(tokenizer) {}
 
 GenerateResult Generator::run(const std::vector<std::vector<int32_t>>& prompts,
                               const GenerateOptions& options, const TokenCallback& on_token) {
-  const DecoderConfig& config = decoder_.config();
-  const DecoderLimits& limits = decoder_.limits();
-  validate_request(config, limits.ctx, prompts, options);
-  const int64_t B = limits.batch;
-  if (static_cast<int64_t>(prompts.size()) != B)
-    fail(ErrorCode::kInternal, "generator built for {} sequences got {}", B, prompts.size());
-  if (options.want_prefill_logits && B != 1)
+  Decoder& decoder = engine_.decoder();
+  const DecoderConfig& config = decoder.config();
+  validate_request(config, decoder.limits().ctx, prompts, options);
+  if (options.want_prefill_logits && prompts.size() != 1)
     fail(ErrorCode::kInvalidArgument, "--logits-out works with one prompt at a time");
+  if (!options.stop.empty() && !tokenizer_)
+    fail(ErrorCode::kInvalidArgument, "stop strings need the model's tokenizer");
 
-  std::vector<int64_t> buckets = options.prefill_buckets;
-  if (buckets.empty())
-    for (int64_t b = 16; b <= limits.max_rows_per_seq; b *= 2) buckets.push_back(b);
+  const size_t n = prompts.size();
   int64_t longest = 0;
   for (const auto& prompt : prompts) longest = std::max<int64_t>(longest, prompt.size());
-  const int64_t padded = pick_padded_length(longest, options.max_new_tokens, limits.ctx, buckets);
-
+  std::vector<Sequence> sequences(n);
+  std::vector<StreamDecoder> streams;
   GenerateResult result;
-  result.prefill_rows = padded;
-  result.sequences.resize(B);
-  std::vector<uint32_t> first_key(B);
-  std::vector<std::vector<int32_t>> seen(B);
-  for (int64_t b = 0; b < B; ++b) {
-    result.sequences[b].prompt_ids = prompts[b];
-    first_key[b] = static_cast<uint32_t>(padded - prompts[b].size());
-    seen[b] = prompts[b];
+  result.sequences.resize(n);
+  Scheduler scheduler(engine_.cache(), engine_.max_rows(), engine_.max_chunk());
+  for (size_t i = 0; i < n; ++i) {
+    Sequence& s = sequences[i];
+    s.prompt = prompts[i];
+    s.sampling = options.per_prompt.empty() ? options.sampling : options.per_prompt[i];
+    s.max_new_tokens = options.max_new_tokens;
+    if (options.batch_rope_like_transformers) s.rope_extra = longest - s.prompt_length();
+    result.sequences[i].prompt_ids = prompts[i];
+    if (tokenizer_) streams.emplace_back(*tokenizer_);
+    scheduler.submit(&s);
   }
+  const size_t first_wave = std::min<size_t>(n, engine_.cache().slots());
+  for (size_t i = 0; i < first_wave; ++i) result.prefill_rows += prompts[i].size();
 
-  vk::CommandStream stream(decoder_.device());
-  const auto prefill_start = Clock::now();
-  sampler_.seed_seen_bitmap(stream, seen);
-  // Prefill in chunks of at most max_rows_per_seq positions.
-  const int64_t chunk = limits.max_rows_per_seq;
-  const int64_t vocab_local = decoder_.shape().vocab_local;
-  for (int64_t begin = 0; begin < padded; begin += chunk) {
-    const int64_t T = std::min(chunk, padded - begin);
-    std::vector<int32_t> ids(B * T), positions(B * T);
-    for (int64_t b = 0; b < B; ++b)
-      for (int64_t t = 0; t < T; ++t) {
-        const int64_t p = begin + t, logical = p - first_key[b];
-        ids[b * T + t] = logical >= 0 ? prompts[b][logical] : 0;
-        positions[b * T + t] = static_cast<int32_t>(std::max<int64_t>(logical, 0));
-      }
-    // Every chunk uses the rotary base of transformers' one-forward prefill.
-    decoder_.set_inputs(ids, positions, first_key, T, longest);
-    decoder_.forward(stream, begin, options.want_prefill_logits);
-    // set_inputs writes host-visible buffers at once, so the recorded chunk
-    // must run before the next chunk's inputs overwrite them.
-    if (begin + T < padded) stream.finish();
-    if (options.want_prefill_logits) {
-      stream.finish();
-      std::vector<float> rows = decoder_.logits().download(decoder_.device());
-      std::vector<float> full(T * vocab_local * decoder_.comm().world());
-      rows.resize(T * vocab_local);
-      decoder_.comm().all_gather(rows.data(), rows.size() * sizeof(float), full.data());
-      const int64_t V = config.vocab_size;
-      for (int64_t t = 0; t < T; ++t) {
-        if (begin + t < first_key[0]) continue;
-        for (int r = 0; r < decoder_.comm().world(); ++r)
-          for (int64_t v = 0; v < vocab_local; ++v) {
-            const int64_t global = r * vocab_local + v;
-            if (global < V)
-              result.prefill_logits.push_back(full[(r * T + t) * vocab_local + v]);
-          }
-      }
+  // Ends sequence i: its held-back text, its reason, its slot.
+  auto finish = [&](size_t i, const std::string& reason) {
+    Sequence& s = sequences[i];
+    SequenceResult& out = result.sequences[i];
+    s.finished = true;
+    out.finish_reason = s.finish_reason = reason;
+    if (tokenizer_ && reason != "stop") {
+      std::string tail = streams[i].flush();
+      const size_t end = stop_string_end(out.text + tail, options.stop);
+      if (end != std::string::npos) tail.resize(end > out.text.size() ? end - out.text.size() : 0);
+      out.text += tail;
+      if (on_token) on_token(i, -1, tail);
+    } else if (on_token) {
+      on_token(i, -1, "");
     }
-  }
-
-  std::vector<bool> done(B, false);
-  std::vector<int32_t> last(B);
-  auto accept = [&](const std::vector<int32_t>& tokens) {
-    for (int64_t b = 0; b < B; ++b) {
-      if (done[b]) continue;
-      SequenceResult& sequence = result.sequences[b];
-      const int32_t token = tokens[b];
-      const bool eos = std::find(config.eos_token_ids.begin(), config.eos_token_ids.end(), token) !=
-                       config.eos_token_ids.end();
-      sequence.new_ids.push_back(token);
-      last[b] = token;
-      bool stop = on_token ? on_token(b, token) : false;
-      if (eos && !options.ignore_eos) {
-        done[b] = true;
-        sequence.finish_reason = "eos";
-      } else if (stop) {
-        done[b] = true;
-        sequence.finish_reason = "stop";
-      } else if (static_cast<int64_t>(sequence.new_ids.size()) >= options.max_new_tokens) {
-        done[b] = true;
-        sequence.finish_reason = "length";
+    scheduler.retire(&s);
+  };
+  // Takes sequence i's new token: text, eos, stop strings, length.
+  auto accept = [&](size_t i, int32_t token) {
+    Sequence& s = sequences[i];
+    SequenceResult& out = result.sequences[i];
+    if (options.max_new_tokens == 0) return finish(i, "length");
+    s.generated.push_back(token);
+    out.new_ids.push_back(token);
+    std::string piece;
+    bool stopped = false;
+    if (tokenizer_) {
+      piece = streams[i].push(token);
+      const size_t end = stop_string_end(out.text + piece, options.stop);
+      if (end != std::string::npos) {
+        piece.resize(end > out.text.size() ? end - out.text.size() : 0);
+        stopped = true;
       }
+      out.text += piece;
     }
+    if (on_token) on_token(i, token, piece);
+    const bool eos = std::find(config.eos_token_ids.begin(), config.eos_token_ids.end(), token) !=
+                     config.eos_token_ids.end();
+    if (eos && !options.ignore_eos) finish(i, "eos");
+    else if (stopped) finish(i, "stop");
+    else if (static_cast<int64_t>(s.generated.size()) >= s.max_new_tokens) finish(i, "length");
   };
 
-  if (options.max_new_tokens == 0) {
-    stream.finish();
-    for (auto& sequence : result.sequences) sequence.finish_reason = "length";
-    result.prefill_ms = seconds_since(prefill_start) * 1e3;
-    return result;
+  vk::CommandStream stream(decoder.device());
+  const auto start = Clock::now();
+  auto decode_start = start;
+  size_t first_tokens = 0;  // sequences of the first wave with their first token
+  while (true) {
+    std::vector<ScheduledRows> plan = scheduler.plan();
+    if (plan.empty()) break;
+    // --logits-out: every prompt row's logits (the one sequence's chunks).
+    const bool all_logits = options.want_prefill_logits && plan[0].sequence->prefilling();
+    const std::vector<int32_t> tokens = engine_.step(stream, plan, all_logits);
+    if (all_logits) collect_prefill_logits(plan[0].rows, result.prefill_logits);
+    const bool in_prefill = first_tokens < first_wave;
+    for (size_t k = 0; k < plan.size(); ++k) {
+      if (tokens[k] < 0) continue;
+      const size_t i = static_cast<size_t>(plan[k].sequence - sequences.data());
+      if (in_prefill && plan[k].sequence->generated.empty() && i < first_wave) ++first_tokens;
+      accept(i, tokens[k]);
+    }
+    if (in_prefill && first_tokens == first_wave) {
+      result.prefill_ms = seconds_since(start) * 1e3;
+      decode_start = Clock::now();
+    } else if (!in_prefill) {
+      ++result.decode_steps;
+    }
   }
-  // With every row's logits kept (B == 1), the last prompt row is sampled.
-  const int64_t last_chunk_rows = padded - (padded - 1) / chunk * chunk;
-  const ops::View first_logits = options.want_prefill_logits
-                                     ? ops::View(decoder_.logits()).at_row(last_chunk_rows - 1)
-                                     : ops::View(decoder_.logits());
-  accept(sample_step(stream, options, 0, B, first_logits));
-  result.prefill_ms = seconds_since(prefill_start) * 1e3;
-
-  const auto decode_start = Clock::now();
-  for (int64_t step = 1; step < options.max_new_tokens; ++step) {
-    if (std::all_of(done.begin(), done.end(), [](bool d) { return d; })) break;
-    std::vector<int32_t> positions(B);
-    for (int64_t b = 0; b < B; ++b)
-      positions[b] = static_cast<int32_t>(prompts[b].size() + step - 1);
-    decoder_.set_inputs(last, positions, first_key, 1);
-    decoder_.forward(stream, padded + step - 1);
-    accept(sample_step(stream, options, static_cast<uint32_t>(step), B, decoder_.logits()));
-    ++result.decode_steps;
-  }
-  result.decode_seconds = seconds_since(decode_start);
+  if (first_tokens < first_wave) result.prefill_ms = seconds_since(start) * 1e3;
+  else result.decode_seconds = seconds_since(decode_start);
   return result;
+}
+
+void Generator::collect_prefill_logits(int64_t rows, std::vector<float>& out) {
+  // Every row's logits of the one sequence, gathered across ranks' vocab
+  // slices into [rows, vocab].
+  Decoder& decoder = engine_.decoder();
+  const int64_t vocab_local = decoder.shape().vocab_local, V = decoder.config().vocab_size;
+  std::vector<float> local = decoder.logits().download(decoder.device());
+  local.resize(rows * vocab_local);
+  std::vector<float> full(local.size() * decoder.comm().world());
+  decoder.comm().all_gather(local.data(), local.size() * sizeof(float), full.data());
+  for (int64_t t = 0; t < rows; ++t)
+    for (int r = 0; r < decoder.comm().world(); ++r)
+      for (int64_t v = 0; v < vocab_local; ++v)
+        if (r * vocab_local + v < V) out.push_back(full[(r * rows + t) * vocab_local + v]);
 }
 
 }  // namespace vkinfer

@@ -23,7 +23,8 @@ VKINFER_PARAMS_BEGIN
   float scale;                                                     \
   uint fresh_offset;    /* FRESH: k head 0 of row 0 in fused qkv */ \
   uint fresh_stride;                                               \
-  uint fresh_v_delta;   /* v = k + this many elements */
+  uint fresh_v_delta;   /* v = k + this many elements */           \
+  uint packed;          /* 1: binding 3 is a row table (below) */
 #ifdef __cplusplus
 struct AttentionParams { ATTENTION_PARAMS_FIELDS };
 static_assert(sizeof(AttentionParams) <= 128);
@@ -69,10 +70,24 @@ static_assert(sizeof(AttentionGemmParams) <= 128);
   uint src_stride;                                                 \
   uint v_src_delta;     /* v = k + this many elements */           \
   uint ctx;                                                        \
-  uint past;
+  uint past;                                                       \
+  uint packed;          /* 1: slot and position from the row table */
 #ifdef __cplusplus
 struct KvStoreParams { KV_STORE_PARAMS_FIELDS };
 static_assert(sizeof(KvStoreParams) <= 128);
 #endif
+// A packed step batch (decoders): rows of several sequences back to back,
+// each sequence with its own KV-cache slot and its own cached length. Row r
+// of the step is described by ATTENTION_ROW_WORDS uints at r * WORDS:
+#define ATTENTION_ROW_WORDS 8u
+#define ATTENTION_ROW_KEY_BEGIN 0u    /* first visible key (0) */
+#define ATTENTION_ROW_KEY_END 1u      /* position + 1: causal end */
+#define ATTENTION_ROW_SLOT 2u         /* the sequence's KV-cache slot */
+#define ATTENTION_ROW_FRESH_BEGIN 3u  /* the sequence's cached length before this step */
+#define ATTENTION_ROW_POSITION 4u     /* rotary position (see params/rotary.h) */
+#define ATTENTION_ROW_LOG2_THETA 5u   /* rotary log2(base) hi, lo as float bits */
+// The first two words match the [B][2] {first, end} bounds of the uniform
+// layout, so a step of one sequence can hand the table to kernels that read
+// bounds of sequence 0 only (the GEMM path).
 VKINFER_PARAMS_END
 #endif

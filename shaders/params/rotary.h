@@ -6,6 +6,9 @@
 
 #define ROTARY_FLAG_INTERLEAVED 1u
 #define ROTARY_FLAG_LLAMA3 2u
+// Each row's log2(theta) (hi, lo as float bits) follows its position in the
+// positions buffer (dynamic rope_scaling: each sequence has its own base).
+#define ROTARY_FLAG_ROW_THETA 4u
 
 VKINFER_PARAMS_BEGIN
 #define ROTARY_PARAMS_FIELDS \
@@ -25,7 +28,8 @@ VKINFER_PARAMS_BEGIN
   float high_freq_factor; \
   float original_max_positions; \
   float low_freq_wavelen; \
-  float high_freq_wavelen;
+  float high_freq_wavelen; \
+  uint pos_stride;       /* uints between rows' positions */
 #ifdef __cplusplus
 struct RotaryParams { ROTARY_PARAMS_FIELDS };
 static_assert(sizeof(RotaryParams) <= 128);

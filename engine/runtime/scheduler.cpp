@@ -1,0 +1,59 @@
+// Scheduler: FIFO admission into free KV slots; decode rows first (they are
+// one each and keep running sequences moving), then prefill chunks.
+#include "engine/runtime/scheduler.h"
+
+#include <algorithm>
+
+#include "engine/core/error.h"
+
+namespace vkinfer {
+
+Scheduler::Scheduler(KvCache& cache, int64_t max_rows, int64_t max_chunk)
+    : cache_(cache), max_rows_(max_rows), max_chunk_(max_chunk) {
+  // Every slot's decode row must fit a step, or a full batch could stall.
+  if (max_chunk < 1 || max_rows < cache.slots())
+    fail(ErrorCode::kInternal, "scheduler: {} rows per step for {} slots (chunk {})", max_rows,
+         cache.slots(), max_chunk);
+}
+
+void Scheduler::submit(Sequence* sequence) {
+  if (sequence->prompt.empty() || sequence->finished || sequence->slot >= 0)
+    fail(ErrorCode::kInternal, "scheduler: a sequence must be new and have a prompt");
+  waiting_.push_back(sequence);
+}
+
+std::vector<ScheduledRows> Scheduler::plan() {
+  while (!waiting_.empty()) {
+    const int slot = cache_.acquire();
+    if (slot < 0) break;
+    Sequence* sequence = waiting_.front();
+    waiting_.pop_front();
+    sequence->slot = slot;
+    sequence->fed = 0;
+    running_.push_back(sequence);
+  }
+  std::vector<ScheduledRows> step;
+  int64_t budget = max_rows_;
+  for (Sequence* sequence : running_)
+    if (!sequence->prefilling()) {
+      step.push_back({sequence, 1});
+      --budget;
+    }
+  for (Sequence* sequence : running_) {
+    if (!sequence->prefilling() || budget == 0) continue;
+    const int64_t rows = std::min({sequence->prompt_length() - sequence->fed, max_chunk_, budget});
+    step.push_back({sequence, rows});
+    budget -= rows;
+  }
+  return step;
+}
+
+void Scheduler::retire(Sequence* sequence) {
+  auto it = std::find(running_.begin(), running_.end(), sequence);
+  if (it == running_.end()) fail(ErrorCode::kInternal, "scheduler: retiring a sequence that is not running");
+  running_.erase(it);
+  cache_.release(sequence->slot);
+  sequence->slot = -1;
+}
+
+}  // namespace vkinfer
