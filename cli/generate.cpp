@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <fstream>
+#include <chrono>
 #include <mutex>
 #include <optional>
 #include <nlohmann/json.hpp>
@@ -125,8 +126,18 @@ int run_generate(const GenerateFlags& flags) {
     limits.ctx = flags.run.ctx;
     limits.max_rows_per_seq = flags.run.max_prefill_rows;
     limits.all_logits = options.want_prefill_logits;
+    const auto load_start = std::chrono::steady_clock::now();
     auto decoder = load_decoder(model, rank.device, rank.comm, flags.run.dtype(), limits);
+    // The Generator's constructor prepares the sampling pipelines: count it
+    // with the decoder's pipeline preparation, not with loading.
+    const auto sampler_start = std::chrono::steady_clock::now();
     Generator generator(*decoder);
+    const auto load_end = std::chrono::steady_clock::now();
+    const double sampler_seconds = std::chrono::duration<double>(load_end - sampler_start).count();
+    const double pipeline_seconds = decoder->pipeline_seconds() + sampler_seconds;
+    const double load_seconds =
+        std::chrono::duration<double>(load_end - load_start).count() - pipeline_seconds;
+    const uint64_t pipelines = rank.device.pipelines_created();
     const bool printer = rank.comm.rank() == 0;
     std::vector<StreamDecoder> streams;
     std::vector<std::string> texts(prompts.size());
@@ -186,8 +197,11 @@ int run_generate(const GenerateFlags& flags) {
     }
     std::fflush(stdout);  // the statistics line comes after the text
     if (!flags.json)
-      fmt::print(stderr, "vkinfer: prefill {:.1f} ms ({} tokens), decode {:.1f} tokens/s\n",
-                 local.prefill_ms, local.prefill_rows, local.decode_tokens_per_s());
+      fmt::print(stderr,
+                 "vkinfer: load {:.2f} s, pipelines {:.2f} s ({} built), prefill {:.1f} ms ({} "
+                 "tokens), decode {:.1f} tokens/s\n",
+                 load_seconds, pipeline_seconds, pipelines, local.prefill_ms, local.prefill_rows,
+                 local.decode_tokens_per_s());
   });
   return 0;
 }

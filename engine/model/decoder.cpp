@@ -1,7 +1,9 @@
 #include "engine/model/decoder.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <set>
 
 #include "engine/core/error.h"
 #include "engine/model/graph_util.h"
@@ -43,6 +45,9 @@ Decoder::Decoder(vk::Device& device, Communicator& comm, const DecoderConfig& co
                  RankShape shape, DecoderWeights weights, DecoderLimits limits)
     : device_(device), comm_(comm), config_(config), shape_(shape), weights_(std::move(weights)),
       limits_(limits), policy_(ops::choose_policy(device.info())) {
+  // Loading may create pipelines (norm sums, prepare_pipelines) even on a
+  // device an earlier model sealed.
+  vk::Device::LoadScope loading(device);
   const int64_t R = limits.batch * limits.max_rows_per_seq;
   const int64_t H = config.hidden_size, D = config.head_dim;
   hidden_ = Tensor::create(device, R, H);
@@ -75,6 +80,51 @@ Decoder::Decoder(vk::Device& device, Communicator& comm, const DecoderConfig& co
     v_cache_.push_back(vk::Buffer::create(device, cache_bytes, vk::MemoryKind::kDevice));
   }
   prepare_input_norms();
+  prepare_pipelines();
+}
+
+// Every pipeline a forward can pick is built here, at load, by running one
+// forward per row class: row counts that pick different kernels (the
+// matmul's GEMV rows or tile height, blocked attention, fused norms) come
+// from the ops' own choice functions, so this list cannot drift from what
+// forward() dispatches. Running real forwards, rather than creating
+// pipelines from a list, also makes drivers that compile at first dispatch
+// (lavapipe JITs with LLVM, keyed on the bound texel formats) compile here.
+// Then the device is sealed: a request that would create a pipeline fails.
+// Runs inside the constructor's LoadScope.
+void Decoder::prepare_pipelines() {
+  const auto start = std::chrono::steady_clock::now();
+  const uint64_t created_before = device_.pipelines_created();
+  const DecoderConfig& c = config_;
+  const int64_t B = limits_.batch, H = c.hidden_size;
+  const std::vector<int64_t> widths = {H, embed_dim(c), shape_.heads * c.head_dim, shape_.intermediate};
+  const ops::MatmulPolicy& mp = policy_.matmul;
+  std::set<std::vector<int64_t>> classes;
+  std::vector<int64_t> representatives;
+  for (int64_t T = 1; T <= std::min(limits_.max_rows_per_seq, limits_.ctx); ++T) {
+    const int64_t rows = B * T;
+    std::vector<int64_t> key;
+    for (int64_t K : widths) key.push_back(ops::matmul_row_class(rows, K, mp));
+    key.push_back(ops::attention_row_class(T, policy_.reduce));
+    key.push_back(fuse_norms_ && rows <= mp.norm_fuse_max_m);
+    key.push_back((T - 1) * H % 4);  // the last row's offset: texel-aligned or not
+    if (classes.insert(key).second) representatives.push_back(T);
+  }
+  vk::CommandStream stream(device_);
+  for (int64_t T : representatives) {
+    // Garbage in, garbage out: every request overwrites the cache rows
+    // these forwards write before it reads them.
+    for (bool all_rows : {false, true}) {
+      if (all_rows && !limits_.all_logits) continue;
+      set_inputs(std::vector<int32_t>(B * T, 0), std::vector<int32_t>(B * T, 0),
+                 std::vector<uint32_t>(B, 0), T);
+      forward(stream, 0, all_rows);
+      stream.finish();
+    }
+  }
+  device_.seal();
+  pipelines_built_ = device_.pipelines_created() - created_before;
+  pipeline_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 void Decoder::prepare_input_norms() {

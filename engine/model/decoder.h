@@ -58,8 +58,13 @@ class Decoder {
   Communicator& comm() const { return comm_; }
   const ops::KernelPolicy& policy() const { return policy_; }
   uint64_t weight_bytes() const { return weights_.device_bytes(); }
+  // What prepare_pipelines() cost at load: pipelines it created and seconds
+  // spent (creation plus, on drivers that compile at first dispatch, the JIT).
+  uint64_t pipelines_built() const { return pipelines_built_; }
+  double pipeline_seconds() const { return pipeline_seconds_; }
 
  private:
+  void prepare_pipelines();
   void all_reduce(vk::CommandStream& stream, const Tensor& tensor, int64_t rows);
   void layer(vk::CommandStream& stream, size_t index, int64_t rows, int64_t past);
   void prepare_input_norms();
@@ -97,6 +102,8 @@ class Decoder {
   std::deque<Tensor> norm_sums_;  // a deque: the InputNorms point into it
   vk::Buffer scores_;  // attention scores scratch for long prefill blocks; may be empty
   std::vector<vk::Buffer> k_cache_, v_cache_;  // per layer [B][kv_heads][ctx][head_dim]
+  uint64_t pipelines_built_ = 0;
+  double pipeline_seconds_ = 0;
 };
 
 }  // namespace vkinfer

@@ -86,20 +86,14 @@ Generator::Generator(Decoder& decoder) : decoder_(decoder) {
 }
 
 void Generator::warm_up() {
-  // One prefill-shaped and one decode-shaped forward plus a greedy sample,
-  // so that drivers which compile pipelines at first use (lavapipe) do it
-  // at load time and no request pays for it. The cache contents written
-  // here are overwritten by every request before they are read.
-  const int64_t batch = decoder_.limits().batch;
+  // The decoder built (and ran once) every forward pipeline when it loaded,
+  // then sealed the device; the sampling kernels are still load-time work.
+  // Their pipelines do not depend on the sampling parameters, so one greedy
+  // sample prepares them for any request. The sampled id is thrown away.
+  vk::Device::LoadScope loading(decoder_.device());
   vk::CommandStream stream(decoder_.device());
-  for (int64_t rows : {std::min<int64_t>(8, decoder_.limits().max_rows_per_seq), int64_t{1}}) {
-    decoder_.set_inputs(std::vector<int32_t>(batch * rows, 0), std::vector<int32_t>(batch * rows, 0),
-                        std::vector<uint32_t>(batch, 0), rows);
-    decoder_.forward(stream, 0);
-    stream.finish();
-  }
   GenerateOptions options;
-  sample_step(stream, options, 0, batch, decoder_.logits());
+  sample_step(stream, options, 0, decoder_.limits().batch, decoder_.logits());
 }
 
 std::vector<int32_t> Generator::sample_step(vk::CommandStream& stream, const GenerateOptions& options,
