@@ -99,19 +99,28 @@ void Decoder::prepare_pipelines() {
   const int64_t B = limits_.batch, H = c.hidden_size;
   const std::vector<int64_t> widths = {H, embed_dim(c), shape_.heads * c.head_dim, shape_.intermediate};
   const ops::MatmulPolicy& mp = policy_.matmul;
+  const int64_t longest = std::min(limits_.max_rows_per_seq, limits_.ctx);
   std::set<std::vector<int64_t>> classes;
-  std::vector<int64_t> representatives;
-  for (int64_t T = 1; T <= std::min(limits_.max_rows_per_seq, limits_.ctx); ++T) {
+  std::vector<uint8_t> representative(static_cast<size_t>(longest), 0);  // by T - 1
+  for (int64_t T = 1; T <= longest; ++T) {
     const int64_t rows = B * T;
     std::vector<int64_t> key;
     for (int64_t K : widths) key.push_back(ops::matmul_row_class(rows, K, mp));
     key.push_back(ops::attention_row_class(T, policy_.reduce));
     key.push_back(fuse_norms_ && rows <= mp.norm_fuse_max_m);
     key.push_back((T - 1) * H % 4);  // the last row's offset: texel-aligned or not
-    if (classes.insert(key).second) representatives.push_back(T);
+    if (classes.insert(key).second) representative[T - 1] = 1;
+  }
+  // Ranks hold different widths (uneven head or MLP splits), so their lists
+  // may differ; every rank runs the union, since forwards meet in all-reduces.
+  if (comm_.world() > 1) {
+    std::vector<uint8_t> all(representative.size() * comm_.world());
+    comm_.all_gather(representative.data(), representative.size(), all.data());
+    for (size_t i = 0; i < all.size(); ++i) representative[i % representative.size()] |= all[i];
   }
   vk::CommandStream stream(device_);
-  for (int64_t T : representatives) {
+  for (int64_t T = 1; T <= longest; ++T) {
+    if (!representative[T - 1]) continue;
     // Garbage in, garbage out: every request overwrites the cache rows
     // these forwards write before it reads them.
     for (bool all_rows : {false, true}) {
