@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <fstream>
+#include <chrono>
 #include <mutex>
 #include <optional>
 #include <nlohmann/json.hpp>
@@ -125,8 +126,17 @@ int run_generate(const GenerateFlags& flags) {
     limits.ctx = flags.run.ctx;
     limits.max_rows_per_seq = flags.run.max_prefill_rows;
     limits.all_logits = options.want_prefill_logits;
+    const auto load_start = std::chrono::steady_clock::now();
     auto decoder = load_decoder(model, rank.device, rank.comm, flags.run.dtype(), limits);
+    // The Engine builds and warms every pipeline (forward row classes and
+    // sampling) at load, then seals the device: counted apart from loading.
+    const auto engine_start = std::chrono::steady_clock::now();
     Engine engine(*decoder);
+    const auto load_end = std::chrono::steady_clock::now();
+    const double pipeline_seconds = std::chrono::duration<double>(load_end - engine_start).count();
+    const double load_seconds =
+        std::chrono::duration<double>(engine_start - load_start).count();
+    const uint64_t pipelines = rank.device.pipelines_created();
     Generator generator(engine, tokenizer.get());
     const bool printer = rank.comm.rank() == 0;
     // The prompt is echoed once the request has passed validation and the
@@ -169,8 +179,11 @@ int run_generate(const GenerateFlags& flags) {
     }
     std::fflush(stdout);  // the statistics line comes after the text
     if (!flags.json)
-      fmt::print(stderr, "vkinfer: prefill {:.1f} ms ({} tokens), decode {:.1f} tokens/s\n",
-                 local.prefill_ms, local.prefill_rows, local.decode_tokens_per_s());
+      fmt::print(stderr,
+                 "vkinfer: load {:.2f} s, pipelines {:.2f} s ({} built), prefill {:.1f} ms ({} "
+                 "tokens), decode {:.1f} tokens/s\n",
+                 load_seconds, pipeline_seconds, pipelines, local.prefill_ms, local.prefill_rows,
+                 local.decode_tokens_per_s());
   });
   return 0;
 }

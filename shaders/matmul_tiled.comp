@@ -11,6 +11,11 @@ layout(constant_id = 1) const uint LOCAL_M = 8;
 layout(constant_id = 2) const uint TILE_N = 4;
 layout(constant_id = 3) const uint TILE_M = 8;
 layout(constant_id = 4) const uint EPILOGUE = 0u;
+// 1: the op has checked that X (and the gain) rows are vec4-aligned and K is
+// a multiple of 8, so only the fast loop is compiled. The scalar path below
+// is half of this kernel's code, and lavapipe JIT-compiles it at load for
+// seconds (16x16 tiles: ~15 s of a ~30 s compile); real models never take it.
+layout(constant_id = 5) const uint ALIGNED = 0u;
 
 // X through a texel view where weights use them (see matmul_io.glsl).
 #define X_TEXEL
@@ -77,14 +82,19 @@ void main() {
   }
 
   // The hot loop has no per-element checks (see matmul_vec.comp); unaligned
-  // activations and K's last partial group take the scalar path.
+  // activations and K's last partial group take the scalar path. That path
+  // is written once, as a loop: each instance of ACCUMULATE_GROUP unrolls to
+  // TILE_M x TILE_N dot products, and LLVM's compile time grows faster than
+  // the code (lavapipe JITs it at load), so a third instance for the tail
+  // cost seconds of start-up and nothing at run time.
   const uint full_groups = pc.K / 8u;
-  if ((pc.x_offset & 3u) == 0u && (pc.x_stride & 3u) == 0u && (pc.gamma_offset & 3u) == 0u) {
-    for (uint g = 0u; g < full_groups; ++g) ACCUMULATE_GROUP(g, X_ALIGNED, G_ALIGNED)
-  } else {
-    for (uint g = 0u; g < full_groups; ++g) ACCUMULATE_GROUP(g, X_SCALAR, G_SCALAR)
+  uint g = 0u;
+  if (ALIGNED != 0u ||
+      ((pc.x_offset & 3u) == 0u && (pc.x_stride & 3u) == 0u && (pc.gamma_offset & 3u) == 0u)) {
+    for (; g < full_groups; ++g) ACCUMULATE_GROUP(g, X_ALIGNED, G_ALIGNED)
   }
-  if (pc.K % 8u != 0u) ACCUMULATE_GROUP(full_groups, X_SCALAR, G_SCALAR)
+  if (ALIGNED == 0u)
+    for (; g < (pc.K + 7u) / 8u; ++g) ACCUMULATE_GROUP(g, X_SCALAR, G_SCALAR)
 
   for (uint i = 0u; i < TILE_M; ++i) {
     const vec2 stats = NORM ? norm_stats(row_sum[i], row_sum_squares[i], RMS) : vec2(0.0);

@@ -11,7 +11,7 @@
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WORKGROUP = 64;
-layout(constant_id = 1) const uint CAPACITY = 256;  // power of two >= ranks * candidates
+layout(constant_id = 1) const uint CAPACITY = 256;  // power of two >= ranks * SAMPLING_MAX_CANDIDATES
 
 #include "params/sampling.h"
 #include "common/sampling_rng.glsl"
@@ -114,8 +114,12 @@ void main() {
   const uint row = gl_WorkGroupID.x;
   const uint lane = gl_LocalInvocationID.x;
   const uint merged = pc.ranks * pc.candidates;
+  // Only the next power of two above the merged count is sorted: the
+  // arrays are sized for the most any request sends (CAPACITY).
+  uint capacity = 1u;
+  while (capacity < merged) capacity <<= 1u;
 
-  for (uint i = lane; i < CAPACITY; i += WORKGROUP) {
+  for (uint i = lane; i < capacity; i += WORKGROUP) {
     uint key = 0u, id = SAMPLING_NO_ID;  // key 0 lies below -inf: empty slots sort last
     if (i < merged) {
       uint r = i / pc.candidates, c = i % pc.candidates;
@@ -129,9 +133,9 @@ void main() {
     sort_id[i] = id;
   }
   barrier();
-  for (uint size = 2u; size <= CAPACITY; size <<= 1u) {
+  for (uint size = 2u; size <= capacity; size <<= 1u) {
     for (uint stride = size >> 1u; stride > 0u; stride >>= 1u) {
-      for (uint i = lane; i < CAPACITY; i += WORKGROUP) {
+      for (uint i = lane; i < capacity; i += WORKGROUP) {
         uint partner = i ^ stride;
         if (partner <= i) continue;
         bool forward = (i & size) == 0u;

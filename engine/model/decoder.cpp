@@ -3,7 +3,9 @@
 #include "engine/model/decoder.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <set>
 
 #include "engine/core/error.h"
 #include "engine/model/graph_util.h"
@@ -49,6 +51,9 @@ Decoder::Decoder(vk::Device& device, Communicator& comm, const DecoderConfig& co
       collectives_(device, comm, uint64_t(limits.max_rows()) *
                                      std::max(config.hidden_size, embed_dim(config)) * 4) {
   const int64_t R = limits.max_rows();
+  // Loading may create pipelines (norm sums) even on a device an earlier
+  // model sealed.
+  vk::Device::LoadScope loading(device);
   const int64_t H = config.hidden_size, D = config.head_dim;
   hidden_ = Tensor::create(device, R, H);
   if (config.parallel_residual) hidden_alt_ = Tensor::create(device, R, H);
@@ -70,6 +75,74 @@ Decoder::Decoder(vk::Device& device, Communicator& comm, const DecoderConfig& co
   if (uint64_t bytes = ops::attention_scores_bytes(1, shape.heads, limits.max_rows_per_seq, limits.ctx))
     scores_ = vk::Buffer::create(device, bytes, vk::MemoryKind::kDevice);
   prepare_input_norms();
+}
+
+// Every pipeline a forward can pick is built here, at load, by running one
+// forward per row class: row counts that pick different kernels (the
+// matmul's GEMV rows or tile height, the blocked attention of a one-sequence
+// step, the packed attention of a mixed step, fused norms) come from the
+// ops' own choice functions, so this list cannot drift from what forward()
+// dispatches. Running real forwards, rather than creating pipelines from a
+// list, also makes drivers that compile at first dispatch (lavapipe JITs
+// with LLVM, keyed on the bound texel formats) compile here.
+void Decoder::prepare_pipelines(KvCache& cache) {
+  vk::Device::LoadScope loading(device_);
+  const auto start = std::chrono::steady_clock::now();
+  const uint64_t created_before = device_.pipelines_created();
+  const DecoderConfig& c = config_;
+  const int64_t H = c.hidden_size;
+  const std::vector<int64_t> widths = {H, embed_dim(c), shape_.heads * c.head_dim, shape_.intermediate};
+  const ops::MatmulPolicy& mp = policy_.matmul;
+  const int64_t longest = std::min(limits_.max_rows_per_seq, limits_.ctx);
+  // Candidate steps, the same list on every rank: one sequence of T rows,
+  // then (with two or more slots) steps of R rows over two sequences.
+  std::vector<std::vector<int64_t>> candidates;
+  for (int64_t T = 1; T <= longest; ++T) candidates.push_back({T});
+  if (cache.slots() >= 2)
+    for (int64_t R = 2; R <= limits_.max_rows(); ++R)
+      if (R - 1 <= longest) candidates.push_back({R - 1, 1});
+  std::set<std::vector<int64_t>> classes;
+  std::vector<uint8_t> representative(candidates.size(), 0);
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const std::vector<int64_t>& step = candidates[i];
+    int64_t rows = 0;
+    for (int64_t r : step) rows += r;
+    std::vector<int64_t> key;
+    for (int64_t K : widths) key.push_back(ops::matmul_row_class(rows, K, mp));
+    key.push_back(step.size() == 1 ? ops::attention_row_class(rows, policy_.reduce) : -1);
+    key.push_back(fuse_norms_ && rows <= mp.norm_fuse_max_m);
+    key.push_back((rows - 1) * H % 4);  // the last row's offset: texel-aligned or not
+    if (classes.insert(key).second) representative[i] = 1;
+  }
+  // Ranks hold different widths (uneven head or MLP splits), so their lists
+  // may differ; every rank runs the union, since forwards meet in all-reduces.
+  if (comm_.world() > 1) {
+    std::vector<uint8_t> all(representative.size() * comm_.world());
+    comm_.all_gather(representative.data(), representative.size(), all.data());
+    for (size_t i = 0; i < all.size(); ++i) representative[i % representative.size()] |= all[i];
+  }
+  vk::CommandStream stream(device_);
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    if (!representative[i]) continue;
+    for (bool all_rows : {false, true}) {
+      if (all_rows && !limits_.all_logits) continue;
+      // Garbage in, garbage out: the slots are given back empty, and every
+      // later owner writes a position before reading it.
+      StepBatch step;
+      step.all_logits = all_rows;
+      for (int64_t rows : candidates[i]) {
+        const int slot = cache.acquire();
+        if (slot < 0) fail(ErrorCode::kInternal, "decoder: no free KV slot to prepare pipelines");
+        step.sequences.push_back({slot, rows, 0});
+        step.ids.insert(step.ids.end(), rows, 0);
+      }
+      forward(stream, cache, step);
+      stream.finish();
+      for (const StepSequence& seq : step.sequences) cache.release(seq.slot);
+    }
+  }
+  pipelines_built_ = device_.pipelines_created() - created_before;
+  pipeline_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 void Decoder::prepare_input_norms() {

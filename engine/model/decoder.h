@@ -82,6 +82,15 @@ class Decoder {
   Communicator& comm() const { return comm_; }
   const ops::KernelPolicy& policy() const { return policy_; }
   uint64_t weight_bytes() const { return weights_.device_bytes(); }
+  // Builds, at load, every pipeline a forward can pick, by running one
+  // forward per row class on `cache` (whose slots it borrows and gives back
+  // empty). The caller seals the device when the rest of its load-time work
+  // (sampling) is done too.
+  void prepare_pipelines(KvCache& cache);
+  // What prepare_pipelines() cost at load: pipelines it created and seconds
+  // spent (creation plus, on drivers that compile at first dispatch, the JIT).
+  uint64_t pipelines_built() const { return pipelines_built_; }
+  double pipeline_seconds() const { return pipeline_seconds_; }
 
  private:
   // Checks the step against the cache and limits and uploads its row table.
@@ -131,6 +140,8 @@ class Decoder {
   vk::Buffer scores_;  // attention scores scratch for long prefill blocks; may be empty
   std::vector<ops::AttentionRow> rows_host_;  // [R] row table being built (reused)
   std::vector<int32_t> position_rows_host_;  // [R]
+  uint64_t pipelines_built_ = 0;
+  double pipeline_seconds_ = 0;
 };
 
 }  // namespace vkinfer

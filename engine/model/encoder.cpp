@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 
 #include "engine/core/error.h"
 #include "engine/model/graph_util.h"
@@ -71,6 +72,8 @@ Encoder::Encoder(vk::Device& device, Communicator& comm, const BertConfig& confi
       limits_(std::move(limits)), policy_(ops::choose_policy(device.info())),
       collectives_(device, comm, uint64_t(std::max<int64_t>(limits_.batch, 0)) *
                                      longest_bucket(limits_) * config.hidden_size * 4) {
+  // Loading may create pipelines even on a device an earlier model sealed.
+  vk::Device::LoadScope loading(device);
   if (limits_.batch < 1 || limits_.buckets.empty())
     fail(ErrorCode::kInternal, "encoder limits: batch {} with {} buckets", limits_.batch,
          limits_.buckets.size());
@@ -100,6 +103,9 @@ Encoder::Encoder(vk::Device& device, Communicator& comm, const BertConfig& confi
   }
   if (uint64_t bytes = scores_bytes(shape, limits_))
     scores_ = vk::Buffer::create(device, bytes, vk::MemoryKind::kDevice);
+  // Every pipeline is built (and, on drivers that compile at first
+  // dispatch, compiled) at load; then a request may create none.
+  prepare_pipelines();
 }
 
 Encoder::~Encoder() = default;
@@ -110,22 +116,44 @@ std::optional<size_t> Encoder::bucket_for(int64_t length) const {
   return std::nullopt;
 }
 
-void Encoder::warm_up(vk::CommandStream& stream) {
+std::vector<uint32_t> Encoder::row_class(size_t bucket, int64_t count) const {
+  // Pipelines depend on the row count only through the matmul kernel choice
+  // (ops::matmul_row_class) and the attention path: the layers have
+  // M = sequences * T, the pooler and classifier M = sequences.
+  const int64_t H = config_.hidden_size, T = buckets_[bucket].length;
+  std::vector<uint32_t> key;
+  for (int64_t K : {H, shape_.heads * head_dim(config_), shape_.intermediate})
+    key.push_back(ops::matmul_row_class(count * T, K, policy_.matmul));
+  key.push_back(ops::matmul_row_class(count, H, policy_.matmul));
+  key.push_back(static_cast<uint32_t>(ops::attention_row_class(T, policy_.reduce)));
+  return key;
+}
+
+void Encoder::prepare_pipelines() {
+  // One classify per row class, on the shortest bucket that has it (inside
+  // the constructor's LoadScope).
+  vk::CommandStream stream(device_);
   EncoderInput one{{std::max(config_.pad_token_id, 0)}, {}};
-  std::vector<const EncoderInput*> inputs;
-  // Pipelines depend on the row count only through the matmul kernel choice:
-  // the GEMV kernel, specialised on min(M, vec_max_m), below tiled_min_m rows,
-  // the tiled one above. The pooler and classifier have M = sequences, the
-  // layers M = sequences * T; so every sequence count below tiled_min_m runs
-  // once on the first bucket and on any bucket too short for the tiled path,
-  // and every bucket runs once with one and with `batch` sequences.
-  const int64_t small = std::min<int64_t>(limits_.batch, policy_.matmul.tiled_min_m);
+  std::set<std::vector<uint32_t>> classes;
+  for (size_t i = 0; i < buckets_.size(); ++i)
+    for (int64_t count = 1; count <= limits_.batch; ++count)
+      if (classes.insert(row_class(i, count)).second)
+        classify(stream, i, std::vector<const EncoderInput*>(static_cast<size_t>(count), &one));
+  device_.seal();
+}
+
+void Encoder::warm_up(vk::CommandStream& stream) {
+  // Load-time work, also on a sealed device (a second replica loading).
+  vk::Device::LoadScope loading(device_);
+  EncoderInput one{{std::max(config_.pad_token_id, 0)}, {}};
+  // Each bucket runs once per sequence count that picks a new set of
+  // kernels, and once with `batch` sequences, the largest recording (it
+  // sizes the stream's descriptor pools).
   for (size_t i = 0; i < buckets_.size(); ++i) {
-    const bool all_small = i == 0 || buckets_[i].length < policy_.matmul.tiled_min_m;
+    std::set<std::vector<uint32_t>> classes;
     for (int64_t count = 1; count <= limits_.batch; ++count) {
-      if (count != 1 && count != limits_.batch && !(all_small && count <= small)) continue;
-      inputs.assign(static_cast<size_t>(count), &one);
-      classify(stream, i, inputs);
+      if (!classes.insert(row_class(i, count)).second && count != limits_.batch) continue;
+      classify(stream, i, std::vector<const EncoderInput*>(static_cast<size_t>(count), &one));
     }
   }
 }

@@ -57,6 +57,8 @@ class Encoder {
 
   // Runs every bucket with every sequence count that picks a different
   // kernel, so that a request creates no pipeline and no descriptor pool.
+  // The constructor already built every pipeline (prepare_pipelines); a
+  // caller runs this on its own stream to grow that stream's descriptor pools.
   void warm_up(vk::CommandStream& stream);
 
   // Classifies up to `batch` sequences padded to `bucket`; returns their
@@ -73,6 +75,11 @@ class Encoder {
 
  private:
   struct Bucket;
+  // Kernel choices that depend on the row count, for `count` sequences in
+  // `bucket`: equal keys dispatch the same pipelines.
+  std::vector<uint32_t> row_class(size_t bucket, int64_t count) const;
+  // Runs one classify per row class at load, then seals the device.
+  void prepare_pipelines();
   void upload_inputs(vk::CommandStream& stream, Bucket& b,
                      const std::vector<const EncoderInput*>& inputs);
   void forward(vk::CommandStream& stream, Bucket& b, int64_t count);

@@ -149,6 +149,11 @@ void attention(vk::CommandStream& stream, const AttentionArgs& args, const Reduc
                   static_cast<uint32_t>(args.batch * args.rows_per_seq), 1, "attention", cost);
 }
 
+int attention_row_class(int64_t rows_per_seq, const ReducePolicy& policy) {
+  return policy.attention_gemm_min_rows > 0 &&
+         rows_per_seq >= std::max<int64_t>(policy.attention_gemm_min_rows, 1);
+}
+
 void kv_store(vk::CommandStream& stream, const KvStoreArgs& args) {
   vk::Device& device = stream.device();
   vk::KernelDesc desc;

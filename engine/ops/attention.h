@@ -71,6 +71,12 @@ struct AttentionArgs {
 
 void attention(vk::CommandStream& stream, const AttentionArgs& args, const ReducePolicy& policy);
 
+// Which attention path `rows_per_seq` query rows can take: 1 when the
+// blocked GEMM path (attention_gemm.cpp) may run, 0 when only the fused
+// kernel can. Models use it at load to find the row counts whose pipelines
+// they prepare; the fused kernel is prepared by any row count.
+int attention_row_class(int64_t rows_per_seq, const ReducePolicy& policy);
+
 // Scratch bytes for AttentionArgs::scores: the scores of `batch` sequences x
 // `heads` heads for a block of up to `rows_per_seq` query rows against up to
 // `keys` keys, capped at kMaxScoresBytes by taking fewer rows per block.

@@ -1,7 +1,6 @@
 #include "engine/ops/matmul.h"
 
 #include <algorithm>
-#include <bit>
 
 #include "engine/core/error.h"
 #include "engine/vk/device.h"
@@ -29,9 +28,44 @@ struct VecSpec {
 };
 struct TiledSpec {
   uint32_t local_n, local_m, tile_n, tile_m, epilogue;
+  uint32_t aligned;  // X and gain rows vec4-aligned, K % 8 == 0: no scalar path
 };
 
+struct RowChoice {
+  bool tiled = false;
+  uint32_t tile_m = 0;  // tiled: rows of X per invocation
+  uint32_t max_m = 0;   // GEMV: rows of X per pass
+};
+
+RowChoice choose_rows(int64_t M, int64_t K, const MatmulPolicy& policy, MatmulKind kind) {
+  RowChoice choice;
+  choice.tiled = kind == MatmulKind::kTiled ||
+                 (kind == MatmulKind::kAuto && (M >= policy.tiled_min_m || K <= policy.tiled_max_k_small_m));
+  if (choice.tiled) {
+    // Few rows of X get a shorter tile: one row for a decode step, a quarter
+    // tile up to a quarter of tile_m rows, else the full tile. Every tile
+    // height is a set of pipelines that models prepare at load, and lavapipe
+    // JIT-compiles each for ~0.5-7 s, so there are three heights, not one
+    // per power of two; rows 2 and 5..tile_m-1 pay for the phantom rows of
+    // the next height instead (the GEMM is weight-bound at so few rows).
+    choice.tile_m = policy.tile_m;
+    const uint32_t quarter = std::max<uint32_t>(policy.tile_m / 4, 1);
+    if (M == 1) choice.tile_m = 1;
+    else if (M <= quarter) choice.tile_m = std::min<uint32_t>(quarter, policy.tile_m);
+  } else {
+    // Rows of X per pass = M when it fits: a decode step (M = 1) must not
+    // pay for accumulators of rows that do not exist.
+    choice.max_m = static_cast<uint32_t>(std::min<int64_t>(M, policy.vec_max_m));
+  }
+  return choice;
+}
+
 }  // namespace
+
+uint32_t matmul_row_class(int64_t M, int64_t K, const MatmulPolicy& policy) {
+  const RowChoice choice = choose_rows(M, K, policy, MatmulKind::kAuto);
+  return choice.tiled ? choice.tile_m : 0x10000u | choice.max_m;
+}
 
 void matmul(vk::CommandStream& stream, const MatmulArgs& args, const MatmulPolicy& policy,
             MatmulKind kind) {
@@ -42,10 +76,12 @@ void matmul(vk::CommandStream& stream, const MatmulArgs& args, const MatmulPolic
                          args.weight_up->chunks.size() != weight.chunks.size()))
     fail(ErrorCode::kInternal, "matmul: GLU weights disagree in shape or chunking");
   if (args.M == 0) return;
-  // The fused epilogue is compiled into the pipeline (see matmul_io.glsl).
+  // The activation, GLU and input norm are compiled into the pipeline; bias
+  // and residual are push-constant flags (see matmul_io.glsl).
   uint32_t epilogue = static_cast<uint32_t>(args.act) << MATMUL_ACT_SHIFT;
-  if (args.bias) epilogue |= MATMUL_FLAG_BIAS;
-  if (args.residual) epilogue |= MATMUL_FLAG_RESIDUAL;
+  uint32_t flags = 0;
+  if (args.bias) flags |= MATMUL_FLAG_BIAS;
+  if (args.residual) flags |= MATMUL_FLAG_RESIDUAL;
   if (args.weight_up) epilogue |= MATMUL_FLAG_GLU;
   if (const InputNorm* norm = args.input_norm) {
     epilogue |= MATMUL_FLAG_NORM;
@@ -53,15 +89,9 @@ void matmul(vk::CommandStream& stream, const MatmulArgs& args, const MatmulPolic
     if (!norm->gamma || (!norm->rms && !norm->sums))
       fail(ErrorCode::kInternal, "matmul: an input norm needs its gain and (LayerNorm) weight sums");
   }
-  const bool tiled = kind == MatmulKind::kTiled ||
-                     (kind == MatmulKind::kAuto &&
-                      (args.M >= policy.tiled_min_m || weight.cols <= policy.tiled_max_k_small_m));
-  // Few rows of X get a tile of the next power of two rows, not tile_m: a
-  // decode step must not pay for fifteen phantom rows (and only one pipeline
-  // per power of two below tile_m is compiled for it).
-  uint32_t tile_m = policy.tile_m;
-  if (tiled && args.M < tile_m)
-    tile_m = std::min<uint32_t>(tile_m, std::bit_ceil(static_cast<uint32_t>(args.M)));
+  const RowChoice choice = choose_rows(args.M, weight.cols, policy, kind);
+  const bool tiled = choice.tiled;
+  const uint32_t tile_m = choice.tile_m;
   const bool texel = policy.texel_weights && device.info().enabled.texel_buffers;
   const bool subgroup = policy.subgroup && device.info().enabled.subgroup_arithmetic;
 
@@ -76,17 +106,20 @@ void matmul(vk::CommandStream& stream, const MatmulArgs& args, const MatmulPolic
   desc.written_bindings = 1u << 5;
   desc.push_constant_bytes = sizeof(params::MatmulParams);
   if (tiled) {
-    TiledSpec spec{policy.tile_local_n, policy.tile_local_m, policy.tile_n, tile_m, epilogue};
+    // Alignment is a property of the model's widths, not of a request (odd
+    // test models take the scalar path, real ones never do).
+    const uint32_t gamma_offset = args.input_norm ? args.input_norm->gamma.offset : 0u;
+    const bool aligned = weight.cols % 8 == 0 && args.x.offset % 4 == 0 && args.x.stride % 4 == 0 &&
+                         gamma_offset % 4 == 0;
+    TiledSpec spec{policy.tile_local_n, policy.tile_local_m, policy.tile_n, tile_m, epilogue,
+                   aligned ? 1u : 0u};
     desc.spec = vk::spec_values(spec);
     desc.local_size = {spec.local_n, spec.local_m, 1};
   } else {
     // Subgroup variant: vec_subgroups subgroups per workgroup, ROWS columns each.
     const uint32_t workgroup = subgroup ? device.info().subgroup_size * policy.vec_subgroups
                                         : policy.vec_workgroup;
-    // Rows of X per pass = M when it fits: a decode step (M = 1) must not
-    // pay for accumulators of rows that do not exist.
-    const uint32_t max_m = static_cast<uint32_t>(std::min<int64_t>(args.M, policy.vec_max_m));
-    VecSpec spec{workgroup, policy.vec_rows, max_m, epilogue};
+    VecSpec spec{workgroup, policy.vec_rows, choice.max_m, epilogue};
     desc.spec = vk::spec_values(spec);
     desc.local_size = {workgroup, 1, 1};
   }
@@ -116,6 +149,7 @@ void matmul(vk::CommandStream& stream, const MatmulArgs& args, const MatmulPolic
       w2.texel_format = texel_format;
     }
     params::MatmulParams p{};
+    p.flags = flags;
     p.M = static_cast<uint32_t>(args.M);
     p.N = static_cast<uint32_t>(hi - lo);
     p.K = static_cast<uint32_t>(weight.cols);

@@ -46,6 +46,12 @@ enum class MatmulKind { kAuto, kVec, kTiled };
 void matmul(vk::CommandStream& stream, const MatmulArgs& args, const MatmulPolicy& policy,
             MatmulKind kind = MatmulKind::kAuto);
 
+// Which pipeline a matmul of M rows over K columns picks (kAuto), as a
+// number: equal numbers mean the same kernel for the same weight and
+// epilogue. Models use it at load to find the row counts whose pipelines
+// they must prepare (see Decoder::prepare_pipelines).
+uint32_t matmul_row_class(int64_t M, int64_t K, const MatmulPolicy& policy);
+
 // Fills InputNorm::sums for `weight` (and `weight_up`) and a LayerNorm with
 // gain `gamma` and bias `beta` ([K] each; an absent beta is zero): `sums`
 // gets [2, N] rows (4 with weight_up), computed by the device's own matmul

@@ -217,7 +217,10 @@ void sample_finish(vk::CommandStream& stream, const vk::Buffer& all_candidates,
     fail(ErrorCode::kInternal, "sample_finish: gathered buffers hold {}/{} bytes, {}/{} needed",
          all_candidates.size(), all_stats.size(), need_candidates, need_stats);
   vk::Device& device = stream.device();
-  const uint32_t capacity = next_pow2(uint32_t(ranks) * c);
+  // The sort's shared arrays hold every candidate any request may send
+  // (the shader sorts only the next power of two above ranks * c), so the
+  // pipeline depends on the rank count, never on top-k or greediness.
+  const uint32_t capacity = next_pow2(uint32_t(ranks) * SAMPLING_MAX_CANDIDATES);
   uint32_t sort_steps = 0;
   for (uint32_t size = 2; size <= capacity; size *= 2)
     for (uint32_t stride = size / 2; stride > 0; stride /= 2) ++sort_steps;

@@ -2,7 +2,7 @@
 #include "engine/runtime/engine.h"
 
 #include <algorithm>
-#include <bit>
+#include <chrono>
 
 #include "engine/core/error.h"
 #include "engine/vk/device.h"
@@ -28,39 +28,27 @@ Engine::Engine(Decoder& decoder) : decoder_(decoder), cache_(decoder.make_cache(
 }
 
 void Engine::warm_up() {
-  // Drivers that compile pipelines at first use (lavapipe) do it here, at
-  // load, so that no request pays for it: matmul kernels are specialized by
-  // how many rows they see (GEMV passes up to vec_max_m, tiled tiles of a
-  // power of two below tile_m), so one sequence's prefill of each such row
-  // count, then steps of k sequences of one row each (decode steps of k
-  // running sequences), each with a greedy sample. The slots are released
-  // after; their contents are overwritten before any later sequence reads them.
-  const ops::MatmulPolicy& matmul = decoder_.policy().matmul;
-  std::vector<int64_t> row_counts;
-  for (int64_t r = 1; r <= std::max<int64_t>(matmul.vec_max_m, matmul.norm_fuse_max_m) + 1; ++r)
-    row_counts.push_back(r);
-  for (int64_t r = matmul.tiled_min_m; r <= matmul.tile_m; r = int64_t(std::bit_ceil(uint64_t(r) + 1)))
-    row_counts.push_back(r);
-  row_counts.push_back(8);
-  vk::CommandStream stream(decoder_.device());
-  std::vector<Sequence> sequences(cache_.slots());
-  auto run = [&](int64_t count, int64_t rows) {
-    std::vector<ScheduledRows> plan;
-    for (int64_t i = 0; i < count; ++i) {
-      sequences[i] = Sequence();
-      sequences[i].prompt.assign(rows, 0);
-      sequences[i].slot = cache_.acquire();
-      plan.push_back({&sequences[i], rows});
-    }
-    step(stream, plan);
-    for (int64_t i = 0; i < count; ++i) cache_.release(sequences[i].slot);
-  };
-  std::sort(row_counts.begin(), row_counts.end());
-  row_counts.erase(std::unique(row_counts.begin(), row_counts.end()), row_counts.end());
-  for (int64_t rows : row_counts)
-    if (rows <= max_chunk() && rows <= cache_.ctx()) run(1, rows);
-  const int64_t most = std::min<int64_t>(cache_.slots(), matmul.tiled_min_m);
-  for (int64_t count = 2; count <= most; ++count) run(count, 1);
+  // Everything a request could need is built here, at load, and the device
+  // is then sealed, so no request pays for compilation (drivers such as
+  // lavapipe JIT at first dispatch) and none can create a pipeline: first
+  // every forward row class (Decoder::prepare_pipelines), then one greedy
+  // step, whose sampling kernels serve any sampling parameters (their
+  // shapes and options are push constants). The borrowed slots are given
+  // back empty; their contents are overwritten before any later owner reads them.
+  vk::Device& device = decoder_.device();
+  vk::Device::LoadScope loading(device);
+  const auto start = std::chrono::steady_clock::now();
+  const uint64_t created_before = device.pipelines_created();
+  decoder_.prepare_pipelines(cache_);
+  vk::CommandStream stream(device);
+  Sequence sequence;
+  sequence.prompt.assign(1, 0);
+  sequence.slot = cache_.acquire();
+  step(stream, {{&sequence, 1}});
+  cache_.release(sequence.slot);
+  device.seal();
+  pipelines_built_ = device.pipelines_created() - created_before;
+  pipeline_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 std::vector<int32_t> Engine::step(vk::CommandStream& stream, const std::vector<ScheduledRows>& plan,

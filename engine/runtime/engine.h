@@ -36,6 +36,11 @@ class Engine {
   std::vector<int32_t> step(vk::CommandStream& stream, const std::vector<ScheduledRows>& plan,
                             bool all_logits = false);
 
+  // What the load-time warm-up cost: pipelines it created and seconds spent
+  // (creation plus, on drivers that compile at first dispatch, the JIT).
+  uint64_t pipelines_built() const { return pipelines_built_; }
+  double pipeline_seconds() const { return pipeline_seconds_; }
+
  private:
   void warm_up();
   void sample(vk::CommandStream& stream, const std::vector<Sequence*>& sequences,
@@ -49,6 +54,8 @@ class Engine {
   StepBatch batch_;                  // reused host inputs of the step
   std::vector<uint8_t> exchange_;    // tp > 1: this rank's candidates of the step, packed
   std::vector<uint8_t> exchanged_;   // tp > 1: every rank's
+  uint64_t pipelines_built_ = 0;
+  double pipeline_seconds_ = 0;
 };
 
 }  // namespace vkinfer

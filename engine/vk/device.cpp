@@ -1,6 +1,8 @@
 #include "engine/vk/device.h"
 
+#include <chrono>
 #include <cstring>
+#include <string>
 #include <fstream>
 #include <functional>
 #include <iterator>
@@ -106,6 +108,10 @@ std::unique_ptr<Device> Device::create(Instance& instance, uint32_t physical_ind
       device->unified_memory_ = true;
   }
   device->memory_pool_ = std::make_unique<MemoryPool>(device->device_, physical, info);
+  // Made here so that binding it on the request path never allocates.
+  device->dummy_ = std::make_unique<Buffer>(Buffer::create(*device, 256, MemoryKind::kDevice));
+  std::vector<uint8_t> zeros(256, 0);
+  device->upload(*device->dummy_, 0, zeros.data(), zeros.size());
   return device;
 }
 
@@ -144,21 +150,29 @@ const Kernel& Device::kernel(const KernelDesc& desc) {
   std::lock_guard<std::mutex> lock(kernels_mutex_);
   auto it = kernels_.find(desc);
   if (it != kernels_.end()) return *it->second;
+  if (sealed_ && load_scopes_ == 0) {
+    std::string spec;
+    for (uint32_t value : desc.spec) spec += (spec.empty() ? "" : ",") + std::to_string(value);
+    fail(ErrorCode::kInternal,
+         "kernel {} (spec {}) was not prepared at load: the request path may not create "
+         "pipelines. The model's prepare_pipelines() must cover this shape class",
+         embedded_shader(desc.shader).name, spec.empty() ? "none" : spec);
+  }
+  const auto start = std::chrono::steady_clock::now();
   auto kernel = std::make_unique<Kernel>(Kernel::create(*this, desc));
+  pipeline_create_ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::chrono::steady_clock::now() - start).count();
+  ++pipelines_created_;
   const Kernel& ref = *kernel;
   kernels_.emplace(desc, std::move(kernel));
   return ref;
 }
 
-const Buffer& Device::dummy_buffer() {
-  std::lock_guard<std::mutex> lock(kernels_mutex_);
-  if (!dummy_) {
-    dummy_ = std::make_unique<Buffer>(Buffer::create(*this, 256, MemoryKind::kDevice));
-    std::vector<uint8_t> zeros(256, 0);
-    upload(*dummy_, 0, zeros.data(), zeros.size());
-  }
-  return *dummy_;
-}
+double Device::pipeline_create_seconds() const { return pipeline_create_ns_ * 1e-9; }
+
+Device::LoadScope::LoadScope(Device& device) : device_(device) { ++device_.load_scopes_; }
+
+Device::LoadScope::~LoadScope() { --device_.load_scopes_; }
 
 void Device::submit(VkCommandBuffer command_buffer, VkFence fence) {
   VkSubmitInfo submit{VK_STRUCTURE_TYPE_SUBMIT_INFO};

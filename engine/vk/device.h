@@ -2,10 +2,18 @@
 // the memory pool, the pipeline cache and the kernel cache. Several Devices
 // may be opened on the same physical device; tensor-parallel tests use that
 // to run "multi-GPU" code on one lavapipe.
+//
+// Load and request paths: models build every kernel while they load (see
+// Decoder::prepare_pipelines) and then seal() the device. From then on
+// kernel() is a lookup, and a kernel that was not prepared is an internal
+// error naming it, so "the request path creates no pipelines" is enforced,
+// not hoped for. A later load on the same device opens a LoadScope. The
+// counters below let tests check that a request allocated nothing.
 #pragma once
 
 #include <vulkan/vulkan.h>
 
+#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -45,9 +53,38 @@ class Device {
   // ReBAR-like heaps): uploads are plain memcpy.
   bool unified_memory() const { return unified_memory_; }
 
+  // The kernel for `desc`, created on first use until the device is sealed;
+  // after that, outside a LoadScope, an unknown desc fails with kInternal.
   const Kernel& kernel(const KernelDesc& desc);
-  // A small zeroed buffer bound to unused optional bindings.
-  const Buffer& dummy_buffer();
+  // A small zeroed buffer bound to unused optional bindings (made with the
+  // device, so binding it never allocates).
+  const Buffer& dummy_buffer() const { return *dummy_; }
+
+  // Ends the load phase: kernel() no longer creates pipelines.
+  void seal() { sealed_ = true; }
+  bool sealed() const { return sealed_; }
+  // While one is alive the device may create kernels again (a second model
+  // loading onto a sealed device). Scopes nest and may overlap across threads.
+  class LoadScope {
+   public:
+    explicit LoadScope(Device& device);
+    ~LoadScope();
+    LoadScope(const LoadScope&) = delete;
+    LoadScope& operator=(const LoadScope&) = delete;
+
+   private:
+    Device& device_;
+  };
+  // Drivers that compile at first dispatch (CPU devices such as lavapipe)
+  // need a real dispatch at load, not just vkCreateComputePipelines.
+  bool compiles_at_first_dispatch() const { return info_.type == VK_PHYSICAL_DEVICE_TYPE_CPU; }
+
+  // Lifetime counters (never decremented).
+  uint64_t pipelines_created() const { return pipelines_created_; }
+  double pipeline_create_seconds() const;  // spent in Kernel::create
+  uint64_t memory_allocations() const { return memory_pool_->device_allocations(); }
+  uint64_t memory_allocated_bytes() const { return memory_pool_->device_allocated_bytes(); }
+  uint64_t buffer_suballocations() const { return memory_pool_->suballocations(); }
 
   // Blocking host<->device copies for set-up and small read-backs.
   void upload(Buffer& buffer, uint64_t offset, const void* data, uint64_t bytes);
@@ -73,6 +110,10 @@ class Device {
   std::unique_ptr<MemoryPool> memory_pool_;
   std::map<KernelDesc, std::unique_ptr<Kernel>> kernels_;
   std::unique_ptr<Buffer> dummy_;
+  std::atomic<bool> sealed_{false};
+  std::atomic<int> load_scopes_{0};
+  std::atomic<uint64_t> pipelines_created_{0};
+  std::atomic<uint64_t> pipeline_create_ns_{0};
   std::mutex kernels_mutex_;
   std::mutex queue_mutex_;
 };

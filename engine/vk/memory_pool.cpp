@@ -131,10 +131,13 @@ Allocation MemoryPool::allocate(const VkMemoryRequirements& required,
     block.free_ranges[0] = block_size;
     blocks_[memory_type].push_back(std::move(block));
     bytes_reserved_ += block_size;
+    ++device_allocations_;
+    device_allocated_bytes_ += block_size;
     if (!try_allocate_in(static_cast<uint32_t>(memory_type), required, &allocation))
       fail(ErrorCode::kInternal, "memory pool: fresh block could not hold the request");
   }
   bytes_in_use_ += allocation.size;
+  ++suballocations_;
   return allocation;
 }
 

@@ -6,6 +6,7 @@
 
 #include <vulkan/vulkan.h>
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -41,6 +42,11 @@ class MemoryPool {
 
   uint64_t bytes_in_use() const { return bytes_in_use_; }
   uint64_t bytes_reserved() const { return bytes_reserved_; }
+  // Lifetime counts, never decremented: the request path must leave them
+  // unchanged (tests read them before and after a forward).
+  uint64_t device_allocations() const { return device_allocations_; }  // vkAllocateMemory calls
+  uint64_t device_allocated_bytes() const { return device_allocated_bytes_; }
+  uint64_t suballocations() const { return suballocations_; }  // ranges handed to buffers
 
  private:
   struct Block {
@@ -62,6 +68,9 @@ class MemoryPool {
   std::map<uint32_t, std::vector<Block>> blocks_;  // by memory type
   uint64_t bytes_in_use_ = 0;
   uint64_t bytes_reserved_ = 0;
+  std::atomic<uint64_t> device_allocations_{0};
+  std::atomic<uint64_t> device_allocated_bytes_{0};
+  std::atomic<uint64_t> suballocations_{0};
   std::mutex mutex_;
 };
 

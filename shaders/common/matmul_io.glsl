@@ -116,15 +116,17 @@ void finish_norm(uint n, vec2 stats, inout float value, inout float value2, bool
              sums_data[at + 3u * pc.sums_stride];
 }
 
-// The epilogue is the EPILOGUE specialization constant (MATMUL_FLAG_* and the
-// activation code), declared by the including kernel: CPU drivers run every
-// arm of a runtime-uniform branch under masks, so an activation chosen by a
-// push constant cost every kernel the erf, tanh and exp of all of them.
+// The activation and GLU are the EPILOGUE specialization constant, declared
+// by the including kernel: CPU drivers run every arm of a runtime-uniform
+// branch under masks, so an activation chosen by a push constant cost every
+// kernel the erf, tanh and exp of all of them. Bias and residual are one
+// load and add each, so they are push-constant flags (pc.flags) and do not
+// multiply pipelines: the same kernel serves a projection with or without.
 void store_output(uint m, uint n, float value, float value2) {
-  if ((EPILOGUE & MATMUL_FLAG_BIAS) != 0u) value += bias_data[pc.bias_offset + n];
+  if ((pc.flags & MATMUL_FLAG_BIAS) != 0u) value += bias_data[pc.bias_offset + n];
   value = apply_activation(value, (EPILOGUE >> MATMUL_ACT_SHIFT) & 0xffu);
   if ((EPILOGUE & MATMUL_FLAG_GLU) != 0u) value *= value2;
-  if ((EPILOGUE & MATMUL_FLAG_RESIDUAL) != 0u)
+  if ((pc.flags & MATMUL_FLAG_RESIDUAL) != 0u)
     value += residual_data[pc.r_offset + m * pc.r_stride + n];
   y_data[pc.y_offset + m * pc.y_stride + n] = value;
 }

@@ -1,5 +1,7 @@
 // Y[m, y_col0 + n] = act(X[m, :] . W[n, :] + b[n]) (+ R[m, n])  for one weight chunk.
-// The epilogue flags below are a specialization constant, not a push constant.
+// GLU, NORM, NORM_RMS and the activation code are the EPILOGUE specialization
+// constant (they change the kernel's loop or its transcendental code); BIAS
+// and RESIDUAL are push-constant `flags`, so they do not multiply pipelines.
 // All offsets/strides are in elements of the bound buffer.
 #ifndef VKINFER_PARAMS_MATMUL_H
 #define VKINFER_PARAMS_MATMUL_H
@@ -31,7 +33,8 @@ VKINFER_PARAMS_BEGIN
   uint gamma_offset; /* NORM: the gain, [K] */                           \
   uint sums_offset;  /* NORM (LayerNorm): W.gamma at +n, W.beta at +stride+n, */ \
   uint sums_stride;  /* then GLU's up weight's two rows */                 \
-  float norm_eps;
+  float norm_eps;     \
+  uint flags;        /* MATMUL_FLAG_BIAS | MATMUL_FLAG_RESIDUAL */
 #ifdef __cplusplus
 struct MatmulParams { MATMUL_PARAMS_FIELDS };
 static_assert(sizeof(MatmulParams) <= 128);

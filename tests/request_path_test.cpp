@@ -1,0 +1,143 @@
+// The request path allocates nothing and creates no pipelines (DESIGN.md):
+// after a model has loaded, a prefill plus 32 decode steps, or an encoder
+// forward in any bucket, must leave the device's pipeline and memory
+// counters where loading left them. Each test opens its own device, so
+// what other tests in this binary loaded cannot hide a miss.
+#include <gtest/gtest.h>
+
+#include "engine/model/encoder_load.h"
+#include "engine/model/load_decoder.h"
+#include "engine/ops/elementwise.h"
+#include "engine/runtime/engine.h"
+#include "engine/runtime/generator.h"
+#include "engine/vk/device.h"
+#include "tests/support/expect_error.h"
+#include "tests/support/golden.h"
+#include "tests/support/gpu.h"
+
+namespace vkinfer {
+namespace {
+
+using testing::model_dir;
+
+struct Counters {
+  uint64_t pipelines, allocations, bytes, suballocations;
+  explicit Counters(const vk::Device& device)
+      : pipelines(device.pipelines_created()),
+        allocations(device.memory_allocations()),
+        bytes(device.memory_allocated_bytes()),
+        suballocations(device.buffer_suballocations()) {}
+};
+
+void expect_unchanged(const Counters& before, const vk::Device& device, const std::string& what) {
+  const Counters after(device);
+  EXPECT_EQ(after.pipelines, before.pipelines) << what << " created pipelines";
+  EXPECT_EQ(after.allocations, before.allocations) << what << " called vkAllocateMemory";
+  EXPECT_EQ(after.bytes, before.bytes) << what << " allocated device memory";
+  EXPECT_EQ(after.suballocations, before.suballocations) << what << " created buffers";
+}
+
+std::vector<int32_t> prompt_of(int64_t length, int32_t vocab) {
+  std::vector<int32_t> ids(length);
+  for (int64_t i = 0; i < length; ++i) ids[i] = static_cast<int32_t>((i * 7 + 3) % vocab);
+  return ids;
+}
+
+struct DecoderCase {
+  std::string model;
+  int64_t batch;
+};
+
+class RequestPath : public ::testing::TestWithParam<DecoderCase> {};
+
+// Prompt lengths that land in every row class: short ones, and one longer
+// than a prefill chunk. With several slots the prompts differ in length, so
+// steps mix one sequence's prefill chunk with others' decode rows.
+TEST_P(RequestPath, DecoderPrefillAndDecodeCreateNothing) {
+  const DecoderCase& c = GetParam();
+  auto device = vk::Device::create(testing::test_instance(), 0);
+  auto comm = make_single_communicator();
+  DecoderLimits limits;
+  limits.batch = c.batch;
+  limits.max_rows_per_seq = 32;
+  limits.ctx = 96;
+  auto decoder = load_decoder(model_dir(c.model), *device, *comm, DType::kF32, limits);
+  Engine engine(*decoder);
+  Generator generator(engine);
+  EXPECT_TRUE(device->sealed());
+  EXPECT_GT(engine.pipelines_built(), 0u);
+  const int32_t vocab = static_cast<int32_t>(decoder->config().vocab_size);
+
+  for (int64_t length : {1, 3, 5, 9, 16, 20, 45}) {
+    GenerateOptions options;
+    options.max_new_tokens = 33;  // the prefill's token and 32 decode steps
+    options.ignore_eos = true;
+    if (length % 2) {  // sampling kernels with top-k/top-p, the others greedy
+      options.sampling.temperature = 0.8f;
+      options.sampling.top_k = 7;
+      options.sampling.top_p = 0.9f;
+      options.sampling.seed = 11;
+    }
+    std::vector<std::vector<int32_t>> prompts;
+    for (int64_t b = 0; b < c.batch; ++b) prompts.push_back(prompt_of(length + 2 * b, vocab));
+    const Counters before(*device);
+    GenerateResult result = generator.run(prompts, options);
+    expect_unchanged(before, *device, c.model + ", prompt of " + std::to_string(length));
+    ASSERT_EQ(result.sequences[0].new_ids.size(), 33u);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, RequestPath,
+                         ::testing::Values(DecoderCase{"gpt2", 1}, DecoderCase{"gpt2", 3},
+                                           DecoderCase{"llama", 1}, DecoderCase{"opt", 2}),
+                         [](const auto& info) {
+                           return info.param.model + "_batch" + std::to_string(info.param.batch);
+                         });
+
+TEST(RequestPath, EncoderForwardCreatesNothing) {
+  auto device = vk::Device::create(testing::test_instance(), 0);
+  auto comm = make_single_communicator();
+  auto encoder = load_encoder(model_dir("bert"), *device, *comm, DType::kF32, {3, {5, 16, 24}});
+  EXPECT_TRUE(device->sealed());
+  vk::CommandStream stream(*device);
+  encoder->warm_up(stream);  // grows this stream's descriptor pools, as Classifier does
+  const Counters before(*device);
+  for (size_t bucket = 0; bucket < 3; ++bucket)
+    for (int64_t count = 1; count <= 3; ++count) {
+      EncoderInput input{std::vector<int32_t>(encoder->bucket_length(bucket) - 1, 5), {}};
+      std::vector<const EncoderInput*> inputs(static_cast<size_t>(count), &input);
+      EXPECT_EQ(encoder->classify(stream, bucket, inputs).size(),
+                static_cast<size_t>(count * encoder->config().num_labels));
+    }
+  expect_unchanged(before, *device, "BERT classify");
+}
+
+// Sealing makes the invariant enforceable: a kernel nobody prepared is an
+// internal error naming it, and a LoadScope (a later load) lifts the seal.
+TEST(RequestPath, SealedDeviceRefusesNewPipelines) {
+  auto device = vk::Device::create(testing::test_instance(), 0);
+  device->seal();
+  vk::Buffer a = vk::Buffer::create(*device, 64, vk::MemoryKind::kDevice);
+  vk::Buffer y = vk::Buffer::create(*device, 64, vk::MemoryKind::kDevice);
+  vk::CommandStream stream(*device);
+  ops::ElementwiseArgs args;
+  args.a = ops::View(a, 0, 16);
+  args.y = ops::View(y, 0, 16);
+  args.M = 1;
+  args.N = 16;
+  testing::expect_error([&] { ops::elementwise(stream, args); }, ErrorCode::kInternal,
+                        {"elementwise", "not prepared at load"});
+  const uint64_t before = device->pipelines_created();
+  {
+    vk::Device::LoadScope loading(*device);
+    ops::elementwise(stream, args);
+  }
+  stream.finish();
+  EXPECT_EQ(device->pipelines_created(), before + 1);
+  ops::elementwise(stream, args);  // prepared now: a lookup
+  stream.finish();
+  EXPECT_EQ(device->pipelines_created(), before + 1);
+}
+
+}  // namespace
+}  // namespace vkinfer
