@@ -89,6 +89,12 @@ ops::SamplingParams sampling_from(const GenerateFlags& flags) {
 }
 
 int run_generate(const GenerateFlags& flags) {
+  // Sequences run at their exact lengths now (no left padding), so buckets
+  // would change nothing: refused rather than silently ignored.
+  if (!flags.run.buckets.empty())
+    fail(ErrorCode::kInvalidArgument,
+         "--buckets does not apply to generate: each prompt runs at its exact length in its own KV "
+         "slot. HINT: drop --buckets; --max-prefill-rows caps a prefill chunk");
   const std::string model = flags.model.empty() ? default_generate_model() : flags.model;
   auto tokenizer = Tokenizer::load(model);
   std::vector<std::vector<int32_t>> prompts;

@@ -72,6 +72,11 @@ TEST(BadGenerate, MaxNewTokensPastContext) {
                      {"--max-new-tokens 100", "context of 8"});
 }
 
+TEST(BadGenerate, BucketsDoNotApplyToGenerate) {
+  EXPECT_CLEAN_ERROR(generate_gpt2({"--prompt-ids", "1,2", "--buckets", "16,32"}),
+                     {"--buckets", "exact length"});
+}
+
 TEST(BadGenerate, NegativeMaxNewTokens) {
   EXPECT_CLEAN_ERROR(generate_gpt2({"--prompt-ids", "1,2", "--max-new-tokens", "-3"}), {"--max-new-tokens"});
 }

@@ -13,6 +13,7 @@
 
 #include "engine/core/error.h"
 #include "engine/text/tokenizer.h"
+#include "tests/support/temp_dir.h"
 
 namespace vkinfer {
 namespace {
@@ -38,23 +39,7 @@ const json& goldens() {
 
 std::vector<int32_t> ids_of(const json& j) { return j.get<std::vector<int32_t>>(); }
 
-class TempDir {
- public:
-  TempDir() {
-    path_ = fs::temp_directory_path() / ("vkinfer_pipe_" + std::to_string(std::rand()) + "_" +
-                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-  void write(const std::string& name, const std::string& content) const {
-    std::ofstream(path_ / name, std::ios::binary) << content;
-  }
-
- private:
-  fs::path path_;
-};
+using testing::TempDir;
 
 // The streamed text, or the error's message (so that a failing row is named).
 std::string stream_decode(const Tokenizer& tok, const std::vector<int32_t>& ids, bool skip_special) {

@@ -12,6 +12,7 @@
 
 #include "engine/core/error.h"
 #include "engine/text/tokenizer.h"
+#include "tests/support/temp_dir.h"
 
 namespace vkinfer {
 namespace {
@@ -52,25 +53,7 @@ const json& shared_goldens() {
 
 std::vector<int32_t> ids_of(const json& j) { return j.get<std::vector<int32_t>>(); }
 
-// A scratch folder removed at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    path_ = fs::temp_directory_path() / ("vkinfer_tok_" + std::to_string(std::rand()) + "_" +
-                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-  void write(const std::string& name, const std::string& content) const {
-    std::ofstream(path_ / name, std::ios::binary) << content;
-  }
-  void link(const fs::path& target) const { fs::create_symlink(target, path_ / target.filename()); }
-
- private:
-  fs::path path_;
-};
+using testing::TempDir;
 
 fs::path gpt2_dir() { return shared_dir() / "models/gpt2-tokenizer"; }
 fs::path bert_dir() { return shared_dir() / "models/bert-base-uncased-tokenizer"; }

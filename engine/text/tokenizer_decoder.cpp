@@ -8,6 +8,7 @@
 
 #include "engine/core/error.h"
 #include "engine/text/regex.h"
+#include "engine/text/tokenizer_pipeline.h"
 #include "engine/text/tokenizer_pretokenizer.h"
 #include "engine/text/unicode.h"
 
@@ -203,21 +204,10 @@ class ReplaceDec final : public Decoder {
 // tokenizers' decoders::wordpiece::cleanup (it also turns " do not" into
 // " don't", unlike transformers' clean_up_tokenization).
 std::string wordpiece_cleanup(std::string text) {
-  static const std::pair<std::string_view, std::string_view> kRules[] = {
+  static const ReplaceRule kRules[] = {
       {" .", "."}, {" ?", "?"}, {" !", "!"}, {" ,", ","}, {" ' ", "'"}, {" n't", "n't"},
       {" 'm", "'m"}, {" do not", " don't"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
-  for (const auto& [from, to] : kRules) {
-    if (text.find(from) == std::string::npos) continue;
-    std::string out;
-    size_t pos = 0;
-    for (size_t hit; (hit = text.find(from, pos)) != std::string::npos; pos = hit + from.size()) {
-      out.append(text, pos, hit - pos);
-      out.append(to);
-    }
-    out.append(text, pos);
-    text = std::move(out);
-  }
-  return text;
+  return replace_in_order(std::move(text), kRules);
 }
 
 class WordPieceDec final : public Decoder {

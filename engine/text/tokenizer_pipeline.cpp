@@ -276,13 +276,8 @@ size_t PipelineTokenizer::stream_pending_ids(const std::vector<int32_t>& ids) co
   return model_->stream_pending_ids(tokens);
 }
 
-std::string clean_up_tokenization(std::string text) {
-  // Python's str.replace chain: each pattern replaces all non-overlapping
-  // occurrences left to right before the next pattern runs.
-  static const std::pair<std::string_view, std::string_view> kRules[] = {
-      {" .", "."}, {" ?", "?"}, {" !", "!"}, {" ,", ","}, {" ' ", "'"},
-      {" n't", "n't"}, {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
-  for (const auto& [from, to] : kRules) {
+std::string replace_in_order(std::string text, std::span<const ReplaceRule> rules) {
+  for (const auto& [from, to] : rules) {
     if (text.find(from) == std::string::npos) continue;
     std::string out;
     out.reserve(text.size());
@@ -295,6 +290,13 @@ std::string clean_up_tokenization(std::string text) {
     text = std::move(out);
   }
   return text;
+}
+
+std::string clean_up_tokenization(std::string text) {
+  static const ReplaceRule kRules[] = {
+      {" .", "."}, {" ?", "?"}, {" !", "!"}, {" ,", ","}, {" ' ", "'"},
+      {" n't", "n't"}, {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
+  return replace_in_order(std::move(text), kRules);
 }
 
 nlohmann::json read_json_file(const std::filesystem::path& path) {

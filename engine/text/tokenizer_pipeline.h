@@ -11,8 +11,10 @@
 #include <array>
 #include <filesystem>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <unordered_map>
 #include <vector>
 
@@ -132,6 +134,11 @@ class PipelineTokenizer final : public Tokenizer {
 
 // HF's clean_up_tokenization (" ." -> "." and friends), in its exact order.
 std::string clean_up_tokenization(std::string text);
+
+// Python's str.replace chain: each rule replaces every non-overlapping
+// occurrence, left to right, before the next rule runs.
+using ReplaceRule = std::pair<std::string_view, std::string_view>;
+std::string replace_in_order(std::string text, std::span<const ReplaceRule> rules);
 
 // Reads and parses a JSON file; Error(kBadFile) names the file on failure.
 nlohmann::json read_json_file(const std::filesystem::path& path);

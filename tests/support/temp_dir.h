@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <system_error>
 
@@ -26,6 +27,14 @@ class TempDir {
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
   const std::filesystem::path& path() const { return path_; }
+  // Writes `content` to the file `name` in this directory (bytes as given).
+  void write(const std::string& name, const std::string& content) const {
+    std::ofstream(path_ / name, std::ios::binary) << content;
+  }
+  // A symlink here, under the target's own name, to a file elsewhere.
+  void link(const std::filesystem::path& target) const {
+    std::filesystem::create_symlink(target, path_ / target.filename());
+  }
 
  private:
   std::filesystem::path path_;
