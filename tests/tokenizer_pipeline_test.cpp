@@ -13,6 +13,8 @@
 
 #include "engine/core/error.h"
 #include "engine/text/tokenizer.h"
+#include "tests/support/golden.h"
+#include "tests/support/gpu.h"
 #include "tests/support/temp_dir.h"
 
 namespace vkinfer {
@@ -21,16 +23,8 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-fs::path test_data() {
-  const char* env = std::getenv("VKINFER_TEST_DATA");
-  return env ? fs::path(env) : fs::path("tests/data");
-}
-
-json read_json(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error("cannot open " + path.string());
-  return json::parse(in);
-}
+fs::path test_data() { return testing::test_data_dir(); }
+json read_json(const fs::path& path) { return testing::load_json_file(path.string()); }
 
 const json& goldens() {
   static const json g = read_json(test_data() / "tokenizer/pipeline_goldens.json");

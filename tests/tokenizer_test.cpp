@@ -12,6 +12,8 @@
 
 #include "engine/core/error.h"
 #include "engine/text/tokenizer.h"
+#include "tests/support/golden.h"
+#include "tests/support/gpu.h"
 #include "tests/support/temp_dir.h"
 
 namespace vkinfer {
@@ -30,16 +32,8 @@ bool have_shared() { return !shared_dir().empty() && fs::is_directory(shared_dir
 #define REQUIRE_SHARED() \
   if (!have_shared()) GTEST_SKIP() << "VKINFER_SHARED_DIR (../shared) is absent; HF tokenizer files are needed"
 
-fs::path test_data() {
-  const char* env = std::getenv("VKINFER_TEST_DATA");
-  return env ? fs::path(env) : fs::path("tests/data");
-}
-
-json read_json(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error("cannot open " + path.string());
-  return json::parse(in);
-}
+fs::path test_data() { return testing::test_data_dir(); }
+json read_json(const fs::path& path) { return testing::load_json_file(path.string()); }
 
 const json& our_goldens() {
   static const json goldens = read_json(test_data() / "tokenizer/tokenizer_goldens.json");
