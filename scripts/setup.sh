@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 packages=(build-essential cmake pkg-config git
           libvulkan-dev vulkan-tools glslc mesa-vulkan-drivers vulkan-validationlayers
           libfmt-dev libgtest-dev nlohmann-json3-dev libcli11-dev libbenchmark-dev libicu-dev libonig-dev
-          libopenmpi-dev openmpi-bin clang libclang-rt-14-dev)
+          libopenmpi-dev openmpi-bin clang libclang-rt-14-dev python3-venv)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
