@@ -219,7 +219,7 @@ Command add_generate_command(CLI::App& app) {
   command->add_flag("--ignore-eos", flags->ignore_eos, "Keep generating after the end-of-sequence token");
   command->add_option("--max-running", flags->max_running,
                       "Sequences running at once (KV-cache slots); default: every prompt")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 20));
   command->add_option("--stop", flags->stop, "Stop a sequence once its text contains this string (repeatable)");
   command->add_flag("--json", flags->json,
                     "Print one JSON object per prompt: prompt_ids, new_ids, text, prefill_ms, "

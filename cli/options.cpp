@@ -26,7 +26,8 @@ void add_run_flags(CLI::App* command, RunFlags& flags) {
   command->add_option("--ctx", flags.ctx, "Context length / KV-cache size (default: the model's maximum)");
   command->add_option("--max-prefill-rows", flags.max_prefill_rows,
                       "Largest prefill chunk per sequence; longer prompts are prefilled in chunks");
-  command->add_option("--buckets", flags.buckets, "Sequence-length buckets, e.g. 128,512");
+  command->add_option("--buckets", flags.buckets,
+                      "Sequence-length buckets, e.g. 128,512 (bench; generate runs exact lengths)");
   command->add_option("--tp", flags.tp, "Tensor-parallel degree (ranks)");
   command->add_option("--devices", flags.devices,
                       "Vulkan device per rank, e.g. 0,1 (0,0 opens two logical devices on device 0)");

@@ -95,12 +95,17 @@ void Decoder::prepare_pipelines(KvCache& cache) {
   const ops::MatmulPolicy& mp = policy_.matmul;
   const int64_t longest = std::min(limits_.max_rows_per_seq, limits_.ctx);
   // Candidate steps, the same list on every rank: one sequence of T rows,
-  // then (with two or more slots) steps of R rows over two sequences.
+  // then (with two or more slots) mixed steps of every total R a step can
+  // hold: chunks of at most `longest` rows over as few sequences as fit.
   std::vector<std::vector<int64_t>> candidates;
   for (int64_t T = 1; T <= longest; ++T) candidates.push_back({T});
   if (cache.slots() >= 2)
-    for (int64_t R = 2; R <= limits_.max_rows(); ++R)
-      if (R - 1 <= longest) candidates.push_back({R - 1, 1});
+    for (int64_t R = 2; R <= limits_.max_rows(); ++R) {
+      std::vector<int64_t> step{std::min(R - 1, longest)};
+      for (int64_t left = R - step[0]; left > 0; left -= step.back())
+        step.push_back(std::min(left, longest));
+      if (static_cast<int64_t>(step.size()) <= cache.slots()) candidates.push_back(std::move(step));
+    }
   std::set<std::vector<int64_t>> classes;
   std::vector<uint8_t> representative(candidates.size(), 0);
   for (size_t i = 0; i < candidates.size(); ++i) {
