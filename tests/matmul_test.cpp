@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <string>
 
 #include "engine/core/error.h"
@@ -271,6 +272,27 @@ TEST(Matmul, AutoChoosesKernelByShape) {
     EXPECT_EQ(stream.timings()[0].label, c.kernel);
     auto expected = reference::matmul(x, w, nullptr, nullptr, nullptr, c.M, N, c.K, ops::Act::kNone);
     EXPECT_CLOSE(expected, y_dev.download(device), kAtol, kRtol);
+  }
+}
+
+// CPU drivers narrow the prefill tiles of small models (their JIT cost is
+// what a cold start waits for) and keep decode's wide one-row tiles; a
+// model-free policy and every GPU keep the device defaults.
+TEST(Matmul, PolicyFitsSmallModelsOnCpuDrivers) {
+  const vk::DeviceInfo& info = testing::test_device().info();
+  const ops::KernelPolicy plain = ops::choose_policy(info);
+  const ops::KernelPolicy small = ops::choose_policy(info, 192 * 768);
+  const ops::KernelPolicy large = ops::choose_policy(info, 768 * 3072);
+  EXPECT_EQ(large.matmul.tile_m, plain.matmul.tile_m);
+  EXPECT_EQ(large.matmul.tile_n, plain.matmul.tile_n);
+  EXPECT_EQ(large.matmul.norm_fuse_max_m, plain.matmul.norm_fuse_max_m);
+  if (info.type == VK_PHYSICAL_DEVICE_TYPE_CPU && !std::getenv("VKINFER_KERNEL_TUNING")) {
+    EXPECT_LT(small.matmul.tile_m * small.matmul.tile_n, plain.matmul.tile_m * plain.matmul.tile_n);
+    EXPECT_EQ(small.matmul.tile_n_single, plain.matmul.tile_n);
+    EXPECT_EQ(small.matmul.norm_fuse_max_m, 1u);
+  } else {
+    EXPECT_EQ(small.matmul.tile_m, plain.matmul.tile_m);
+    EXPECT_EQ(small.matmul.tile_n, plain.matmul.tile_n);
   }
 }
 

@@ -23,6 +23,13 @@ int64_t embed_dim(const DecoderConfig& c) {
   return c.word_embed_proj_dim ? c.word_embed_proj_dim : c.hidden_size;
 }
 
+// Rows x cols of the widest weight of one layer on this rank (the kernel
+// policy fits its GEMM tiles to it).
+int64_t largest_layer_weight(const DecoderConfig& c, const RankShape& s) {
+  const int64_t H = c.hidden_size, D = c.head_dim;
+  return std::max({H * (s.heads + 2 * s.kv_heads) * D, H * s.heads * D, H * s.intermediate});
+}
+
 }  // namespace
 
 uint64_t decoder_runtime_bytes(const DecoderConfig& c, const RankShape& s, const DecoderLimits& l) {
@@ -47,7 +54,7 @@ uint64_t decoder_runtime_bytes(const DecoderConfig& c, const RankShape& s, const
 Decoder::Decoder(vk::Device& device, Communicator& comm, const DecoderConfig& config,
                  RankShape shape, DecoderWeights weights, DecoderLimits limits)
     : device_(device), comm_(comm), config_(config), shape_(shape), weights_(std::move(weights)),
-      limits_(limits), policy_(ops::choose_policy(device.info())),
+      limits_(limits), policy_(ops::choose_policy(device.info(), largest_layer_weight(config, shape))),
       collectives_(device, comm, uint64_t(limits.max_rows()) *
                                      std::max(config.hidden_size, embed_dim(config)) * 4) {
   const int64_t R = limits.max_rows();

@@ -69,7 +69,9 @@ uint64_t encoder_largest_buffer_bytes(const BertConfig& c, const RankShape& s, c
 Encoder::Encoder(vk::Device& device, Communicator& comm, const BertConfig& config, RankShape shape,
                  EncoderWeights weights, EncoderLimits limits)
     : device_(device), comm_(comm), config_(config), shape_(shape), weights_(std::move(weights)),
-      limits_(std::move(limits)), policy_(ops::choose_policy(device.info())),
+      limits_(std::move(limits)),
+      policy_(ops::choose_policy(device.info(), config.hidden_size * std::max(3 * shape.heads * head_dim(config),
+                                                                              shape.intermediate))),
       collectives_(device, comm, uint64_t(std::max<int64_t>(limits_.batch, 0)) *
                                      longest_bucket(limits_) * config.hidden_size * 4) {
   // Loading may create pipelines even on a device an earlier model sealed.

@@ -34,6 +34,7 @@ struct TiledSpec {
 struct RowChoice {
   bool tiled = false;
   uint32_t tile_m = 0;  // tiled: rows of X per invocation
+  uint32_t tile_n = 0;  // tiled: columns of W per invocation
   uint32_t max_m = 0;   // GEMV: rows of X per pass
 };
 
@@ -52,6 +53,7 @@ RowChoice choose_rows(int64_t M, int64_t K, const MatmulPolicy& policy, MatmulKi
     const uint32_t quarter = std::max<uint32_t>(policy.tile_m / 4, 1);
     if (M == 1) choice.tile_m = 1;
     else if (M <= quarter) choice.tile_m = std::min<uint32_t>(quarter, policy.tile_m);
+    choice.tile_n = choice.tile_m == 1 && policy.tile_n_single ? policy.tile_n_single : policy.tile_n;
   } else {
     // Rows of X per pass = M when it fits: a decode step (M = 1) must not
     // pay for accumulators of rows that do not exist.
@@ -64,7 +66,7 @@ RowChoice choose_rows(int64_t M, int64_t K, const MatmulPolicy& policy, MatmulKi
 
 uint32_t matmul_row_class(int64_t M, int64_t K, const MatmulPolicy& policy) {
   const RowChoice choice = choose_rows(M, K, policy, MatmulKind::kAuto);
-  return choice.tiled ? choice.tile_m : 0x10000u | choice.max_m;
+  return choice.tiled ? (choice.tile_n << 20) | choice.tile_m : 0x10000u | choice.max_m;
 }
 
 void matmul(vk::CommandStream& stream, const MatmulArgs& args, const MatmulPolicy& policy,
@@ -111,7 +113,7 @@ void matmul(vk::CommandStream& stream, const MatmulArgs& args, const MatmulPolic
     const uint32_t gamma_offset = args.input_norm ? args.input_norm->gamma.offset : 0u;
     const bool aligned = weight.cols % 8 == 0 && args.x.offset % 4 == 0 && args.x.stride % 4 == 0 &&
                          gamma_offset % 4 == 0;
-    TiledSpec spec{policy.tile_local_n, policy.tile_local_m, policy.tile_n, tile_m, epilogue,
+    TiledSpec spec{policy.tile_local_n, policy.tile_local_m, choice.tile_n, tile_m, epilogue,
                    aligned ? 1u : 0u};
     desc.spec = vk::spec_values(spec);
     desc.local_size = {spec.local_n, spec.local_m, 1};
@@ -174,8 +176,8 @@ void matmul(vk::CommandStream& stream, const MatmulArgs& args, const MatmulPolic
 
     uint32_t groups_x, groups_y = 1;
     if (tiled) {
-      groups_x = static_cast<uint32_t>((p.N + policy.tile_local_n * policy.tile_n - 1) /
-                                       (policy.tile_local_n * policy.tile_n));
+      groups_x = static_cast<uint32_t>((p.N + policy.tile_local_n * choice.tile_n - 1) /
+                                       (policy.tile_local_n * choice.tile_n));
       groups_y = static_cast<uint32_t>((p.M + policy.tile_local_m * tile_m - 1) /
                                        (policy.tile_local_m * tile_m));
     } else {

@@ -10,7 +10,7 @@
 
 namespace vkinfer::ops {
 
-KernelPolicy choose_policy(const vk::DeviceInfo& info) {
+KernelPolicy choose_policy(const vk::DeviceInfo& info, int64_t largest_layer_weight) {
   KernelPolicy policy;
   const bool cpu_like = info.type == VK_PHYSICAL_DEVICE_TYPE_CPU;
   const bool subgroup = info.enabled.subgroup_arithmetic && info.subgroup_size >= 4 &&
@@ -35,6 +35,20 @@ KernelPolicy choose_policy(const vk::DeviceInfo& info) {
     // Decode rows on lavapipe, M=1 fp16 (bench/RESULTS.md): tiled is 15-30%
     // faster at K=768-1536 and ties the GEMV at K=3072.
     matmul.tiled_max_k_small_m = 2048;
+    // A small model's GEMMs gain little from big tiles, and lavapipe
+    // JIT-compiles every tile at load, at a cost that grows with the tile:
+    // 7-11 s for each 16x16 pipeline, 0.5-1 s at 4x8. For the bundled
+    // 4-layer GPT-2 (layer weights 192x768) the 16x16 tiles prefilled 240
+    // tokens in 59 ms against 80 ms at 4x8, and cost 20 s more at a cold
+    // start (24.1 s against 4.1 s with the norm fusion below also off;
+    // bench/RESULTS.md). Decode keeps 16-column tiles (0.2-0.4 s each). The
+    // 2-4-row steps run their norm as its own dispatch rather than compile
+    // norm-fused copies of the tile.
+    if (largest_layer_weight > 0 && largest_layer_weight < kSmallModelLayerWeights) {
+      matmul.tile_n_single = matmul.tile_n;
+      matmul.tile_m = 4; matmul.tile_n = 8;
+      matmul.norm_fuse_max_m = 1;
+    }
   } else {
     matmul.tile_local_n = 16; matmul.tile_local_m = 8; matmul.tile_n = 4; matmul.tile_m = 4;
   }
@@ -63,6 +77,7 @@ void apply_tuning(KernelPolicy& policy, const std::string& overrides) {
       {"tiled_min_m", &m.tiled_min_m},     {"tiled_max_k_small_m", &m.tiled_max_k_small_m, 0, 1u << 20},
       {"tile_local_n", &m.tile_local_n},   {"tile_local_m", &m.tile_local_m},
       {"tile_n", &m.tile_n},               {"tile_m", &m.tile_m},
+      {"tile_n_single", &m.tile_n_single, 0, 1024},
       {"norm_fuse_max_m", &m.norm_fuse_max_m, 0, 1u << 20},
       {"reduce_workgroup", &policy.reduce.workgroup},
       {"attention_gemm_min_rows", &policy.reduce.attention_gemm_min_rows, 0, 1u << 20},

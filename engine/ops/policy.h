@@ -27,6 +27,10 @@ struct MatmulPolicy {
   uint32_t tiled_max_k_small_m = 0;
   uint32_t tile_local_n = 8, tile_local_m = 8;
   uint32_t tile_n = 4, tile_m = 8;
+  // Columns per invocation of one-row tiles (decode steps, and 2-4 rows when
+  // tile_m / 4 is 1); 0: tile_n. Lets decode keep wide tiles when the
+  // prefill tile is narrowed for its compile time.
+  uint32_t tile_n_single = 0;
   // Pre-norm decoders with at most this many rows (decode steps) finish each
   // norm inside the matmul that reads it (InputNorm) instead of running it
   // as its own dispatch; 0: never.
@@ -50,10 +54,16 @@ struct KernelPolicy {
   ReducePolicy reduce;
 };
 
-// The device's defaults, then VKINFER_KERNEL_TUNING (e.g.
-// "vec_rows=8,vec_subgroups=2,tile_m=8") so a kernel lab or `vkinfer bench`
-// run can try tile sizes on a new device without rebuilding.
-KernelPolicy choose_policy(const vk::DeviceInfo& info);
+// The device's defaults, fitted to the model's widest layer weight on this
+// rank (rows x cols; 0 when there is no model: kernel labs, op tests), then
+// VKINFER_KERNEL_TUNING (e.g. "vec_rows=8,vec_subgroups=2,tile_m=8") so a
+// kernel lab or `vkinfer bench` run can try tile sizes on a new device
+// without rebuilding.
+KernelPolicy choose_policy(const vk::DeviceInfo& info, int64_t largest_layer_weight = 0);
+
+// Layer weights below this many elements make a model "small" for the GEMM
+// tiles on CPU drivers (see choose_policy).
+inline constexpr int64_t kSmallModelLayerWeights = int64_t(1) << 20;
 
 // Applies "key=value,..." overrides; fails naming an unknown key or a value
 // that is not a positive integer.

@@ -7,6 +7,26 @@
 #include "engine/vk/device.h"
 
 namespace vkinfer::vk {
+namespace {
+
+// llvmpipe (lavapipe) JIT-compiles a compute pipeline once per variant key,
+// and the key of every bound texel view holds two bits that come from sizes,
+// not from the shader: whether the VkBuffer's size is a power of two
+// (pot_width), and level_zero_only, which it reads from the view's mip-level
+// field, a union member that for buffer views aliases bits 8-15 of the
+// view's byte size. One matmul pipeline bound to views whose sizes differ in
+// those bits was compiled up to four times at load (bench/RESULTS.md: a
+// 16x16 GEMM tile costs 7-11 s of LLVM each time). So on CPU drivers every
+// VkBuffer gets 256 bytes of slack and a size that is no power of two, and
+// a view whose byte size has bits 8-15 all zero is lengthened by 256 bytes
+// into that slack: every view then keys alike, and each pipeline compiles
+// once.
+constexpr uint64_t kViewSlack = 256;
+
+bool is_power_of_two(uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
+bool mip_bits_zero(uint64_t bytes) { return ((bytes >> 8) & 0xffu) == 0; }
+
+}  // namespace
 
 Buffer Buffer::create(Device& device, uint64_t size_bytes, MemoryKind kind) {
   if (size_bytes == 0) size_bytes = 16;  // Vulkan forbids empty buffers
@@ -14,8 +34,15 @@ Buffer Buffer::create(Device& device, uint64_t size_bytes, MemoryKind kind) {
   Buffer buffer;
   buffer.device_ = &device;
   buffer.size_ = size_bytes;
+  buffer.vk_size_ = size_bytes;
+  buffer.steady_views_ = device.info().available.texel_buffers &&
+                         device.info().type == VK_PHYSICAL_DEVICE_TYPE_CPU;
+  if (buffer.steady_views_) {
+    buffer.vk_size_ += kViewSlack;
+    if (is_power_of_two(buffer.vk_size_)) buffer.vk_size_ += 16;
+  }
   VkBufferCreateInfo info{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
-  info.size = size_bytes;
+  info.size = buffer.vk_size_;
   info.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
                VK_BUFFER_USAGE_TRANSFER_DST_BIT;
   if (device.info().available.texel_buffers)
@@ -56,6 +83,9 @@ Buffer Buffer::create(Device& device, uint64_t size_bytes, MemoryKind kind) {
 }
 
 VkBufferView Buffer::texel_view(VkFormat format, uint64_t offset, uint64_t range) {
+  if (steady_views_ && mip_bits_zero(range) && offset + range + kViewSlack <= vk_size_ &&
+      (range + kViewSlack) / 16 <= device_->info().max_texel_buffer_elements)
+    range += kViewSlack;
   auto key = std::make_tuple(format, offset, range);
   auto it = views_.find(key);
   if (it != views_.end()) return it->second;
@@ -91,6 +121,8 @@ Buffer& Buffer::operator=(Buffer&& other) noexcept {
     device_ = std::exchange(other.device_, nullptr);
     buffer_ = std::exchange(other.buffer_, VK_NULL_HANDLE);
     size_ = std::exchange(other.size_, 0);
+    vk_size_ = std::exchange(other.vk_size_, 0);
+    steady_views_ = std::exchange(other.steady_views_, false);
     allocation_ = std::exchange(other.allocation_, {});
     views_ = std::move(other.views_);
     other.views_.clear();

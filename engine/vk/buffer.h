@@ -37,14 +37,19 @@ class Buffer {
   bool valid() const { return buffer_ != VK_NULL_HANDLE; }
   Device* device() const { return device_; }
 
-  // A uniform texel view of [offset, offset+range) with `format`.
+  // A uniform texel view of [offset, offset+range) with `format` (16-byte
+  // texels). On CPU drivers the view may reach further into the buffer's
+  // slack than asked (see buffer.cpp); shaders index from its start, so a
+  // longer view reads the same texels.
   VkBufferView texel_view(VkFormat format, uint64_t offset, uint64_t range);
 
  private:
   void release();
   Device* device_ = nullptr;
   VkBuffer buffer_ = VK_NULL_HANDLE;
-  uint64_t size_ = 0;
+  uint64_t size_ = 0;        // what was asked for, rounded to 16 bytes
+  uint64_t vk_size_ = 0;     // the VkBuffer's size: size_ plus texel-view slack
+  bool steady_views_ = false;  // keep views in one llvmpipe variant (buffer.cpp)
   Allocation allocation_;
   std::map<std::tuple<VkFormat, uint64_t, uint64_t>, VkBufferView> views_;
 };

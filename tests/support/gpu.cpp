@@ -49,6 +49,7 @@ std::vector<std::pair<std::string, ops::KernelPolicy>> all_policies(const vk::De
   ops::KernelPolicy gpu_tiles = base;
   gpu_tiles.matmul.tile_local_n = 16; gpu_tiles.matmul.tile_local_m = 8;
   gpu_tiles.matmul.tile_n = 4; gpu_tiles.matmul.tile_m = 4;
+  gpu_tiles.matmul.tile_n_single = 8;  // one-row tiles wider than the rest
   out.emplace_back("gpu_tiles", gpu_tiles);
   return out;
 }
