@@ -46,7 +46,8 @@ int run_plan(const PlanFlags& flags) {
       fail(ErrorCode::kInvalidArgument, "device {} does not exist", index);
     const vk::DeviceInfo info = vk::query_device_info(instance->physical_devices()[index], index);
     const MemoryPlan plan = plan_decoder_memory(decoder, shape, limits, flags.run.dtype(),
-                                                info.device_local_heap_bytes());
+                                                info.device_local_heap_bytes(),
+                                                plan_stages(decoder.num_layers, 1)[0]);
     const bool ok = plan.total() <= plan.heap_bytes;
     fits = fits && ok;
     fmt::print("rank {} on device {} ({}): weights {:.1f} MiB + KV cache/activations {:.1f} MiB "

@@ -46,7 +46,8 @@ void write_decoder_shards(const std::filesystem::path& model, int tp, const std:
     SafetensorsWriter writer;
     WriterSink sink(writer, dtype);
     WeightLoader loader(checkpoint, nullptr, dtype, LoadMode::kShardWrite, &sink);
-    load_decoder_weights(loader, decoder, plan_decoder(decoder, tp_config), tp_config);
+    load_decoder_weights(loader, decoder, plan_decoder(decoder, tp_config), tp_config,
+                         plan_stages(decoder.num_layers, 1)[0]);
     const auto folder = out / ("tp_rank_" + std::to_string(rank));
     std::filesystem::create_directories(folder);
     writer.write(folder / "model.safetensors",

@@ -46,6 +46,7 @@ std::vector<int32_t> prompt_of(int64_t length, int32_t vocab) {
 struct DecoderCase {
   std::string model;
   int64_t batch;
+  bool staged = false;  // host copies through the device's staging buffers (discrete GPUs)
 };
 
 class RequestPath : public ::testing::TestWithParam<DecoderCase> {};
@@ -55,7 +56,10 @@ class RequestPath : public ::testing::TestWithParam<DecoderCase> {};
 // steps mix one sequence's prefill chunk with others' decode rows.
 TEST_P(RequestPath, DecoderPrefillAndDecodeCreateNothing) {
   const DecoderCase& c = GetParam();
-  auto device = vk::Device::create(testing::test_instance(), 0);
+  vk::DeviceOptions device_options;
+  device_options.staged_transfers = c.staged;
+  auto device = vk::Device::create(testing::test_instance(), 0, device_options);
+  if (c.staged) EXPECT_FALSE(device->unified_memory());
   auto comm = make_single_communicator();
   DecoderLimits limits;
   limits.batch = c.batch;
@@ -89,10 +93,35 @@ TEST_P(RequestPath, DecoderPrefillAndDecodeCreateNothing) {
 
 INSTANTIATE_TEST_SUITE_P(Models, RequestPath,
                          ::testing::Values(DecoderCase{"gpt2", 1}, DecoderCase{"gpt2", 3},
-                                           DecoderCase{"llama", 1}, DecoderCase{"opt", 2}),
+                                           DecoderCase{"llama", 1}, DecoderCase{"opt", 2},
+                                           DecoderCase{"gpt2", 2, true}),
                          [](const auto& info) {
-                           return info.param.model + "_batch" + std::to_string(info.param.batch);
+                           return info.param.model + "_batch" + std::to_string(info.param.batch) +
+                                  (info.param.staged ? "_staged" : "");
                          });
+
+// The staged copies carry the same bytes: a greedy run through them gives
+// the tokens a run on mapped memory gives.
+TEST(RequestPath, StagedTransfersGiveTheSameTokens) {
+  std::vector<std::vector<int32_t>> runs;
+  for (bool staged : {false, true}) {
+    vk::DeviceOptions options;
+    options.staged_transfers = staged;
+    auto device = vk::Device::create(testing::test_instance(), 0, options);
+    auto comm = make_single_communicator();
+    DecoderLimits limits;
+    limits.max_rows_per_seq = 16;
+    limits.ctx = 64;
+    auto decoder = load_decoder(model_dir("llama"), *device, *comm, DType::kF32, limits);
+    Engine engine(*decoder);
+    Generator generator(engine);
+    GenerateOptions generate;
+    generate.max_new_tokens = 12;
+    generate.ignore_eos = true;
+    runs.push_back(generator.run({prompt_of(9, 50)}, generate).sequences[0].new_ids);
+  }
+  EXPECT_EQ(runs[0], runs[1]);
+}
 
 TEST(RequestPath, EncoderForwardCreatesNothing) {
   auto device = vk::Device::create(testing::test_instance(), 0);

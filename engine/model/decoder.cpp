@@ -32,10 +32,11 @@ int64_t largest_layer_weight(const DecoderConfig& c, const RankShape& s) {
 
 }  // namespace
 
-uint64_t decoder_runtime_bytes(const DecoderConfig& c, const RankShape& s, const DecoderLimits& l) {
+uint64_t decoder_runtime_bytes(const DecoderConfig& c, const RankShape& s, const DecoderLimits& l,
+                               const StageRange& stage) {
   const uint64_t rows = l.max_rows();
   const uint64_t logit_rows = l.all_logits ? rows : l.batch;
-  const uint64_t cache = KvCache::bytes(c.num_layers, l.batch, s.kv_heads, l.ctx, c.head_dim);
+  const uint64_t cache = KvCache::bytes(stage.layers(), l.batch, s.kv_heads, l.ctx, c.head_dim);
   const uint64_t activations =
       rows * (4 * c.hidden_size + embed_dim(c) + (s.heads + 2 * s.kv_heads) * c.head_dim +
               s.heads * c.head_dim + s.intermediate + 1 + ops::kAttentionRowWords) * 4 +
@@ -43,7 +44,7 @@ uint64_t decoder_runtime_bytes(const DecoderConfig& c, const RankShape& s, const
   // LayerNorm's weight sums for norms finished inside matmuls (decode).
   uint64_t norm_sums = 0;
   if (c.pre_norm && c.norm == NormKind::kLayerNorm)
-    norm_sums = 4ull * (c.num_layers * (2 * (s.heads + 2 * s.kv_heads) * c.head_dim +
+    norm_sums = 4ull * (stage.layers() * (2 * (s.heads + 2 * s.kv_heads) * c.head_dim +
                                         (c.gated_mlp ? 4 : 2) * s.intermediate) +
                         2 * s.vocab_local);
   // The GEMM attention path runs for steps of one sequence.
@@ -52,9 +53,9 @@ uint64_t decoder_runtime_bytes(const DecoderConfig& c, const RankShape& s, const
 }
 
 Decoder::Decoder(vk::Device& device, Communicator& comm, const DecoderConfig& config,
-                 RankShape shape, DecoderWeights weights, DecoderLimits limits)
+                 RankShape shape, DecoderWeights weights, DecoderLimits limits, StageRange stage)
     : device_(device), comm_(comm), config_(config), shape_(shape), weights_(std::move(weights)),
-      limits_(limits), policy_(ops::choose_policy(device.info(), largest_layer_weight(config, shape))),
+      limits_(limits), stage_(stage), policy_(ops::choose_policy(device.info(), largest_layer_weight(config, shape))),
       collectives_(device, comm, uint64_t(limits.max_rows()) *
                                      std::max(config.hidden_size, embed_dim(config)) * 4) {
   const int64_t R = limits.max_rows();
@@ -185,7 +186,7 @@ void Decoder::prepare_input_norms() {
                                       : input_norm(w.mlp_norm_gain, w.mlp_norm_bias, up, up2));
   }
   // OPT's project_out sits between the final norm and the LM head.
-  fuse_head_norm_ = c.final_norm && !c.word_embed_proj_dim;
+  fuse_head_norm_ = stage_.has_head && c.final_norm && !c.word_embed_proj_dim;
   if (fuse_head_norm_)
     head_input_norm_ = input_norm(weights_.final_norm_gain, weights_.final_norm_bias,
                                   weights_.lm_head(), nullptr);
@@ -193,7 +194,7 @@ void Decoder::prepare_input_norms() {
 }
 
 KvCache Decoder::make_cache() const {
-  return KvCache(device_, config_.num_layers, limits_.batch, shape_.kv_heads, limits_.ctx,
+  return KvCache(device_, stage_.layers(), limits_.batch, shape_.kv_heads, limits_.ctx,
                  config_.head_dim);
 }
 
@@ -253,11 +254,16 @@ void Decoder::set_inputs(const KvCache& cache, const StepBatch& step) {
 }
 
 void Decoder::forward(vk::CommandStream& stream, KvCache& cache, const StepBatch& step) {
-  const DecoderConfig& c = config_;
   set_inputs(cache, step);
   const int64_t rows = static_cast<int64_t>(step.ids.size());
-  const int64_t B = static_cast<int64_t>(step.sequences.size());
+  if (stage_.has_embedding) embed(stream, rows);
+  for (size_t i = 0; i < weights_.layers.size(); ++i) layer(stream, cache, i, rows);
+  for (const StepSequence& seq : step.sequences) cache.advance(seq.slot, seq.rows);
+  if (stage_.has_head) head(stream, step);
+}
 
+void Decoder::embed(vk::CommandStream& stream, int64_t rows) {
+  const DecoderConfig& c = config_;
   // Token embedding: vocab-parallel partial rows, summed across ranks.
   const Tensor& embed_out = c.word_embed_proj_dim ? embedded_ : hidden_;
   ops::EmbeddingArgs embed;
@@ -285,10 +291,12 @@ void Decoder::forward(vk::CommandStream& stream, KvCache& cache, const StepBatch
     pos.accumulate = true;
     ops::embedding(stream, pos);
   }
+}
 
-  for (size_t i = 0; i < weights_.layers.size(); ++i) layer(stream, cache, i, rows);
-  for (const StepSequence& seq : step.sequences) cache.advance(seq.slot, seq.rows);
-
+void Decoder::head(vk::CommandStream& stream, const StepBatch& step) {
+  const DecoderConfig& c = config_;
+  const int64_t rows = static_cast<int64_t>(step.ids.size());
+  const int64_t B = static_cast<int64_t>(step.sequences.size());
   // Final norm and LM head over the rows that need logits.
   // Sequences of equal length (decode steps, one sequence) read their last
   // rows through a strided view; mixed lengths gather them into last_.
@@ -416,7 +424,8 @@ void Decoder::layer(vk::CommandStream& stream, KvCache& cache, size_t index, int
   attention.head_dim = D;
   attention.causal = true;
   attention.scale = c.scale_attn_weights ? 1.0f / std::sqrt(static_cast<float>(D)) : 1.0f;
-  if (c.scale_attn_by_layer) attention.scale /= static_cast<float>(index + 1);
+  // By the layer's index in the whole model, not in this stage.
+  if (c.scale_attn_by_layer) attention.scale /= static_cast<float>(stage_.first_layer + index + 1);
   if (scores_.valid()) attention.scores = &scores_;
   // This step's keys and values go into the cache inside the op.
   attention.fresh = ops::View(qkv_.buffer, uint32_t(shape_.heads * D), qkv_width);

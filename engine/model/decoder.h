@@ -48,19 +48,27 @@ struct StepSequence {
 
 // The rows of one forward: sequences back to back, no padding between them.
 struct StepBatch {
-  std::vector<int32_t> ids;              // [sum of rows] token ids, in sequence order
+  std::vector<int32_t> ids;              // [sum of rows] token ids, in sequence order (a
+                                         // stage without the embedding uses only their count)
   std::vector<StepSequence> sequences;   // at most one entry per slot
   bool all_logits = false;               // logits of every row, not only each sequence's last
 };
 
-// Bytes of KV cache + activations for one rank (planning before allocating).
+// Bytes of KV cache + activations for one rank of `stage` (planning before
+// allocating).
 uint64_t decoder_runtime_bytes(const DecoderConfig& config, const RankShape& shape,
-                               const DecoderLimits& limits);
+                               const DecoderLimits& limits, const StageRange& stage);
 
+// A pipeline stage of the decoder: its layers, and whether it holds the
+// embeddings (its forward starts from token ids) and the head (it ends in
+// logits). A stage without the embedding starts from the rows in hidden(),
+// which the caller fills (the previous stage's hidden() output, received);
+// a stage without the head leaves its output rows in hidden(). The whole
+// model is the one stage that has both.
 class Decoder {
  public:
   Decoder(vk::Device& device, Communicator& comm, const DecoderConfig& config, RankShape shape,
-          DecoderWeights weights, DecoderLimits limits);
+          DecoderWeights weights, DecoderLimits limits, StageRange stage);
 
   // The KV cache this decoder's forward reads and writes (slots = batch).
   KvCache make_cache() const;
@@ -74,7 +82,11 @@ class Decoder {
   // Submits (and waits) only at all-reduces.
   void forward(vk::CommandStream& stream, KvCache& cache, const StepBatch& step);
 
-  const Tensor& logits() const { return logits_; }  // [rows, vocab_local]
+  const Tensor& logits() const { return logits_; }  // [rows, vocab_local]; head stages
+  // [max rows, hidden]: a stage's input rows (without the embedding) and its
+  // output rows (without the head), packed as the step's ids would be.
+  const Tensor& hidden() const { return hidden_; }
+  const StageRange& stage() const { return stage_; }
   const DecoderConfig& config() const { return config_; }
   const RankShape& shape() const { return shape_; }
   const DecoderLimits& limits() const { return limits_; }
@@ -95,7 +107,9 @@ class Decoder {
  private:
   // Checks the step against the cache and limits and uploads its row table.
   void set_inputs(const KvCache& cache, const StepBatch& step);
+  void embed(vk::CommandStream& stream, int64_t rows);
   void layer(vk::CommandStream& stream, KvCache& cache, size_t index, int64_t rows);
+  void head(vk::CommandStream& stream, const StepBatch& step);
   void prepare_input_norms();
 
   vk::Device& device_;
@@ -104,6 +118,7 @@ class Decoder {
   RankShape shape_;
   DecoderWeights weights_;
   DecoderLimits limits_;
+  StageRange stage_;
   ops::KernelPolicy policy_;
   DeviceCollectives collectives_;  // all-reduces over comm_, staging planned at load
   // This step: its single sequence's slot and cached length (the GEMM

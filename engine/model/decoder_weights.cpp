@@ -85,7 +85,8 @@ uint64_t DecoderWeights::device_bytes() const {
   return total;
 }
 
-uint64_t decoder_weight_bytes(const DecoderConfig& c, const RankShape& s, DType dtype) {
+uint64_t decoder_weight_bytes(const DecoderConfig& c, const RankShape& s, DType dtype,
+                              const StageRange& stage) {
   const uint64_t e = dtype_size(dtype);
   auto padded = [](int64_t cols) { return uint64_t((cols + 7) / 8 * 8); };
   const int64_t embed_dim = c.word_embed_proj_dim ? c.word_embed_proj_dim : c.hidden_size;
@@ -93,136 +94,231 @@ uint64_t decoder_weight_bytes(const DecoderConfig& c, const RankShape& s, DType 
   uint64_t layer = qkv_rows * padded(c.hidden_size) + c.hidden_size * padded(s.heads * c.head_dim) +
                    s.intermediate * padded(c.hidden_size) * (c.gated_mlp ? 2 : 1) +
                    c.hidden_size * padded(s.intermediate);
-  uint64_t total = layer * e * c.num_layers;
-  total += s.vocab_local * padded(embed_dim) * e * (c.tie_word_embeddings ? 1 : 2);
-  if (c.learned_positions) total += (c.max_positions + c.position_offset) * padded(c.hidden_size) * e;
-  if (c.word_embed_proj_dim) total += 2 * c.hidden_size * padded(embed_dim) * e;
-  total += (c.num_layers * 4 + 2) * c.hidden_size * 4 * 2;  // fp32 gains and biases
+  uint64_t total = layer * e * stage.layers();
+  const uint64_t vocab_matrix = s.vocab_local * padded(embed_dim) * e;
+  // The embedding stage holds the table; the head stage its own head, or
+  // the tied table again when it is a different stage.
+  if (stage.has_embedding) total += vocab_matrix;
+  if (stage.has_head && (!c.tie_word_embeddings || !stage.has_embedding)) total += vocab_matrix;
+  if (stage.has_embedding && c.learned_positions)
+    total += (c.max_positions + c.position_offset) * padded(c.hidden_size) * e;
+  if (c.word_embed_proj_dim)
+    total += (int(stage.has_embedding) + int(stage.has_head)) * c.hidden_size * padded(embed_dim) * e;
+  // fp32 gains and biases.
+  total += (stage.layers() * 4 + (stage.has_head ? 2 : 0)) * c.hidden_size * 4 * 2;
   return total;
 }
 
-DecoderWeights load_decoder_weights(const WeightLoader& loader, const DecoderConfig& c,
-                                    const RankShape& s, TpConfig tp) {
-  const Names n = names_for(c, loader);
-  const int64_t H = c.hidden_size, D = c.head_dim, I = c.intermediate_size;
-  const int64_t embed_dim = c.word_embed_proj_dim ? c.word_embed_proj_dim : H;
-  const bool layer_norm = c.norm == NormKind::kLayerNorm;
-  DecoderWeights w;
+namespace {
 
-  // Embedding and LM head: this rank's vocabulary rows, padded.
-  loader.expect_shape(n.embed, {c.vocab_size, embed_dim});
-  w.embed = loader.linear("embed", {{n.embed, false, s.vocab_begin, s.vocab_valid, 0, embed_dim}},
-                          s.vocab_local - s.vocab_valid);
-  if (!c.tie_word_embeddings) {
-    loader.expect_shape(n.lm_head, {c.vocab_size, embed_dim});
-    w.lm_head_own = loader.linear("lm_head", {{n.lm_head, false, s.vocab_begin, s.vocab_valid, 0, embed_dim}},
-                                  s.vocab_local - s.vocab_valid);
+// Which DecoderWeights member a planned tensor fills.
+enum Role : int {
+  kEmbed, kLmHead, kLmHeadBias, kPositions, kProjectIn, kProjectOut, kFinalNormGain, kFinalNormBias,
+  kAttnNormGain, kAttnNormBias, kMlpNormGain, kMlpNormBias, kQkv, kQkvBias, kAttnOut, kAttnOutBias,
+  kMlpUp, kMlpGate, kMlpUpBias, kMlpDown, kMlpDownBias,
+};
+
+PlannedPart whole(const std::string& source, std::vector<int64_t> shape, int64_t count) {
+  PlannedPart part;
+  part.source = source;
+  part.shape = std::move(shape);
+  part.count = count;
+  return part;
+}
+
+PlannedPart along(const std::string& source, std::vector<int64_t> shape, Dim dim, int64_t unit,
+                  int64_t offset = 0, int64_t stride = 0) {
+  PlannedPart part;
+  part.source = source;
+  part.shape = std::move(shape);
+  part.dim = dim;
+  part.unit = unit;
+  part.offset = offset;
+  part.stride = stride;
+  return part;
+}
+
+PlannedTensor matrix(std::string key, int role, int64_t layer, Split split, std::vector<PlannedPart> parts,
+                     int64_t cols, bool conv1d = false) {
+  PlannedTensor t;
+  t.key = std::move(key);
+  t.role = role;
+  t.layer = layer;
+  t.split = split;
+  t.parts = std::move(parts);
+  t.cols = cols;
+  t.conv1d = conv1d;
+  return t;
+}
+
+PlannedTensor vector(std::string key, int role, int64_t layer, Split split, std::vector<PlannedPart> parts) {
+  PlannedTensor t = matrix(std::move(key), role, layer, split, std::move(parts), 0);
+  t.kind = TensorKind::kVector;
+  return t;
+}
+
+}  // namespace
+
+std::vector<PlannedTensor> decoder_tensor_plan(const WeightLoader& loader, const DecoderConfig& c,
+                                               const StageRange& stage) {
+  if (stage.first_layer < 0 || stage.end_layer > c.num_layers || stage.layers() < 1)
+    fail(ErrorCode::kInternal, "decoder stage: layers [{}, {}) of a {}-layer model",
+         stage.first_layer, stage.end_layer, c.num_layers);
+  const Names n = names_for(c, loader);
+  const int64_t H = c.hidden_size, D = c.head_dim, I = c.intermediate_size, V = c.vocab_size;
+  const int64_t E = c.word_embed_proj_dim ? c.word_embed_proj_dim : H;
+  const bool layer_norm = c.norm == NormKind::kLayerNorm;
+  std::vector<PlannedTensor> plan;
+
+  // Embedding and LM head: vocabulary rows. A head stage without the
+  // embedding holds a tied head's table itself.
+  if (stage.has_embedding)
+    plan.push_back(matrix("embed", kEmbed, -1, Split::kVocab, {along(n.embed, {V, E}, Dim::kVocab, 1)}, E));
+  if (stage.has_head && (!c.tie_word_embeddings || !stage.has_embedding)) {
+    const bool tied = c.tie_word_embeddings;
+    plan.push_back(matrix(tied ? "embed" : "lm_head", kLmHead, -1, Split::kVocab,
+                          {along(tied ? n.embed : n.lm_head, {V, E}, Dim::kVocab, 1)}, E));
   }
-  if (c.lm_head_bias) {
-    loader.expect_shape("lm_head.bias", {c.vocab_size});
-    w.lm_head_bias = loader.vector("lm_head_bias", "lm_head.bias", s.vocab_begin, s.vocab_valid,
-                                   s.vocab_local - s.vocab_valid);
-  }
-  if (c.learned_positions) {
+  if (stage.has_head && c.lm_head_bias)
+    plan.push_back(vector("lm_head_bias", kLmHeadBias, -1, Split::kVocab,
+                          {along("lm_head.bias", {V}, Dim::kVocab, 1)}));
+  if (stage.has_embedding && c.learned_positions) {
     const int64_t rows = c.max_positions + c.position_offset;
-    loader.expect_shape(n.positions, {rows, H});
-    w.positions = loader.linear("positions", {{n.positions, false, 0, rows, 0, H}});
+    plan.push_back(matrix("positions", kPositions, -1, Split::kReplicated, {whole(n.positions, {rows, H}, rows)}, H));
   }
   if (c.word_embed_proj_dim) {
-    loader.expect_shape(n.project_in, {H, embed_dim});
-    loader.expect_shape(n.project_out, {embed_dim, H});
-    w.project_in = loader.linear("project_in", {{n.project_in, false, 0, H, 0, embed_dim}});
-    w.project_out = loader.linear("project_out", {{n.project_out, false, 0, embed_dim, 0, H}});
+    if (stage.has_embedding)
+      plan.push_back(matrix("project_in", kProjectIn, -1, Split::kReplicated,
+                            {whole(n.project_in, {H, E}, H)}, E));
+    if (stage.has_head)
+      plan.push_back(matrix("project_out", kProjectOut, -1, Split::kReplicated,
+                            {whole(n.project_out, {E, H}, E)}, H));
   }
-  if (c.final_norm) {
-    loader.expect_shape(n.final_norm + ".weight", {H});
-    w.final_norm_gain = loader.vector("final_norm.gain", n.final_norm + ".weight", 0, H);
-    if (layer_norm) w.final_norm_bias = loader.vector("final_norm.bias", n.final_norm + ".bias", 0, H);
+  if (stage.has_head && c.final_norm) {
+    plan.push_back(vector("final_norm.gain", kFinalNormGain, -1, Split::kReplicated,
+                          {whole(n.final_norm + ".weight", {H}, H)}));
+    if (layer_norm)
+      plan.push_back(vector("final_norm.bias", kFinalNormBias, -1, Split::kReplicated,
+                            {whole(n.final_norm + ".bias", {H}, H)}));
   }
 
-  const int64_t q_rows = s.heads * D, kv_rows = s.kv_heads * D;
-  for (int64_t i = 0; i < c.num_layers; ++i) {
+  for (int64_t i = stage.first_layer; i < stage.end_layer; ++i) {
     const std::string p = n.layer_prefix + std::to_string(i) + ".";
     const std::string key = "layers." + std::to_string(i) + ".";
-    DecoderLayerWeights L;
-    auto norm = [&](const std::string& hf, const std::string& name, Tensor& gain, Tensor& bias) {
-      loader.expect_shape(p + hf + ".weight", {H});
-      gain = loader.vector(key + name + ".gain", p + hf + ".weight", 0, H);
-      if (layer_norm) {
-        loader.expect_shape(p + hf + ".bias", {H});
-        bias = loader.vector(key + name + ".bias", p + hf + ".bias", 0, H);
-      }
+    auto norm = [&](const std::string& hf, const std::string& name, int gain_role, int bias_role) {
+      plan.push_back(vector(key + name + ".gain", gain_role, i, Split::kReplicated,
+                            {whole(p + hf + ".weight", {H}, H)}));
+      if (layer_norm)
+        plan.push_back(vector(key + name + ".bias", bias_role, i, Split::kReplicated,
+                              {whole(p + hf + ".bias", {H}, H)}));
     };
-    norm(n.attn_norm, "attn_norm", L.attn_norm_gain, L.attn_norm_bias);
-    if (!n.mlp_norm.empty()) norm(n.mlp_norm, "mlp_norm", L.mlp_norm_gain, L.mlp_norm_bias);
+    norm(n.attn_norm, "attn_norm", kAttnNormGain, kAttnNormBias);
+    if (!n.mlp_norm.empty()) norm(n.mlp_norm, "mlp_norm", kMlpNormGain, kMlpNormBias);
 
-    // Column-parallel Q/K/V: local heads, stacked [q | k | v].
-    if (n.conv1d) {
-      const std::string name = p + n.qkv + ".weight";
-      loader.expect_shape(name, {H, 3 * H});
-      L.qkv = loader.linear(key + "qkv", {{name, true, s.head_begin * D, q_rows, 0, H},
-                             {name, true, H + s.kv_head_begin * D, kv_rows, 0, H},
-                             {name, true, 2 * H + s.kv_head_begin * D, kv_rows, 0, H}});
-      const std::string bias = p + n.qkv + ".bias";
-      loader.expect_shape(bias, {3 * H});
-      L.qkv_bias = loader.vectors(key + "qkv_bias", {{bias, s.head_begin * D, q_rows},
-                                   {bias, H + s.kv_head_begin * D, kv_rows},
-                                   {bias, 2 * H + s.kv_head_begin * D, kv_rows}});
-    } else if (n.neox_qkv) {
-      const std::string name = p + n.qkv + ".weight", bias = p + n.qkv + ".bias";
-      loader.expect_shape(name, {3 * H, H});
-      if (c.qkv_bias) loader.expect_shape(bias, {3 * H});
-      std::vector<LinearSlice> slices;
-      std::vector<std::tuple<std::string, int64_t, int64_t>> bias_parts;
+    // Column-parallel Q/K/V: this rank's heads, stacked [q | k | v].
+    std::vector<PlannedPart> qkv, qkv_bias;
+    if (n.conv1d) {  // GPT-2: one [in, out] tensor, q k v side by side
+      const std::string w = p + n.qkv + ".weight", b = p + n.qkv + ".bias";
       for (int part = 0; part < 3; ++part) {
-        const int64_t first = part == 0 ? s.head_begin : s.kv_head_begin;
-        const int64_t count = part == 0 ? s.heads : s.kv_heads;
-        for (int64_t h = first; h < first + count; ++h) {
-          slices.push_back({name, false, h * 3 * D + part * D, D, 0, H});
-          bias_parts.emplace_back(bias, h * 3 * D + part * D, D);
-        }
+        const Dim dim = part == 0 ? Dim::kQueryHeads : Dim::kKvHeads;
+        qkv.push_back(along(w, {H, 3 * H}, dim, D, part * H));
+        qkv_bias.push_back(along(b, {3 * H}, dim, D, part * H));
       }
-      L.qkv = loader.linear(key + "qkv", slices);
-      if (c.qkv_bias) L.qkv_bias = loader.vectors(key + "qkv_bias", bias_parts);
+    } else if (n.neox_qkv) {  // GPT-NeoX: per head [q k v], heads one after another
+      const std::string w = p + n.qkv + ".weight", b = p + n.qkv + ".bias";
+      for (int part = 0; part < 3; ++part) {
+        const Dim dim = part == 0 ? Dim::kQueryHeads : Dim::kKvHeads;
+        qkv.push_back(along(w, {3 * H, H}, dim, D, part * D, 3 * D));
+        qkv_bias.push_back(along(b, {3 * H}, dim, D, part * D, 3 * D));
+      }
     } else {
       const int64_t kv_width = c.num_kv_heads * D;
-      loader.expect_shape(p + n.q + ".weight", {c.num_heads * D, H});
-      loader.expect_shape(p + n.k + ".weight", {kv_width, H});
-      loader.expect_shape(p + n.v + ".weight", {kv_width, H});
-      L.qkv = loader.linear(key + "qkv", {{p + n.q + ".weight", false, s.head_begin * D, q_rows, 0, H},
-                             {p + n.k + ".weight", false, s.kv_head_begin * D, kv_rows, 0, H},
-                             {p + n.v + ".weight", false, s.kv_head_begin * D, kv_rows, 0, H}});
-      if (c.qkv_bias)
-        L.qkv_bias = loader.vectors(key + "qkv_bias", {{p + n.q + ".bias", s.head_begin * D, q_rows},
-                                     {p + n.k + ".bias", s.kv_head_begin * D, kv_rows},
-                                     {p + n.v + ".bias", s.kv_head_begin * D, kv_rows}});
+      const std::string names[3] = {n.q, n.k, n.v};
+      for (int part = 0; part < 3; ++part) {
+        const Dim dim = part == 0 ? Dim::kQueryHeads : Dim::kKvHeads;
+        const int64_t rows = part == 0 ? c.num_heads * D : kv_width;
+        qkv.push_back(along(p + names[part] + ".weight", {rows, H}, dim, D));
+        qkv_bias.push_back(along(p + names[part] + ".bias", {rows}, dim, D));
+      }
     }
+    plan.push_back(matrix(key + "qkv", kQkv, i, Split::kColumn, qkv, H, n.conv1d));
+    if (n.conv1d || c.qkv_bias) plan.push_back(vector(key + "qkv_bias", kQkvBias, i, Split::kColumn, qkv_bias));
 
-    // Row-parallel attention output: local input columns; bias on rank 0.
+    // Row-parallel attention output: this rank's head columns; its bias is
+    // added once, by rank 0.
     const std::string out = p + n.out + ".weight";
-    loader.expect_shape(out, n.conv1d ? std::vector<int64_t>{c.num_heads * D, H}
-                                      : std::vector<int64_t>{H, c.num_heads * D});
-    L.attn_out = loader.linear(key + "attn_out", {{out, n.conv1d, 0, H, s.head_begin * D, q_rows}});
-    if (c.attn_out_bias && tp.rank == 0) L.attn_out_bias = loader.vector(key + "attn_out_bias", p + n.out + ".bias", 0, H);
+    PlannedTensor attn_out = matrix(key + "attn_out", kAttnOut, i, Split::kRow,
+                                    {whole(out, n.conv1d ? std::vector<int64_t>{c.num_heads * D, H}
+                                                         : std::vector<int64_t>{H, c.num_heads * D}, H)},
+                                    c.num_heads * D, n.conv1d);
+    attn_out.col_dim = Dim::kQueryHeads;
+    attn_out.col_unit = D;
+    plan.push_back(attn_out);
+    if (c.attn_out_bias)
+      plan.push_back(vector(key + "attn_out_bias", kAttnOutBias, i, Split::kRow,
+                            {whole(p + n.out + ".bias", {H}, H)}));
 
     // MLP: column-parallel up (and gate), row-parallel down.
+    if (c.mlp_bias && c.gated_mlp)
+      fail(ErrorCode::kUnsupported, "{}: gated MLPs with biases (mlp_bias=true) are not supported yet",
+           loader.checkpoint().dir().string());
     const std::string up = p + n.up + ".weight", down = p + n.down + ".weight";
-    loader.expect_shape(up, n.conv1d ? std::vector<int64_t>{H, I} : std::vector<int64_t>{I, H});
-    loader.expect_shape(down, n.conv1d ? std::vector<int64_t>{I, H} : std::vector<int64_t>{H, I});
-    L.mlp_up = loader.linear(key + "mlp_up", {{up, n.conv1d, s.intermediate_begin, s.intermediate, 0, H}});
-    if (c.gated_mlp) {
-      loader.expect_shape(p + n.gate + ".weight", {I, H});
-      L.mlp_gate = loader.linear(key + "mlp_gate", {{p + n.gate + ".weight", false, s.intermediate_begin, s.intermediate, 0, H}});
-    }
+    plan.push_back(matrix(key + "mlp_up", kMlpUp, i, Split::kColumn,
+                          {along(up, n.conv1d ? std::vector<int64_t>{H, I} : std::vector<int64_t>{I, H},
+                                 Dim::kIntermediate, 1)}, H, n.conv1d));
+    if (c.gated_mlp)
+      plan.push_back(matrix(key + "mlp_gate", kMlpGate, i, Split::kColumn,
+                            {along(p + n.gate + ".weight", {I, H}, Dim::kIntermediate, 1)}, H));
     if (c.mlp_bias) {
-      if (c.gated_mlp)
-        fail(ErrorCode::kUnsupported, "{}: gated MLPs with biases (mlp_bias=true) are not "
-             "supported yet", loader.checkpoint().dir().string());
-      L.mlp_up_bias = loader.vector(key + "mlp_up_bias", p + n.up + ".bias", s.intermediate_begin, s.intermediate);
-      if (tp.rank == 0) L.mlp_down_bias = loader.vector(key + "mlp_down_bias", p + n.down + ".bias", 0, H);
+      plan.push_back(vector(key + "mlp_up_bias", kMlpUpBias, i, Split::kColumn,
+                            {along(p + n.up + ".bias", {I}, Dim::kIntermediate, 1)}));
+      plan.push_back(vector(key + "mlp_down_bias", kMlpDownBias, i, Split::kRow,
+                            {whole(p + n.down + ".bias", {H}, H)}));
     }
-    L.mlp_down = loader.linear(key + "mlp_down", {{down, n.conv1d, 0, H, s.intermediate_begin, s.intermediate}});
-    w.layers.push_back(std::move(L));
+    PlannedTensor mlp_down = matrix(key + "mlp_down", kMlpDown, i, Split::kRow,
+                                    {whole(down, n.conv1d ? std::vector<int64_t>{I, H} : std::vector<int64_t>{H, I}, H)},
+                                    I, n.conv1d);
+    mlp_down.col_dim = Dim::kIntermediate;
+    plan.push_back(mlp_down);
+  }
+  return plan;
+}
+
+DecoderWeights load_decoder_weights(const WeightLoader& loader, const DecoderConfig& c,
+                                    const RankShape& s, TpConfig tp, const StageRange& stage) {
+  const std::vector<PlannedTensor> plan = decoder_tensor_plan(loader, c, stage);
+  const SplitRanges ranges = split_ranges(s, tp);
+  DecoderWeights w;
+  w.layers.resize(stage.layers());
+  for (const PlannedTensor& t : plan) {
+    DecoderLayerWeights* L = t.layer >= 0 ? &w.layers[t.layer - stage.first_layer] : nullptr;
+    Weight* matrix_dst = nullptr;
+    Tensor* vector_dst = nullptr;
+    switch (static_cast<Role>(t.role)) {
+      case kEmbed: matrix_dst = &w.embed; break;
+      case kLmHead: matrix_dst = &w.lm_head_own; break;
+      case kLmHeadBias: vector_dst = &w.lm_head_bias; break;
+      case kPositions: matrix_dst = &w.positions; break;
+      case kProjectIn: matrix_dst = &w.project_in; break;
+      case kProjectOut: matrix_dst = &w.project_out; break;
+      case kFinalNormGain: vector_dst = &w.final_norm_gain; break;
+      case kFinalNormBias: vector_dst = &w.final_norm_bias; break;
+      case kAttnNormGain: vector_dst = &L->attn_norm_gain; break;
+      case kAttnNormBias: vector_dst = &L->attn_norm_bias; break;
+      case kMlpNormGain: vector_dst = &L->mlp_norm_gain; break;
+      case kMlpNormBias: vector_dst = &L->mlp_norm_bias; break;
+      case kQkv: matrix_dst = &L->qkv; break;
+      case kQkvBias: vector_dst = &L->qkv_bias; break;
+      case kAttnOut: matrix_dst = &L->attn_out; break;
+      case kAttnOutBias: vector_dst = &L->attn_out_bias; break;
+      case kMlpUp: matrix_dst = &L->mlp_up; break;
+      case kMlpGate: matrix_dst = &L->mlp_gate; break;
+      case kMlpUpBias: vector_dst = &L->mlp_up_bias; break;
+      case kMlpDown: matrix_dst = &L->mlp_down; break;
+      case kMlpDownBias: vector_dst = &L->mlp_down_bias; break;
+    }
+    if (matrix_dst) *matrix_dst = load_matrix(loader, t, ranges);
+    else *vector_dst = load_vector(loader, t, ranges);
   }
   return w;
 }

@@ -27,23 +27,33 @@ struct DecoderLayerWeights {
 };
 
 struct DecoderWeights {
-  Weight embed;             // [vocab_local, embed_dim] vocab-parallel rows
+  Weight embed;             // [vocab_local, embed_dim] vocab-parallel rows (embedding stage)
   Weight positions;         // [max_positions + offset, hidden] learned positions
   Weight project_in;        // OPT: [hidden, embed_dim]
   Weight project_out;       // OPT: [embed_dim, hidden]
   Tensor final_norm_gain, final_norm_bias;
-  Weight lm_head_own;       // [vocab_local, embed_dim] when not tied
+  Weight lm_head_own;       // [vocab_local, embed_dim] when not tied, or tied on a head
+                            // stage that lacks the embedding
   Tensor lm_head_bias;      // [vocab_local] (GPT-J)
   std::vector<DecoderLayerWeights> layers;
   const Weight& lm_head() const { return lm_head_own.empty() ? embed : lm_head_own; }
   uint64_t device_bytes() const;
 };
 
-DecoderWeights load_decoder_weights(const WeightLoader& loader, const DecoderConfig& config,
-                                    const RankShape& shape, TpConfig tp);
+// The family's tensor plan for `stage`: canonical names, split kinds and
+// Hugging Face sources (the loader is asked which name prefix the file uses).
+std::vector<PlannedTensor> decoder_tensor_plan(const WeightLoader& loader, const DecoderConfig& config,
+                                               const StageRange& stage);
 
-// Bytes one rank's weights take on the device, computed from the config
-// alone (for memory planning before anything is allocated).
-uint64_t decoder_weight_bytes(const DecoderConfig& config, const RankShape& shape, DType dtype);
+// The stage's layers (layers[0] is its first_layer), its embeddings when it
+// has them, and the final norm and LM head when it has the head. A head
+// stage without the embedding loads a tied head's matrix as lm_head_own.
+DecoderWeights load_decoder_weights(const WeightLoader& loader, const DecoderConfig& config,
+                                    const RankShape& shape, TpConfig tp, const StageRange& stage);
+
+// Bytes one rank's weights of `stage` take on the device, computed from the
+// config alone (for memory planning before anything is allocated).
+uint64_t decoder_weight_bytes(const DecoderConfig& config, const RankShape& shape, DType dtype,
+                              const StageRange& stage);
 
 }  // namespace vkinfer

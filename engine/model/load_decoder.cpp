@@ -8,18 +8,21 @@
 namespace vkinfer {
 
 MemoryPlan plan_decoder_memory(const DecoderConfig& config, const RankShape& shape,
-                               const DecoderLimits& limits, DType dtype, uint64_t heap_bytes) {
+                               const DecoderLimits& limits, DType dtype, uint64_t heap_bytes,
+                               const StageRange& stage) {
   MemoryPlan plan;
-  plan.weight_bytes = decoder_weight_bytes(config, shape, dtype);
-  plan.runtime_bytes = decoder_runtime_bytes(config, shape, limits);
+  plan.weight_bytes = decoder_weight_bytes(config, shape, dtype, stage);
+  plan.runtime_bytes = decoder_runtime_bytes(config, shape, limits, stage);
   plan.heap_bytes = heap_bytes;
   return plan;
 }
 
 std::unique_ptr<Decoder> load_decoder(const std::filesystem::path& dir, vk::Device& device,
-                                      Communicator& comm, DType dtype, DecoderLimits limits) {
+                                      Communicator& comm, DType dtype, DecoderLimits limits,
+                                      std::optional<StageRange> stage_or_whole) {
   const ModelConfig model = ModelConfig::load(dir);
   const DecoderConfig& config = model.decoder();
+  const StageRange stage = stage_or_whole ? *stage_or_whole : plan_stages(config.num_layers, 1)[0];
   if (limits.ctx <= 0) limits.ctx = config.max_positions;
   if (config.learned_positions && limits.ctx > config.max_positions)
     fail(ErrorCode::kInvalidArgument,
@@ -27,7 +30,7 @@ std::unique_ptr<Decoder> load_decoder(const std::filesystem::path& dir, vk::Devi
   limits.max_rows_per_seq = std::min(limits.max_rows_per_seq, limits.ctx);
   const RankShape shape = plan_decoder(config, comm.tp());
   const MemoryPlan plan = plan_decoder_memory(config, shape, limits, dtype,
-                                              device.info().device_local_heap_bytes());
+                                              device.info().device_local_heap_bytes(), stage);
   if (plan.total() > plan.heap_bytes)
     fail(ErrorCode::kOutOfMemory,
          "the model needs {:.1f} MiB per rank on the device (weights {:.1f} MiB + KV "
@@ -41,8 +44,8 @@ std::unique_ptr<Decoder> load_decoder(const std::filesystem::path& dir, vk::Devi
   const bool sharded = is_shard_folder(dir);
   const Checkpoint checkpoint = Checkpoint::open(sharded ? rank_folder(dir, comm.rank(), comm.world()) : dir);
   WeightLoader loader(checkpoint, &device, dtype, sharded ? LoadMode::kShardRead : LoadMode::kDevice);
-  DecoderWeights weights = load_decoder_weights(loader, config, shape, comm.tp());
-  return std::make_unique<Decoder>(device, comm, config, shape, std::move(weights), limits);
+  DecoderWeights weights = load_decoder_weights(loader, config, shape, comm.tp(), stage);
+  return std::make_unique<Decoder>(device, comm, config, shape, std::move(weights), limits, stage);
 }
 
 }  // namespace vkinfer

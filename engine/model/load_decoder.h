@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 
 #include "engine/model/decoder.h"
 
@@ -17,11 +18,14 @@ struct MemoryPlan {
 };
 
 MemoryPlan plan_decoder_memory(const DecoderConfig& config, const RankShape& shape,
-                               const DecoderLimits& limits, DType dtype, uint64_t heap_bytes);
+                               const DecoderLimits& limits, DType dtype, uint64_t heap_bytes,
+                               const StageRange& stage);
 
 // Throws kOutOfMemory (with needed vs available) before allocating anything
-// when the rank's share does not fit the device heap.
+// when the rank's share does not fit the device heap. Without a stage, the
+// whole model.
 std::unique_ptr<Decoder> load_decoder(const std::filesystem::path& dir, vk::Device& device,
-                                      Communicator& comm, DType dtype, DecoderLimits limits);
+                                      Communicator& comm, DType dtype, DecoderLimits limits,
+                                      std::optional<StageRange> stage = std::nullopt);
 
 }  // namespace vkinfer

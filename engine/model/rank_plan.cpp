@@ -14,4 +14,15 @@ RankShape plan_encoder(const BertConfig& config, TpConfig tp) {
                    config.vocab_size, tp);
 }
 
+SplitRanges split_ranges(const RankShape& s, TpConfig tp) {
+  SplitRanges ranges;
+  ranges.query_heads = {s.head_begin, s.heads};
+  ranges.kv_heads = {s.kv_head_begin, s.kv_heads};
+  ranges.intermediate = {s.intermediate_begin, s.intermediate};
+  ranges.vocab = {s.vocab_begin, s.vocab_valid};
+  ranges.vocab_padding = s.vocab_local - s.vocab_valid;
+  ranges.holds_row_bias = tp.rank == 0;
+  return ranges;
+}
+
 }  // namespace vkinfer

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "engine/core/error.h"
+#include "engine/ops/weight_kernels.h"
 #include "engine/vk/device.h"
 #include "shaders/params/embedding.h"
 
@@ -20,8 +21,7 @@ void embedding(vk::CommandStream& stream, const EmbeddingArgs& args) {
   if (!args.table || !args.ids || !args.y)
     fail(ErrorCode::kInternal, "embedding: table, ids and y are required");
   const Weight& table = *args.table;
-  if (table.dtype != DType::kF32 && table.dtype != DType::kF16)
-    fail(ErrorCode::kUnsupported, "embedding: table dtype must be f32 or f16");
+  const WeightKernels& kernels = weight_kernels(table.format, "embedding");
   if (args.row_offset < 0 || args.row_offset + table.rows > int64_t(UINT32_MAX))
     fail(ErrorCode::kInternal, "embedding: row_offset {} out of range", args.row_offset);
   if (args.M == 0) return;
@@ -29,7 +29,7 @@ void embedding(vk::CommandStream& stream, const EmbeddingArgs& args) {
   const vk::DeviceInfo& info = device.info();
 
   vk::KernelDesc desc;
-  desc.shader = table.dtype == DType::kF16 ? ShaderId::embedding_f16 : ShaderId::embedding_f32;
+  desc.shader = kernels.embedding;
   desc.bindings.assign(3, vk::BindingKind::kStorage);
   desc.written_bindings = 1u << 2;
   desc.push_constant_bytes = sizeof(params::EmbeddingParams);
@@ -62,7 +62,7 @@ void embedding(vk::CommandStream& stream, const EmbeddingArgs& args) {
                               : (c == 0 ? EMBEDDING_FLAG_ZERO_OUTSIDE : 0u);
     stream.dispatch(kernel, {*args.ids.buffer, chunk.buffer, *args.y.buffer}, p, groups_x,
                     groups_y, 1, "embedding",
-                    vk::OpCost{double(args.M) * table.cols * (dtype_size(table.dtype) + 4), 0});
+                    vk::OpCost{double(args.M) * (table.format.row_bytes(table.row_stride) + 4.0 * table.cols), 0});
   }
 }
 

@@ -3,25 +3,12 @@
 #include <algorithm>
 
 #include "engine/core/error.h"
+#include "engine/ops/weight_kernels.h"
 #include "engine/vk/device.h"
 #include "shaders/params/matmul.h"
 
 namespace vkinfer::ops {
 namespace {
-
-ShaderId pick_shader(DType dtype, bool texel, bool tiled, bool subgroup) {
-  const bool f16 = dtype == DType::kF16;
-  if (tiled) {
-    if (f16) return texel ? ShaderId::matmul_tiled_f16_texel : ShaderId::matmul_tiled_f16_storage;
-    return texel ? ShaderId::matmul_tiled_f32_texel : ShaderId::matmul_tiled_f32_storage;
-  }
-  if (f16) {
-    if (texel) return subgroup ? ShaderId::matmul_vec_f16_texel_subgroup : ShaderId::matmul_vec_f16_texel_shared;
-    return subgroup ? ShaderId::matmul_vec_f16_storage_subgroup : ShaderId::matmul_vec_f16_storage_shared;
-  }
-  if (texel) return subgroup ? ShaderId::matmul_vec_f32_texel_subgroup : ShaderId::matmul_vec_f32_texel_shared;
-  return subgroup ? ShaderId::matmul_vec_f32_storage_subgroup : ShaderId::matmul_vec_f32_storage_shared;
-}
 
 struct VecSpec {
   uint32_t workgroup, rows, max_m, epilogue;
@@ -74,7 +61,7 @@ void matmul(vk::CommandStream& stream, const MatmulArgs& args, const MatmulPolic
   vk::Device& device = stream.device();
   const Weight& weight = *args.weight;
   if (args.weight_up && (args.weight_up->rows != weight.rows || args.weight_up->cols != weight.cols ||
-                         args.weight_up->dtype != weight.dtype ||
+                         !(args.weight_up->format == weight.format) ||
                          args.weight_up->chunks.size() != weight.chunks.size()))
     fail(ErrorCode::kInternal, "matmul: GLU weights disagree in shape or chunking");
   if (args.M == 0) return;
@@ -97,8 +84,9 @@ void matmul(vk::CommandStream& stream, const MatmulArgs& args, const MatmulPolic
   const bool texel = policy.texel_weights && device.info().enabled.texel_buffers;
   const bool subgroup = policy.subgroup && device.info().enabled.subgroup_arithmetic;
 
+  const WeightKernels& kernels = weight_kernels(weight.format, "matmul");
   vk::KernelDesc desc;
-  desc.shader = pick_shader(weight.dtype, texel, tiled, subgroup);
+  desc.shader = kernels.matmul(tiled, texel, subgroup);
   const vk::BindingKind w_kind = texel ? vk::BindingKind::kTexel : vk::BindingKind::kStorage;
   // 0 X, 1-2 W (and GLU's up), 3 bias, 4 residual, 5 Y, 6 X as texels,
   // 7 the input norm's gain, 8 its weight sums, 9 the gain as texels.
@@ -127,8 +115,7 @@ void matmul(vk::CommandStream& stream, const MatmulArgs& args, const MatmulPolic
   }
   const vk::Kernel& kernel = device.kernel(desc);
   const vk::Buffer& dummy = device.dummy_buffer();
-  const VkFormat texel_format =
-      weight.dtype == DType::kF16 ? VK_FORMAT_R32G32B32A32_UINT : VK_FORMAT_R32G32B32A32_SFLOAT;
+  const VkFormat texel_format = kernels.texel_format;
 
   const int64_t n_begin = args.n_begin;
   const int64_t n_end = args.n_end > 0 ? args.n_end : weight.rows;
@@ -139,7 +126,7 @@ void matmul(vk::CommandStream& stream, const MatmulArgs& args, const MatmulPolic
     if (lo >= hi) continue;
     // Bind from the chunk's first row we compute; offsets stay in elements.
     const int64_t first_row = lo - chunk.row_begin;
-    const uint64_t row_bytes = weight.row_stride * dtype_size(weight.dtype);
+    const uint64_t row_bytes = weight.format.row_bytes(weight.row_stride);
     vk::BufferRange w(chunk.buffer, first_row * row_bytes, (hi - lo) * row_bytes);
     vk::BufferRange w2 = w;
     if (args.weight_up) {
@@ -184,7 +171,7 @@ void matmul(vk::CommandStream& stream, const MatmulArgs& args, const MatmulPolic
       const uint32_t columns = policy.vec_rows * (subgroup ? policy.vec_subgroups : 1u);
       groups_x = (p.N + columns - 1) / columns;
     }
-    const double weight_bytes = double(hi - lo) * weight.cols * dtype_size(weight.dtype);
+    const double weight_bytes = double(hi - lo) * weight.format.row_bytes(weight.row_stride);
     vk::OpCost cost{weight_bytes + 4.0 * args.M * (weight.cols + (hi - lo)),
                     2.0 * args.M * (hi - lo) * weight.cols * (args.weight_up ? 2 : 1)};
     vk::BufferRange x_texel(*args.x.buffer);

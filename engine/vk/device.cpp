@@ -107,7 +107,14 @@ std::unique_ptr<Device> Device::create(Instance& instance, uint32_t physical_ind
         memory.memoryHeaps[memory.memoryTypes[i].heapIndex].size >= info.device_local_heap_bytes())
       device->unified_memory_ = true;
   }
+  if (options.staged_transfers) device->unified_memory_ = false;
   device->memory_pool_ = std::make_unique<MemoryPool>(device->device_, physical, info);
+  if (!device->unified_memory_) {
+    device->upload_staging_ =
+        std::make_unique<Buffer>(Buffer::create(*device, kStagingBytes, MemoryKind::kHostUpload));
+    device->readback_staging_ =
+        std::make_unique<Buffer>(Buffer::create(*device, kStagingBytes, MemoryKind::kHostReadback));
+  }
   // Made here so that binding it on the request path never allocates.
   device->dummy_ = std::make_unique<Buffer>(Buffer::create(*device, 256, MemoryKind::kDevice));
   std::vector<uint8_t> zeros(256, 0);
@@ -121,6 +128,8 @@ Device::~Device() {
   save_pipeline_cache();
   kernels_.clear();
   dummy_.reset();
+  upload_staging_.reset();
+  readback_staging_.reset();
   memory_pool_.reset();
   vkDestroyPipelineCache(device_, pipeline_cache_, nullptr);
   vkDestroyCommandPool(device_, command_pool_, nullptr);
@@ -217,15 +226,13 @@ void Device::upload(Buffer& buffer, uint64_t offset, const void* data, uint64_t 
   if (offset + bytes > buffer.size())
     fail(ErrorCode::kInternal, "upload of {} bytes at {} overflows a {}-byte buffer", bytes,
          offset, buffer.size());
-  if (buffer.mapped()) {
+  if (unified_memory_ && buffer.mapped()) {
     std::memcpy(static_cast<uint8_t*>(buffer.mapped()) + offset, data, bytes);
     return;
   }
-  // Staged in 64 MiB pieces so the staging buffer stays small.
-  const uint64_t piece = 64ull << 20;
-  Buffer staging = Buffer::create(*this, std::min(piece, bytes), MemoryKind::kHostUpload);
-  for (uint64_t done = 0; done < bytes; done += piece) {
-    uint64_t count = std::min(piece, bytes - done);
+  const Buffer& staging = *upload_staging_;
+  for (uint64_t done = 0; done < bytes; done += kStagingBytes) {
+    const uint64_t count = std::min(kStagingBytes, bytes - done);
     std::memcpy(staging.mapped(), static_cast<const uint8_t*>(data) + done, count);
     run_one_time([&](VkCommandBuffer command_buffer) {
       VkBufferCopy region{0, offset + done, count};
@@ -239,14 +246,13 @@ void Device::download(const Buffer& buffer, uint64_t offset, void* data, uint64_
   if (offset + bytes > buffer.size())
     fail(ErrorCode::kInternal, "download of {} bytes at {} overflows a {}-byte buffer", bytes,
          offset, buffer.size());
-  if (buffer.mapped()) {
+  if (unified_memory_ && buffer.mapped()) {
     std::memcpy(data, static_cast<const uint8_t*>(buffer.mapped()) + offset, bytes);
     return;
   }
-  const uint64_t piece = 64ull << 20;
-  Buffer staging = Buffer::create(*this, std::min(piece, bytes), MemoryKind::kHostReadback);
-  for (uint64_t done = 0; done < bytes; done += piece) {
-    uint64_t count = std::min(piece, bytes - done);
+  const Buffer& staging = *readback_staging_;
+  for (uint64_t done = 0; done < bytes; done += kStagingBytes) {
+    const uint64_t count = std::min(kStagingBytes, bytes - done);
     run_one_time([&](VkCommandBuffer command_buffer) {
       VkBufferCopy region{offset + done, 0, count};
       vkCmdCopyBuffer(command_buffer, buffer.handle(), staging.handle(), 1, &region);

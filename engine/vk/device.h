@@ -32,6 +32,9 @@ class Instance;
 struct DeviceOptions {
   // Where the VkPipelineCache is loaded from and saved to; empty = in memory.
   std::filesystem::path pipeline_cache_path;
+  // Copy through the staging buffers even where device memory is host
+  // visible: the discrete-GPU path, for tests on unified-memory devices.
+  bool staged_transfers = false;
 };
 
 class Device {
@@ -86,7 +89,11 @@ class Device {
   uint64_t memory_allocated_bytes() const { return memory_pool_->device_allocated_bytes(); }
   uint64_t buffer_suballocations() const { return memory_pool_->suballocations(); }
 
-  // Blocking host<->device copies for set-up and small read-backs.
+  // Blocking host<->device copies for set-up and small read-backs. Where
+  // device memory is not host visible they go through two staging buffers
+  // made with the device (kStagingBytes each, larger copies in pieces), so a
+  // request's row-table upload or sampler read-back allocates nothing.
+  static constexpr uint64_t kStagingBytes = 8ull << 20;
   void upload(Buffer& buffer, uint64_t offset, const void* data, uint64_t bytes);
   void download(const Buffer& buffer, uint64_t offset, void* data, uint64_t bytes);
 
@@ -110,6 +117,7 @@ class Device {
   std::unique_ptr<MemoryPool> memory_pool_;
   std::map<KernelDesc, std::unique_ptr<Kernel>> kernels_;
   std::unique_ptr<Buffer> dummy_;
+  std::unique_ptr<Buffer> upload_staging_, readback_staging_;  // when not unified
   std::atomic<bool> sealed_{false};
   std::atomic<int> load_scopes_{0};
   std::atomic<uint64_t> pipelines_created_{0};

@@ -62,7 +62,6 @@ Weight create_weight(vk::Device& device, const WeightFormat& format, int64_t row
     fail(ErrorCode::kUnsupported, "no kernel reads {} weights yet", format.name);
   Weight weight;
   weight.format = format;
-  weight.dtype = format.element();
   weight.rows = rows;
   weight.cols = cols;
   weight.row_stride = format.padded_cols(cols);

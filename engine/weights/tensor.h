@@ -40,9 +40,7 @@ struct WeightChunk {
 };
 
 struct Weight {
-  WeightFormat format;        // the device format (what the bytes are)
-  DType dtype = DType::kF32;  // format.element(): what today's kernels read; both are set by
-                              // create_weight only, and dtype goes once ops pick by format
+  WeightFormat format;  // the device format (what the bytes are); ops pick kernels by it
   int64_t rows = 0;
   int64_t cols = 0;
   int64_t row_stride = 0;  // elements, multiple of 8 (format.padded_cols)

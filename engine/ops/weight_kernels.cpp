@@ -1,0 +1,29 @@
+#include "engine/ops/weight_kernels.h"
+
+#include "engine/core/error.h"
+
+namespace vkinfer::ops {
+namespace {
+
+// fp16 rows are read as uint4 texels (eight halves, unpacked in the shader):
+// CPU drivers fetch whole 16-byte texels fastest.
+const WeightKernels kKernels[] = {
+    {WeightFormatId::kF32, ShaderId::matmul_tiled_f32_storage, ShaderId::matmul_tiled_f32_texel,
+     ShaderId::matmul_vec_f32_storage_shared, ShaderId::matmul_vec_f32_storage_subgroup,
+     ShaderId::matmul_vec_f32_texel_shared, ShaderId::matmul_vec_f32_texel_subgroup,
+     ShaderId::embedding_f32, VK_FORMAT_R32G32B32A32_SFLOAT},
+    {WeightFormatId::kF16, ShaderId::matmul_tiled_f16_storage, ShaderId::matmul_tiled_f16_texel,
+     ShaderId::matmul_vec_f16_storage_shared, ShaderId::matmul_vec_f16_storage_subgroup,
+     ShaderId::matmul_vec_f16_texel_shared, ShaderId::matmul_vec_f16_texel_subgroup,
+     ShaderId::embedding_f16, VK_FORMAT_R32G32B32A32_UINT},
+};
+
+}  // namespace
+
+const WeightKernels& weight_kernels(const WeightFormat& format, const char* op) {
+  for (const WeightKernels& kernels : kKernels)
+    if (kernels.format == format.id) return kernels;
+  fail(ErrorCode::kUnsupported, "{}: no kernel reads {} weights", op, format.name);
+}
+
+}  // namespace vkinfer::ops
