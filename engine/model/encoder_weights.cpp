@@ -1,5 +1,5 @@
-// HF BertForSequenceClassification tensor names and how each is sliced for
-// this rank (see partition/plan.h for the rules).
+// HF BertForSequenceClassification's tensor plan: canonical names, split
+// kinds and sources (weights/tensor_plan.h slices them for a rank).
 #include "engine/model/encoder_weights.h"
 
 #include "engine/core/error.h"
@@ -13,16 +13,6 @@ std::string norm_param(const WeightLoader& loader, const std::string& prefix, bo
   const std::string modern = prefix + (gain ? ".weight" : ".bias");
   const std::string old = prefix + (gain ? ".gamma" : ".beta");
   return !loader.has(modern) && loader.has(old) ? old : modern;
-}
-
-void load_norm(const WeightLoader& loader, const std::string& prefix, int64_t hidden, Tensor& gain,
-               Tensor& bias) {
-  const std::string gain_name = norm_param(loader, prefix, true);
-  const std::string bias_name = norm_param(loader, prefix, false);
-  loader.expect_shape(gain_name, {hidden});
-  loader.expect_shape(bias_name, {hidden});
-  gain = loader.vector(gain_name, 0, hidden);
-  bias = loader.vector(bias_name, 0, hidden);
 }
 
 uint64_t padded(int64_t cols) { return uint64_t((cols + 7) / 8 * 8); }
@@ -54,70 +44,146 @@ uint64_t encoder_weight_bytes(const BertConfig& c, const RankShape& s, DType dty
   return total;
 }
 
-EncoderWeights load_encoder_weights(const WeightLoader& loader, const BertConfig& c,
-                                    const RankShape& s, TpConfig tp) {
+namespace {
+
+enum Role : int {
+  kWord, kPositions, kTokenTypes, kEmbedNormGain, kEmbedNormBias, kQkv, kQkvBias, kAttnOut,
+  kAttnOutBias, kAttnNormGain, kAttnNormBias, kMlpUp, kMlpUpBias, kMlpDown, kMlpDownBias,
+  kMlpNormGain, kMlpNormBias, kPooler, kPoolerBias, kClassifier, kClassifierBias,
+};
+
+PlannedPart part(const std::string& source, std::vector<int64_t> shape, Dim dim, int64_t unit,
+                 int64_t count = 0) {
+  PlannedPart p;
+  p.source = source;
+  p.shape = std::move(shape);
+  p.dim = dim;
+  p.unit = unit;
+  p.count = count;
+  return p;
+}
+
+PlannedTensor planned(std::string key, int role, int64_t layer, TensorKind kind, Split split,
+                      std::vector<PlannedPart> parts, int64_t cols = 0) {
+  PlannedTensor t;
+  t.key = std::move(key);
+  t.role = role;
+  t.layer = layer;
+  t.kind = kind;
+  t.split = split;
+  t.parts = std::move(parts);
+  t.cols = cols;
+  return t;
+}
+
+}  // namespace
+
+std::vector<PlannedTensor> encoder_tensor_plan(const WeightLoader& loader, const BertConfig& c) {
   const int64_t H = c.hidden_size, D = c.hidden_size / c.num_heads, I = c.intermediate_size;
-  EncoderWeights w;
+  const TensorKind M = TensorKind::kMatrix, V = TensorKind::kVector;
+  std::vector<PlannedTensor> plan;
+  auto replicated_matrix = [&](std::string key, int role, int64_t layer, const std::string& source,
+                               int64_t rows, int64_t cols) {
+    plan.push_back(planned(std::move(key), role, layer, M, Split::kReplicated,
+                           {part(source, {rows, cols}, Dim::kWhole, 1, rows)}, cols));
+  };
+  auto replicated_vector = [&](std::string key, int role, int64_t layer, const std::string& source,
+                               int64_t count) {
+    plan.push_back(planned(std::move(key), role, layer, V, Split::kReplicated,
+                           {part(source, {count}, Dim::kWhole, 1, count)}));
+  };
+  auto norm = [&](const std::string& key, int gain_role, int64_t layer, const std::string& prefix) {
+    replicated_vector(key + ".gain", gain_role, layer, norm_param(loader, prefix, true), H);
+    replicated_vector(key + ".bias", gain_role + 1, layer, norm_param(loader, prefix, false), H);
+  };
 
-  const std::string word = "bert.embeddings.word_embeddings.weight";
-  loader.expect_shape(word, {c.vocab_size, H});
-  w.word = loader.linear({{word, false, s.vocab_begin, s.vocab_valid, 0, H}},
-                         s.vocab_local - s.vocab_valid);
-  const std::string positions = "bert.embeddings.position_embeddings.weight";
-  loader.expect_shape(positions, {c.max_position_embeddings, H});
-  w.positions = loader.linear({{positions, false, 0, c.max_position_embeddings, 0, H}});
-  const std::string types = "bert.embeddings.token_type_embeddings.weight";
-  loader.expect_shape(types, {c.type_vocab_size, H});
-  w.token_types = loader.linear({{types, false, 0, c.type_vocab_size, 0, H}});
-  load_norm(loader, "bert.embeddings.LayerNorm", H, w.embed_norm_gain, w.embed_norm_bias);
+  plan.push_back(planned("embed", kWord, -1, M, Split::kVocab,
+                         {part("bert.embeddings.word_embeddings.weight", {c.vocab_size, H}, Dim::kVocab, 1)}, H));
+  replicated_matrix("positions", kPositions, -1, "bert.embeddings.position_embeddings.weight",
+                    c.max_position_embeddings, H);
+  replicated_matrix("token_types", kTokenTypes, -1, "bert.embeddings.token_type_embeddings.weight",
+                    c.type_vocab_size, H);
+  norm("embed_norm", kEmbedNormGain, -1, "bert.embeddings.LayerNorm");
 
-  const int64_t local = s.heads * D, first = s.head_begin * D;
   for (int64_t i = 0; i < c.num_layers; ++i) {
     const std::string p = "bert.encoder.layer." + std::to_string(i) + ".";
-    EncoderLayerWeights L;
+    const std::string key = "layers." + std::to_string(i) + ".";
     // Column-parallel Q/K/V: this rank's heads, stacked [q | k | v].
-    std::vector<LinearSlice> qkv;
-    std::vector<std::tuple<std::string, int64_t, int64_t>> qkv_bias;
-    for (const char* part : {"query", "key", "value"}) {
-      const std::string name = p + "attention.self." + part;
-      loader.expect_shape(name + ".weight", {H, H});
-      loader.expect_shape(name + ".bias", {H});
-      qkv.push_back({name + ".weight", false, first, local, 0, H});
-      qkv_bias.emplace_back(name + ".bias", first, local);
+    std::vector<PlannedPart> qkv, qkv_bias;
+    for (const char* name : {"query", "key", "value"}) {
+      const std::string source = p + "attention.self." + name;
+      qkv.push_back(part(source + ".weight", {H, H}, Dim::kQueryHeads, D));
+      qkv_bias.push_back(part(source + ".bias", {H}, Dim::kQueryHeads, D));
     }
-    L.qkv = loader.linear(qkv);
-    L.qkv_bias = loader.vectors(qkv_bias);
-
-    // Row-parallel attention output: local input columns; bias on rank 0.
+    plan.push_back(planned(key + "qkv", kQkv, i, M, Split::kColumn, qkv, H));
+    plan.push_back(planned(key + "qkv_bias", kQkvBias, i, V, Split::kColumn, qkv_bias));
+    // Row-parallel attention output: this rank's head columns; bias on rank 0.
     const std::string out = p + "attention.output.dense";
-    loader.expect_shape(out + ".weight", {H, H});
-    loader.expect_shape(out + ".bias", {H});
-    L.attn_out = loader.linear({{out + ".weight", false, 0, H, first, local}});
-    if (tp.rank == 0) L.attn_out_bias = loader.vector(out + ".bias", 0, H);
-    load_norm(loader, p + "attention.output.LayerNorm", H, L.attn_norm_gain, L.attn_norm_bias);
-
+    PlannedTensor attn_out = planned(key + "attn_out", kAttnOut, i, M, Split::kRow,
+                                     {part(out + ".weight", {H, H}, Dim::kWhole, 1, H)}, H);
+    attn_out.col_dim = Dim::kQueryHeads;
+    attn_out.col_unit = D;
+    plan.push_back(attn_out);
+    plan.push_back(planned(key + "attn_out_bias", kAttnOutBias, i, V, Split::kRow,
+                           {part(out + ".bias", {H}, Dim::kWhole, 1, H)}));
+    norm(key + "attn_norm", kAttnNormGain, i, p + "attention.output.LayerNorm");
     // MLP: column-parallel up, row-parallel down.
     const std::string up = p + "intermediate.dense", down = p + "output.dense";
-    loader.expect_shape(up + ".weight", {I, H});
-    loader.expect_shape(up + ".bias", {I});
-    loader.expect_shape(down + ".weight", {H, I});
-    loader.expect_shape(down + ".bias", {H});
-    L.mlp_up = loader.linear({{up + ".weight", false, s.intermediate_begin, s.intermediate, 0, H}});
-    L.mlp_up_bias = loader.vector(up + ".bias", s.intermediate_begin, s.intermediate);
-    L.mlp_down = loader.linear({{down + ".weight", false, 0, H, s.intermediate_begin, s.intermediate}});
-    if (tp.rank == 0) L.mlp_down_bias = loader.vector(down + ".bias", 0, H);
-    load_norm(loader, p + "output.LayerNorm", H, L.mlp_norm_gain, L.mlp_norm_bias);
-    w.layers.push_back(std::move(L));
+    plan.push_back(planned(key + "mlp_up", kMlpUp, i, M, Split::kColumn,
+                           {part(up + ".weight", {I, H}, Dim::kIntermediate, 1)}, H));
+    plan.push_back(planned(key + "mlp_up_bias", kMlpUpBias, i, V, Split::kColumn,
+                           {part(up + ".bias", {I}, Dim::kIntermediate, 1)}));
+    PlannedTensor mlp_down = planned(key + "mlp_down", kMlpDown, i, M, Split::kRow,
+                                     {part(down + ".weight", {H, I}, Dim::kWhole, 1, H)}, I);
+    mlp_down.col_dim = Dim::kIntermediate;
+    plan.push_back(mlp_down);
+    plan.push_back(planned(key + "mlp_down_bias", kMlpDownBias, i, V, Split::kRow,
+                           {part(down + ".bias", {H}, Dim::kWhole, 1, H)}));
+    norm(key + "mlp_norm", kMlpNormGain, i, p + "output.LayerNorm");
   }
 
-  loader.expect_shape("bert.pooler.dense.weight", {H, H});
-  loader.expect_shape("bert.pooler.dense.bias", {H});
-  w.pooler = loader.linear({{"bert.pooler.dense.weight", false, 0, H, 0, H}});
-  w.pooler_bias = loader.vector("bert.pooler.dense.bias", 0, H);
-  loader.expect_shape("classifier.weight", {c.num_labels, H});
-  loader.expect_shape("classifier.bias", {c.num_labels});
-  w.classifier = loader.linear({{"classifier.weight", false, 0, c.num_labels, 0, H}});
-  w.classifier_bias = loader.vector("classifier.bias", 0, c.num_labels);
+  replicated_matrix("pooler", kPooler, -1, "bert.pooler.dense.weight", H, H);
+  replicated_vector("pooler_bias", kPoolerBias, -1, "bert.pooler.dense.bias", H);
+  replicated_matrix("classifier", kClassifier, -1, "classifier.weight", c.num_labels, H);
+  replicated_vector("classifier_bias", kClassifierBias, -1, "classifier.bias", c.num_labels);
+  return plan;
+}
+
+EncoderWeights load_encoder_weights(const WeightLoader& loader, const BertConfig& c,
+                                    const RankShape& s, TpConfig tp) {
+  const SplitRanges ranges = split_ranges(s, tp);
+  EncoderWeights w;
+  w.layers.resize(c.num_layers);
+  for (const PlannedTensor& t : encoder_tensor_plan(loader, c)) {
+    EncoderLayerWeights* L = t.layer >= 0 ? &w.layers[t.layer] : nullptr;
+    Weight* matrix_dst = nullptr;
+    Tensor* vector_dst = nullptr;
+    switch (static_cast<Role>(t.role)) {
+      case kWord: matrix_dst = &w.word; break;
+      case kPositions: matrix_dst = &w.positions; break;
+      case kTokenTypes: matrix_dst = &w.token_types; break;
+      case kEmbedNormGain: vector_dst = &w.embed_norm_gain; break;
+      case kEmbedNormBias: vector_dst = &w.embed_norm_bias; break;
+      case kQkv: matrix_dst = &L->qkv; break;
+      case kQkvBias: vector_dst = &L->qkv_bias; break;
+      case kAttnOut: matrix_dst = &L->attn_out; break;
+      case kAttnOutBias: vector_dst = &L->attn_out_bias; break;
+      case kAttnNormGain: vector_dst = &L->attn_norm_gain; break;
+      case kAttnNormBias: vector_dst = &L->attn_norm_bias; break;
+      case kMlpUp: matrix_dst = &L->mlp_up; break;
+      case kMlpUpBias: vector_dst = &L->mlp_up_bias; break;
+      case kMlpDown: matrix_dst = &L->mlp_down; break;
+      case kMlpDownBias: vector_dst = &L->mlp_down_bias; break;
+      case kMlpNormGain: vector_dst = &L->mlp_norm_gain; break;
+      case kMlpNormBias: vector_dst = &L->mlp_norm_bias; break;
+      case kPooler: matrix_dst = &w.pooler; break;
+      case kPoolerBias: vector_dst = &w.pooler_bias; break;
+      case kClassifier: matrix_dst = &w.classifier; break;
+      case kClassifierBias: vector_dst = &w.classifier_bias; break;
+    }
+    if (matrix_dst) *matrix_dst = load_matrix(loader, t, ranges);
+    else *vector_dst = load_vector(loader, t, ranges);
+  }
   return w;
 }
 

@@ -39,6 +39,10 @@ struct EncoderWeights {
   uint64_t device_bytes() const;
 };
 
+// The family's tensor plan (the loader is asked which norm parameter names
+// the file uses: old TF ports say gamma/beta).
+std::vector<PlannedTensor> encoder_tensor_plan(const WeightLoader& loader, const BertConfig& config);
+
 EncoderWeights load_encoder_weights(const WeightLoader& loader, const BertConfig& config,
                                     const RankShape& shape, TpConfig tp);
 
