@@ -194,11 +194,13 @@ int run_bench(const BenchFlags& flags) {
     limits.ctx = flags.run.ctx > 0 ? flags.run.ctx
                                    : std::max<int64_t>(longest, flags.decode_depth + flags.decode_tokens) + 1;
     limits.max_rows_per_seq = std::min<int64_t>(flags.run.max_prefill_rows, limits.ctx);
-    auto decoder = load_decoder(model, rank.device, rank.comm, flags.run.dtype(), limits);
+    const StageRange stage =
+        flags.run.stages(ModelConfig::load(model).decoder().num_layers).at(rank.coord.stage);
+    auto decoder = load_decoder(model, rank.device, rank.comm, flags.run.dtype(), limits, stage);
     if (limits.ctx < flags.decode_depth + flags.decode_tokens)
       fail(ErrorCode::kInvalidArgument, "--ctx is smaller than the decode depth + tokens");
     if (flags.decode_depth < 1) fail(ErrorCode::kInvalidArgument, "--depth must be >= 1");
-    Engine engine(*decoder);
+    Engine engine(*decoder, {&rank.pp, flags.run.microbatches});
     Scheduler scheduler(engine.cache(), engine.max_rows(), engine.max_chunk());
     vk::CommandStream stream(rank.device);
     std::mt19937 rng(7);
@@ -226,20 +228,21 @@ int run_bench(const BenchFlags& flags) {
     const double comm_share = decode_total > 0 ? (rank.comm.seconds_in_collectives() - comm_before) / decode_total : 0;
 
     std::vector<vk::OpTiming> decode_profile, prefill_profile;
-    if (flags.profile && rank.comm.world() == 1) {
+    if (flags.profile && rank.world.world() == 1) {
       vk::CommandStream profiled(rank.device, {.profile = true});
       time_decode(engine, scheduler, profiled, decoding, 1);
       decode_profile = profiled.timings();
       scheduler.retire(&decoding);
       time_prefill(engine, scheduler, profiled, lengths.front(), rng, &prefill_profile);
     }
-    if (rank.comm.rank() != 0) return;
+    if (rank.comm.rank() != 0 || !stage.has_head) return;  // the last stage reports
     std::lock_guard<std::mutex> lock(report_mutex);
     const Stats decode = summarize(decode_rates);
     report = {{"model", model},
               {"device", rank.device.info().name},
               {"dtype", flags.run.dtype_name},
               {"tp", rank.comm.world()},
+              {"pp", rank.topology.pp},
               {"reps", flags.reps},
               {"warmup", flags.warmup},
               {"prefill", prefill},
@@ -251,8 +254,9 @@ int run_bench(const BenchFlags& flags) {
                           {"collective_share", comm_share}}},
               {"weights_mib", decoder->weight_bytes() / 1048576.0}};
     if (!flags.json) {
-      fmt::print("model {} on {} (dtype {}, tp {}), median of {} runs after {} warm-up\n", model,
-                 rank.device.info().name, flags.run.dtype_name, rank.comm.world(), flags.reps, flags.warmup);
+      fmt::print("model {} on {} (dtype {}, tp {}, pp {}), median of {} runs after {} warm-up\n", model,
+                 rank.device.info().name, flags.run.dtype_name, rank.comm.world(), rank.topology.pp,
+                 flags.reps, flags.warmup);
       for (const auto& p : prefill)
         fmt::print("  prefill {:>5} tokens: {:>9.1f} tokens/s  (min {:.1f}, max {:.1f})\n",
                    p["prompt_tokens"].get<int>(), p["tokens_per_s"]["median"].get<double>(),
@@ -286,6 +290,7 @@ Command add_bench_command(CLI::App& app) {
   command->add_flag("--json", flags->json, "One JSON object with medians, spread and settings");
   command->add_flag("--profile", flags->profile, "Per-op GPU time from timestamp queries, with GB/s and GFLOPS");
   add_run_flags(command, flags->run);
+  add_pipeline_flags(command, flags->run);
   return {command, [flags] { return run_bench(*flags); }};
 }
 

@@ -133,18 +133,21 @@ int run_generate(const GenerateFlags& flags) {
     limits.max_rows_per_seq = flags.run.max_prefill_rows;
     limits.all_logits = options.want_prefill_logits;
     const auto load_start = std::chrono::steady_clock::now();
-    auto decoder = load_decoder(model, rank.device, rank.comm, flags.run.dtype(), limits);
+    const StageRange stage =
+        flags.run.stages(ModelConfig::load(model).decoder().num_layers).at(rank.coord.stage);
+    auto decoder = load_decoder(model, rank.device, rank.comm, flags.run.dtype(), limits, stage);
     // The Engine builds and warms every pipeline (forward row classes and
     // sampling) at load, then seals the device: counted apart from loading.
     const auto engine_start = std::chrono::steady_clock::now();
-    Engine engine(*decoder);
+    Engine engine(*decoder, {&rank.pp, flags.run.microbatches});
     const auto load_end = std::chrono::steady_clock::now();
     const double pipeline_seconds = std::chrono::duration<double>(load_end - engine_start).count();
     const double load_seconds =
         std::chrono::duration<double>(engine_start - load_start).count();
     const uint64_t pipelines = rank.device.pipelines_created();
     Generator generator(engine, tokenizer.get());
-    const bool printer = rank.comm.rank() == 0;
+    // The last stage's first rank prints: it holds the logits and samples.
+    const bool printer = rank.comm.rank() == 0 && stage.has_head && rank.coord.replica == 0;
     // The prompt is echoed once the request has passed validation and the
     // first token exists, so a run that fails prints nothing to stdout.
     bool echoed = false;
@@ -226,6 +229,7 @@ Command add_generate_command(CLI::App& app) {
                     "decode_tokens_per_s");
   command->add_option("--logits-out", flags->logits_out, "Write the prefill logits [T, V] as float32 .npy");
   add_run_flags(command, flags->run);
+  add_pipeline_flags(command, flags->run);
   return {command, [flags] { return run_generate(*flags); }};
 }
 

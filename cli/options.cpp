@@ -13,9 +13,27 @@ DType RunFlags::dtype() const {
   fail(ErrorCode::kInvalidArgument, "--dtype must be f32 or f16 (got '{}')", dtype_name);
 }
 
+namespace {
+
+std::vector<int64_t> parse_cuts(const std::string& text) {
+  std::vector<int64_t> cuts;
+  for (int cut : parse_int_list(text, "--pipeline-cuts")) cuts.push_back(cut);
+  return cuts;
+}
+
+}  // namespace
+
 RankOptions RunFlags::rank_options() const {
   RankOptions options;
   options.tp = tp;
+  options.pp = pp;
+  if (!pipeline_cuts.empty()) {
+    const int stages = static_cast<int>(parse_cuts(pipeline_cuts).size()) + 1;
+    if (pp != 1 && pp != stages)
+      fail(ErrorCode::kInvalidArgument, "--pipeline-cuts {} makes {} stages but --pp is {}. HINT: "
+           "give one of them, or pp - 1 cuts", pipeline_cuts, stages, pp);
+    options.pp = stages;
+  }
   if (!devices.empty()) options.devices = parse_int_list(devices, "--devices");
   options.device_options = device_options(pipeline_cache);
   return options;
@@ -32,6 +50,20 @@ void add_run_flags(CLI::App* command, RunFlags& flags) {
   command->add_option("--devices", flags.devices,
                       "Vulkan device per rank, e.g. 0,1 (0,0 opens two logical devices on device 0)");
   add_pipeline_cache_flag(command, flags.pipeline_cache);
+}
+
+std::vector<StageRange> RunFlags::stages(int64_t num_layers) const {
+  if (!pipeline_cuts.empty()) return plan_stages(num_layers, parse_cuts(pipeline_cuts));
+  return plan_stages(num_layers, pp);
+}
+
+void add_pipeline_flags(CLI::App* command, RunFlags& flags) {
+  command->add_option("--pp", flags.pp,
+                      "Pipeline stages: the layers cut evenly, the remainder to the later stages");
+  command->add_option("--pipeline-cuts", flags.pipeline_cuts,
+                      "Explicit cuts at layer boundaries, e.g. 4,9 (the first layer of each later stage)");
+  command->add_option("--microbatches", flags.microbatches,
+                      "Microbatches a step's sequences are cut into, so stages overlap (with --pp)");
 }
 
 void add_pipeline_cache_flag(CLI::App* command, std::string& flag) {

@@ -17,6 +17,22 @@ split=$(printf '%s\n' "$out" | grep '^{' | python3 -c 'import json,sys; print(js
 [ "$single" = "$split" ] || { echo "tp=2 over MPI gave $split, one process gave $single"; exit 1; }
 echo "MPI tp=2 tokens match: $split"
 
+# Pipeline x tensor parallelism: 2 stages x tp 2 = 4 ranks, one process each;
+# only the last stage's first rank prints.
+out=$(timeout 180 mpirun --oversubscribe -np 4 "$bin" "${args[@]}" --tp 2 --pp 2)
+lines=$(printf '%s\n' "$out" | grep -c '^{' || true)
+[ "$lines" = 1 ] || { echo "pp=2 x tp=2: expected one JSON line, got $lines:"; echo "$out"; exit 1; }
+split=$(printf '%s\n' "$out" | grep '^{' | python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["new_ids"])')
+[ "$single" = "$split" ] || { echo "pp=2 x tp=2 over MPI gave $split, one process gave $single"; exit 1; }
+echo "MPI pp=2 x tp=2 tokens match: $split"
+# A world that does not hold pp x tp ranks is one clear error.
+set +e
+err=$(timeout 60 mpirun --oversubscribe -np 2 "$bin" "${args[@]}" --tp 2 --pp 2 2>&1 >/dev/null)
+code=$?
+set -e
+[ "$code" != 0 ] && printf '%s' "$err" | grep -q "np 4" || { echo "pp 2 x tp 2 on 2 ranks: exit $code, said: $err"; exit 1; }
+echo "pp x tp != world: refused"
+
 start=$(date +%s)
 set +e
 VKINFER_TEST_FAIL_RANK=1 timeout 60 mpirun --oversubscribe -np 2 "$bin" "${args[@]}" --tp 2 >/dev/null 2>&1

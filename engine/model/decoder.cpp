@@ -40,7 +40,7 @@ uint64_t decoder_runtime_bytes(const DecoderConfig& c, const RankShape& s, const
   const uint64_t activations =
       rows * (4 * c.hidden_size + embed_dim(c) + (s.heads + 2 * s.kv_heads) * c.head_dim +
               s.heads * c.head_dim + s.intermediate + 1 + ops::kAttentionRowWords) * 4 +
-      logit_rows * (c.hidden_size + embed_dim(c) + s.vocab_local) * 4;
+      (stage.has_head ? logit_rows * (c.hidden_size + embed_dim(c) + s.vocab_local) * 4 : 0);
   // LayerNorm's weight sums for norms finished inside matmuls (decode).
   uint64_t norm_sums = 0;
   if (c.pre_norm && c.norm == NormKind::kLayerNorm)
@@ -72,9 +72,11 @@ Decoder::Decoder(vk::Device& device, Communicator& comm, const DecoderConfig& co
   attn_ = Tensor::create(device, R, shape.heads * D);
   mlp_ = Tensor::create(device, R, shape.intermediate);
   const int64_t logit_rows = limits.all_logits ? R : limits.batch;
-  last_ = Tensor::create(device, logit_rows, H);
-  if (config.word_embed_proj_dim) last_proj_ = Tensor::create(device, logit_rows, embed_dim(config));
-  logits_ = Tensor::create(device, logit_rows, shape.vocab_local);
+  if (stage.has_head) {
+    last_ = Tensor::create(device, logit_rows, H);
+    if (config.word_embed_proj_dim) last_proj_ = Tensor::create(device, logit_rows, embed_dim(config));
+    logits_ = Tensor::create(device, logit_rows, shape.vocab_local);
+  }
   ids_ = vk::Buffer::create(device, R * 4, vk::MemoryKind::kDevice);
   if (config.learned_positions) position_rows_ = vk::Buffer::create(device, R * 4, vk::MemoryKind::kDevice);
   row_table_ = vk::Buffer::create(device, R * sizeof(ops::AttentionRow), vk::MemoryKind::kDevice);

@@ -9,11 +9,27 @@
 
 namespace vkinfer {
 
-Engine::Engine(Decoder& decoder) : decoder_(decoder), cache_(decoder.make_cache()) {
+Engine::Engine(Decoder& decoder, StageLinks links)
+    : decoder_(decoder), links_(links), cache_(decoder.make_cache()) {
   vk::Device& device = decoder.device();
   const int64_t slots = cache_.slots();
   const int world = decoder.comm().world();
-  for (int64_t s = 0; s < slots; ++s) {
+  const StageRange& stage = decoder.stage();
+  if (links_.microbatches < 1)
+    fail(ErrorCode::kInvalidArgument, "--microbatches must be >= 1 (got {})", links_.microbatches);
+  if (pipelined()) {
+    const int index = links_.pp->rank(), stages = links_.pp->world();
+    if (stage.has_embedding != (index == 0) || stage.has_head != (index == stages - 1))
+      fail(ErrorCode::kInternal, "engine: stage {} of {} holds layers [{}, {}){}{}", index, stages,
+           stage.first_layer, stage.end_layer, stage.has_embedding ? " and the embedding" : "",
+           stage.has_head ? " and the head" : "");
+    stage_links_ = std::make_unique<DeviceCollectives>(
+        device, *links_.pp, uint64_t(decoder.limits().max_rows()) * decoder.config().hidden_size * 4);
+  } else if (!stage.has_embedding || !stage.has_head) {
+    fail(ErrorCode::kInternal, "engine: a partial stage needs its pipeline group");
+  }
+  // Only the last stage samples.
+  for (int64_t s = 0; stage.has_head && s < slots; ++s) {
     samplers_.push_back(ops::SamplerBuffers::create(device, 1, decoder.config().vocab_size));
     if (world > 1) {
       gathered_candidates_.push_back(vk::Buffer::create(
@@ -54,6 +70,22 @@ void Engine::warm_up() {
 std::vector<int32_t> Engine::step(vk::CommandStream& stream, const std::vector<ScheduledRows>& plan,
                                   bool all_logits) {
   if (plan.empty()) fail(ErrorCode::kInternal, "engine: an empty step");
+  std::vector<int32_t> tokens(plan.size(), -1);
+  // Microbatches: contiguous runs of the plan's sequences, as even as the
+  // count allows (a one-sequence step is one microbatch).
+  const size_t count = std::min<size_t>(pipelined() ? links_.microbatches : 1, plan.size());
+  for (size_t m = 0; m < count; ++m)
+    run_microbatch(stream, plan, plan.size() * m / count, plan.size() * (m + 1) / count, all_logits,
+                   static_cast<int>(m), tokens);
+  if (pipelined())  // the last stage sampled; every stage feeds the same tokens next
+    links_.pp->broadcast(tokens.data(), tokens.size() * sizeof(int32_t), links_.pp->world() - 1);
+  return tokens;
+}
+
+void Engine::run_microbatch(vk::CommandStream& stream, const std::vector<ScheduledRows>& plan,
+                            size_t begin, size_t end, bool all_logits, int tag,
+                            std::vector<int32_t>& tokens) {
+  const StageRange& stage = decoder_.stage();
   StepBatch& batch = batch_;
   batch.ids.clear();
   batch.sequences.clear();
@@ -61,13 +93,14 @@ std::vector<int32_t> Engine::step(vk::CommandStream& stream, const std::vector<S
   std::vector<Sequence*> sampled;
   std::vector<int64_t> logit_rows;
   int64_t row_end = 0;
-  for (const ScheduledRows& entry : plan) {
+  for (size_t k = begin; k < end; ++k) {
+    const ScheduledRows& entry = plan[k];
     Sequence& s = *entry.sequence;
     if (s.slot < 0 || s.fed != cache_.length(s.slot))
       fail(ErrorCode::kInternal, "engine: sequence at slot {} has {} tokens fed, its slot {}", s.slot,
            s.fed, s.slot < 0 ? -1 : cache_.length(s.slot));
     // A new sequence's repetition penalty starts from its prompt.
-    if (s.fed == 0) samplers_[s.slot].seed_seen_bitmap(stream, {s.prompt});
+    if (s.fed == 0 && stage.has_head) samplers_[s.slot].seed_seen_bitmap(stream, {s.prompt});
     for (int64_t t = 0; t < entry.rows; ++t) {
       const int64_t index = s.fed + t;
       const int64_t generated = index - s.prompt_length();
@@ -87,14 +120,20 @@ std::vector<int32_t> Engine::step(vk::CommandStream& stream, const std::vector<S
       logit_rows.push_back(all_logits ? row_end - 1 : static_cast<int64_t>(batch.sequences.size()) - 1);
     }
   }
+  const int stage_index = pipelined() ? links_.pp->rank() : 0;
+  const uint64_t hidden_bytes = uint64_t(row_end) * decoder_.config().hidden_size * 4;
+  if (!stage.has_embedding)
+    stage_links_->recv(stream, decoder_.hidden().buffer, 0, hidden_bytes, stage_index - 1, tag);
   decoder_.forward(stream, cache_, batch);
-  sample(stream, sampled, logit_rows);
-  std::vector<int32_t> tokens;
-  for (const ScheduledRows& entry : plan) {
-    const Sequence& s = *entry.sequence;
-    tokens.push_back(s.prefilling() ? -1 : static_cast<int32_t>(samplers_[s.slot].read_ids(1)[0]));
+  if (!stage.has_head) {
+    stage_links_->send(stream, decoder_.hidden().buffer, 0, hidden_bytes, stage_index + 1, tag);
+    return;
   }
-  return tokens;
+  sample(stream, sampled, logit_rows);
+  for (size_t k = begin; k < end; ++k) {
+    const Sequence& s = *plan[k].sequence;
+    if (!s.prefilling()) tokens[k] = static_cast<int32_t>(samplers_[s.slot].read_ids(1)[0]);
+  }
 }
 
 void Engine::sample(vk::CommandStream& stream, const std::vector<Sequence*>& sequences,

@@ -6,20 +6,37 @@
 // SamplingParams, its own step counter and its own slot's seen-token bitmap,
 // so its tokens do not depend on what else runs. With tp > 1 every rank runs
 // the same steps; sampling exchanges each rank's candidates, never logits.
+// With pp > 1 each stage's engine runs the same steps over its own layers:
+// a stage receives its input rows from the one before and sends its output
+// rows to the one after, the last stage samples, and the tokens are
+// broadcast back to every stage. A step's sequences may be cut into
+// microbatches, so that stage s works on one while stage s + 1 works on the
+// one before (each stage is its own thread or process).
 #pragma once
 
+#include <memory>
 #include <vector>
 
 #include "engine/model/decoder.h"
 #include "engine/model/kv_cache.h"
 #include "engine/ops/sampling.h"
+#include "engine/parallel/device_collectives.h"
 #include "engine/runtime/sequence.h"
 
 namespace vkinfer {
 
+// How this rank's pipeline stage reaches its neighbours: the pp group (one
+// rank per stage, ordered by stage, same tp_rank) and how many microbatches
+// a step's sequences are cut into. Without a group (or one of one rank) the
+// decoder is the whole model.
+struct StageLinks {
+  Communicator* pp = nullptr;
+  int microbatches = 1;
+};
+
 class Engine {
  public:
-  explicit Engine(Decoder& decoder);
+  explicit Engine(Decoder& decoder, StageLinks links = {});
 
   Decoder& decoder() { return decoder_; }
   KvCache& cache() { return cache_; }
@@ -45,8 +62,15 @@ class Engine {
   void warm_up();
   void sample(vk::CommandStream& stream, const std::vector<Sequence*>& sequences,
               const std::vector<int64_t>& logit_rows);
+  // One microbatch: plan entries [begin, end) through this stage, sampled
+  // into `tokens` on the last stage.
+  void run_microbatch(vk::CommandStream& stream, const std::vector<ScheduledRows>& plan, size_t begin,
+                      size_t end, bool all_logits, int tag, std::vector<int32_t>& tokens);
+  bool pipelined() const { return links_.pp && links_.pp->world() > 1; }
 
   Decoder& decoder_;
+  StageLinks links_;
+  std::unique_ptr<DeviceCollectives> stage_links_;  // pp > 1: hidden rows to and from neighbours
   KvCache cache_;
   std::vector<ops::SamplerBuffers> samplers_;  // [slots], one row each
   // tp > 1: per slot, the gathered candidates [ranks][C] and stats [ranks].

@@ -188,6 +188,7 @@ void Generator::collect_prefill_logits(int64_t rows, std::vector<float>& out) {
   // Every row's logits of the one sequence, gathered across ranks' vocab
   // slices into [rows, vocab].
   Decoder& decoder = engine_.decoder();
+  if (!decoder.stage().has_head) return;  // the logits live on the last pipeline stage
   const int64_t vocab_local = decoder.shape().vocab_local, V = decoder.config().vocab_size;
   std::vector<float> local = decoder.logits().download(decoder.device());
   local.resize(rows * vocab_local);
