@@ -13,7 +13,11 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "engine/core/error.h"
+#include "engine/model/encoder_load.h"
 #include "engine/runtime/classifier.h"
+#include "engine/text/tokenizer.h"
+#include "partition/mpi.h"
+#include "partition/ranks.h"
 #include "engine/vk/instance.h"
 
 namespace vkinfer::cli {
@@ -27,6 +31,7 @@ struct ClassifyFlags {
   int64_t batch = 1;
   bool truncate = false;
   int dp = 0;
+  int tp = 1;
   std::string devices;
   bool json = false;
   bool skip_bad_lines = false;
@@ -138,6 +143,75 @@ constexpr const char* kDefaultText = "The LORD is my shepherd; I shall not want.
 constexpr const char* kDefaultPair =
     "He maketh me to lie down in green pastures: he leadeth me beside the still waters.";
 
+// The request's inputs: --input-ids as given, texts through `tokenize`
+// (a bad --input line is skipped with a warning under --skip-bad-lines).
+// `lines` gets each input's line in --input (0 otherwise).
+std::vector<EncoderInput> encoder_inputs(const ClassifyFlags& flags, const std::vector<TextInput>& texts,
+                                         std::vector<size_t>& lines,
+                                         const std::function<EncoderInput(const TextInput&)>& tokenize) {
+  std::vector<EncoderInput> inputs;
+  if (flags.input_ids) {
+    EncoderInput input{parse_int_list(*flags.input_ids, "--input-ids"), {}};
+    if (flags.token_type_ids) input.type_ids = parse_int_list(*flags.token_type_ids, "--token-type-ids");
+    if (input.ids.empty()) fail(ErrorCode::kInvalidArgument, "--input-ids is empty");
+    if (!input.type_ids.empty() && input.type_ids.size() != input.ids.size())
+      fail(ErrorCode::kInvalidArgument, "--token-type-ids has {} ids but --input-ids has {}",
+           input.type_ids.size(), input.ids.size());
+    inputs.push_back(std::move(input));
+    lines.push_back(0);
+  }
+  for (const TextInput& text : texts) {
+    try {
+      inputs.push_back(tokenize(text));
+      lines.push_back(text.line);
+    } catch (const Error& e) {
+      if (!text.line) throw;
+      if (!flags.skip_bad_lines)
+        fail(e.code(), "--input {}:{}: {}", *flags.input, text.line, e.what());
+      std::fprintf(stderr, "vkinfer: warning: skipping %s:%zu: %s\n", flags.input->c_str(),
+                   text.line, e.what());
+    }
+  }
+  if (inputs.empty()) fail(ErrorCode::kInvalidArgument, "--input {}: no line could be classified", *flags.input);
+  return inputs;
+}
+
+// dp replicas x tp ranks (threads, or this process's rank under mpirun):
+// each rank holds its tensor-parallel slice, replicas share the forwards,
+// and global rank 0 prints.
+int run_classify_grid(const ClassifyFlags& flags, const ClassifierOptions& options,
+                      const std::string& model, const std::vector<TextInput>& texts, bool default_pair) {
+  const BertConfig config = ModelConfig::load(model).bert();
+  const std::vector<int64_t> buckets =
+      options.buckets.empty() ? default_buckets(config.max_position_embeddings)
+                              : check_buckets(options.buckets, config.max_position_embeddings);
+  std::unique_ptr<Tokenizer> tokenizer;
+  if (!texts.empty()) tokenizer = Tokenizer::load(model);
+  std::vector<size_t> lines;
+  const std::vector<EncoderInput> inputs = encoder_inputs(flags, texts, lines, [&](const TextInput& text) {
+    return tokenize_for_encoder(*tokenizer, text.text, text.pair, buckets.back(), options.truncate);
+  });
+  RankOptions ranks;
+  ranks.tp = flags.tp;
+  ranks.dp = static_cast<int>(options.devices.size()) / flags.tp;
+  ranks.devices = options.devices;
+  ranks.device_options = options.device_options;
+  run_ranks(ranks, [&](RankContext& rank) {
+    auto encoder = load_encoder(model, rank.device, rank.comm, options.dtype, {options.batch, buckets});
+    vk::CommandStream stream(rank.device);
+    encoder->warm_up(stream);
+    const std::vector<Classification> results =
+        classify_on_rank(*encoder, stream, rank.dp, rank.coord.replica, inputs, options.batch);
+    if (rank.world.rank() != 0) return;
+    if (default_pair) fmt::print("A: {}\nB: {}\n", kDefaultText, kDefaultPair);
+    for (size_t i = 0; i < results.size(); ++i) {
+      const std::string where = flags.input ? fmt::format("line {}: ", lines[i]) : "";
+      print_result(results[i], encoder->config(), flags.json, where);
+    }
+  });
+  return 0;
+}
+
 int run_classify(ClassifyFlags flags) {
   const bool default_pair = flags.model.empty() && !flags.text && !flags.input && !flags.input_ids;
   if (default_pair) {
@@ -163,14 +237,20 @@ int run_classify(ClassifyFlags flags) {
   options.batch = flags.batch;
   options.truncate = flags.truncate;
   options.device_options = device_options(flags.pipeline_cache);
+  if (flags.tp < 1) fail(ErrorCode::kInvalidArgument, "--tp {} must be at least 1", flags.tp);
+  // A dp x tp grid (tp > 1, or under mpirun) runs as ranks; tp = 1 in one
+  // process keeps the replicas' shared work queue.
+  const bool grid = flags.tp > 1 || launched_by_mpi();
+  const size_t ranks_per_replica = grid ? static_cast<size_t>(flags.tp) : 1;
   if (!flags.devices.empty()) {
     options.devices = parse_int_list(flags.devices, "--devices");
-    if (flags.dp && static_cast<size_t>(flags.dp) != options.devices.size())
-      fail(ErrorCode::kInvalidArgument, "--dp {} but --devices lists {} devices", flags.dp,
-           options.devices.size());
+    if (options.devices.size() % ranks_per_replica != 0 ||
+        (flags.dp && static_cast<size_t>(flags.dp) * ranks_per_replica != options.devices.size()))
+      fail(ErrorCode::kInvalidArgument, "--devices lists {} devices but --dp {} x --tp {} ranks need "
+           "one each", options.devices.size(), std::max(flags.dp, 1), flags.tp);
   } else {
     if (flags.dp < 0) fail(ErrorCode::kInvalidArgument, "--dp {} must be at least 1", flags.dp);
-    options.devices.assign(std::max(flags.dp, 1), 0);
+    options.devices.assign(std::max(flags.dp, 1) * ranks_per_replica, 0);
   }
 
   // Read the inputs before the model load so a bad file fails fast.
@@ -179,35 +259,14 @@ int run_classify(ClassifyFlags flags) {
   if (flags.input) texts = read_input_file(*flags.input, flags.skip_bad_lines);
 
   const std::string model = flags.model.empty() ? default_classify_model() : flags.model;
+  if (grid) return run_classify_grid(flags, options, model, texts, default_pair);
   auto instance = vk::Instance::create();
   auto classifier = Classifier::load(*instance, model, options);
   if (default_pair) fmt::print("A: {}\nB: {}\n", kDefaultText, kDefaultPair);
 
-  std::vector<EncoderInput> inputs;
   std::vector<size_t> lines;
-  if (flags.input_ids) {
-    EncoderInput input{parse_int_list(*flags.input_ids, "--input-ids"), {}};
-    if (flags.token_type_ids) input.type_ids = parse_int_list(*flags.token_type_ids, "--token-type-ids");
-    if (input.ids.empty()) fail(ErrorCode::kInvalidArgument, "--input-ids is empty");
-    if (!input.type_ids.empty() && input.type_ids.size() != input.ids.size())
-      fail(ErrorCode::kInvalidArgument, "--token-type-ids has {} ids but --input-ids has {}",
-           input.type_ids.size(), input.ids.size());
-    inputs.push_back(std::move(input));
-    lines.push_back(0);
-  }
-  for (const TextInput& text : texts) {
-    try {
-      inputs.push_back(classifier->tokenize(text.text, text.pair));
-      lines.push_back(text.line);
-    } catch (const Error& e) {
-      if (!text.line) throw;
-      if (!flags.skip_bad_lines)
-        fail(e.code(), "--input {}:{}: {}", *flags.input, text.line, e.what());
-      std::fprintf(stderr, "vkinfer: warning: skipping %s:%zu: %s\n", flags.input->c_str(),
-                   text.line, e.what());
-    }
-  }
-  if (inputs.empty()) fail(ErrorCode::kInvalidArgument, "--input {}: no line could be classified", *flags.input);
+  const std::vector<EncoderInput> inputs = encoder_inputs(
+      flags, texts, lines, [&](const TextInput& text) { return classifier->tokenize(text.text, text.pair); });
 
   ProgressBar bar(flags.input && inputs.size() >= kProgressMinInputs && isatty(STDERR_FILENO));
   const auto results = classifier->classify(inputs, [&](size_t done, size_t total) { bar.update(done, total); });
@@ -250,9 +309,11 @@ Command add_classify_command(CLI::App& app) {
                     "(default: such an input is an error)");
   command->add_option("--dp", flags->dp,
                       "Data-parallel replicas, one thread and logical device each (default 1)");
+  command->add_option("--tp", flags->tp,
+                      "Tensor-parallel ranks per replica (threads, or mpirun -np dp x tp processes)");
   command->add_option("--devices", flags->devices,
-                      "Vulkan device of each replica, e.g. 0,1 or 0,0 (default: device 0 for every "
-                      "replica)");
+                      "Vulkan device of each rank (replica by replica, tp ranks each), e.g. 0,1 or "
+                      "0,0 (default: device 0 for every rank)");
   command->add_flag("--json", flags->json,
                     "One JSON object per input: {\"label\", \"probs\", \"logits\", \"bucket\", "
                     "\"tokens\"} (tokens = length with special tokens)");

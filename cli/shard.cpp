@@ -21,7 +21,7 @@ struct ShardFlags {
 Command add_shard_command(CLI::App& app) {
   auto flags = std::make_shared<ShardFlags>();
   auto* command = app.add_subcommand(
-      "shard", "Write per-rank tensor-parallel shards (OUT/tp_rank_<i>/model.safetensors + a "
+      "shard", "Write per-rank tensor-parallel shards of a decoder or BERT model (OUT/tp_rank_<i>/model.safetensors + a "
                "manifest, config and tokenizer files); load them with --model OUT --tp N");
   command->add_option("--model", flags->model, "Hugging Face model folder")->required();
   command->add_option("--out", flags->out, "Output folder")->required();
@@ -30,7 +30,7 @@ Command add_shard_command(CLI::App& app) {
   return {command, [flags] {
             RunFlags run;
             run.dtype_name = flags->dtype;
-            write_decoder_shards(flags->model, flags->tp, flags->out, run.dtype());
+            write_shards(flags->model, flags->tp, flags->out, run.dtype());
             fmt::print("wrote {} rank shards to {}\n", flags->tp, flags->out);
             return 0;
           }};

@@ -7,6 +7,7 @@
 #include "engine/io/checkpoint.h"
 #include "engine/model/config.h"
 #include "engine/model/decoder_weights.h"
+#include "engine/model/encoder_weights.h"
 #include "engine/io/safetensors_writer.h"
 #include "engine/io/shard_manifest.h"
 #include "engine/model/rank_plan.h"
@@ -31,23 +32,31 @@ class WriterSink final : public ShardSink {
 
 }  // namespace
 
-void write_decoder_shards(const std::filesystem::path& model, int tp, const std::filesystem::path& out,
-                          DType dtype) {
+void write_shards(const std::filesystem::path& model, int tp, const std::filesystem::path& out,
+                  DType dtype) {
   if (is_shard_folder(model))
     fail(ErrorCode::kInvalidArgument, "{} is already sharded; shard the original HF folder", model.string());
   const ModelConfig config = ModelConfig::load(model);
-  const DecoderConfig& decoder = config.decoder();
   // Validate the split for every rank before writing anything.
-  for (int rank = 0; rank < tp; ++rank) plan_decoder(decoder, {rank, tp});
+  for (int rank = 0; rank < tp; ++rank) {
+    if (config.is_decoder()) plan_decoder(config.decoder(), {rank, tp});
+    else plan_encoder(config.bert(), {rank, tp});
+  }
   const Checkpoint checkpoint = Checkpoint::open(model);
   std::filesystem::create_directories(out);
   for (int rank = 0; rank < tp; ++rank) {
     const TpConfig tp_config{rank, tp};
     SafetensorsWriter writer;
     WriterSink sink(writer, dtype);
+    // The family's tensor plan, sliced for this rank, into the writer.
     WeightLoader loader(checkpoint, nullptr, dtype, LoadMode::kShardWrite, &sink);
-    load_decoder_weights(loader, decoder, plan_decoder(decoder, tp_config), tp_config,
-                         plan_stages(decoder.num_layers, 1)[0]);
+    if (config.is_decoder()) {
+      const DecoderConfig& decoder = config.decoder();
+      load_decoder_weights(loader, decoder, plan_decoder(decoder, tp_config), tp_config,
+                           plan_stages(decoder.num_layers, 1)[0]);
+    } else {
+      load_encoder_weights(loader, config.bert(), plan_encoder(config.bert(), tp_config), tp_config);
+    }
     const auto folder = out / ("tp_rank_" + std::to_string(rank));
     std::filesystem::create_directories(folder);
     writer.write(folder / "model.safetensors",

@@ -8,8 +8,9 @@
 
 namespace vkinfer {
 
-// Writes the shard folder. Peak host memory is about one rank's shard.
-void write_decoder_shards(const std::filesystem::path& model, int tp, const std::filesystem::path& out,
+// Writes the shard folder of a decoder or a BERT encoder (its tensor plan,
+// sliced per rank). Peak host memory is about one rank's shard.
+void write_shards(const std::filesystem::path& model, int tp, const std::filesystem::path& out,
                           DType dtype);
 
 }  // namespace vkinfer

@@ -33,6 +33,19 @@ set -e
 [ "$code" != 0 ] && printf '%s' "$err" | grep -q "np 4" || { echo "pp 2 x tp 2 on 2 ranks: exit $code, said: $err"; exit 1; }
 echo "pp x tp != world: refused"
 
+# BERT at tp 2 over MPI: the logits of one process within 1e-5.
+bert="$(dirname "$0")/data/models/bert2"
+cargs=(classify --model "$bert" --input-ids 2,15,7,9,21,3 --json)
+one=$("$bin" "${cargs[@]}")
+two=$(timeout 120 mpirun --oversubscribe -np 2 "$bin" "${cargs[@]}" --tp 2)
+python3 - "$one" "$two" <<'PY' || { echo "classify tp=2 over MPI differs: $two vs $one"; exit 1; }
+import json, sys
+one, two = json.loads(sys.argv[1]), [json.loads(l) for l in sys.argv[2].splitlines() if l.startswith("{")]
+assert len(two) == 1, f"expected one JSON line (rank 0 only), got {len(two)}"
+assert max(abs(a - b) for a, b in zip(one["logits"], two[0]["logits"])) <= 1e-5
+PY
+echo "MPI classify tp=2 logits match"
+
 start=$(date +%s)
 set +e
 VKINFER_TEST_FAIL_RANK=1 timeout 60 mpirun --oversubscribe -np 2 "$bin" "${args[@]}" --tp 2 >/dev/null 2>&1

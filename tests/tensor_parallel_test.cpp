@@ -104,7 +104,7 @@ TEST(TensorParallel, ShardRoundTrip) {
   const auto expected = golden["cases"][0]["greedy_ids"].get<std::vector<int32_t>>();
   const auto out = std::filesystem::temp_directory_path() / ("vkinfer_shard_test_" + std::to_string(getpid()));
   std::filesystem::remove_all(out);
-  write_decoder_shards(model_dir("llama"), 2, out, DType::kF32);
+  write_shards(model_dir("llama"), 2, out, DType::kF32);
   EXPECT_TRUE(std::filesystem::exists(out / "tp_rank_0" / "model.safetensors"));
   EXPECT_TRUE(std::filesystem::exists(out / "tp_rank_1" / "model.safetensors"));
   EXPECT_TRUE(std::filesystem::exists(out / "tokenizer.json"));

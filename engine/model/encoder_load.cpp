@@ -4,6 +4,7 @@
 
 #include "engine/core/error.h"
 #include "engine/io/checkpoint.h"
+#include "engine/io/shard_manifest.h"
 #include "engine/vk/device.h"
 
 namespace vkinfer {
@@ -62,8 +63,12 @@ std::unique_ptr<Encoder> load_encoder(const std::filesystem::path& dir, vk::Devi
          "maxStorageBufferRange ({:.1f} MiB). HINT: lower --batch or the largest --buckets value",
          plan.largest_buffer / 1048576.0, limits.batch, limits.buckets.back(), device.info().name,
          device.info().max_storage_buffer_range / 1048576.0);
-  const Checkpoint checkpoint = Checkpoint::open(dir);
-  WeightLoader loader(checkpoint, device, dtype);
+  // A shard folder: this rank reads its own file; otherwise it slices the
+  // original checkpoint through the mmap.
+  const bool sharded = is_shard_folder(dir);
+  const Checkpoint checkpoint =
+      Checkpoint::open(sharded ? rank_folder(dir, comm.rank(), comm.world()) : dir);
+  WeightLoader loader(checkpoint, &device, dtype, sharded ? LoadMode::kShardRead : LoadMode::kDevice);
   EncoderWeights weights = load_encoder_weights(loader, config, shape, comm.tp());
   return std::make_unique<Encoder>(device, comm, config, shape, std::move(weights),
                                    std::move(limits));

@@ -27,22 +27,18 @@ struct Classifier::Replica {
 
 namespace {
 
-// Inputs of one forward: indices into the request, all padded to `bucket`.
-struct Group {
-  size_t bucket = 0;
-  std::vector<size_t> members;
-};
+}  // namespace
 
 // Sorted by length so each batch holds inputs of similar length; a batch
 // never spans two buckets, so short inputs are not padded to a long bucket.
-std::vector<Group> make_groups(const Encoder& encoder, const std::vector<EncoderInput>& inputs,
-                               int64_t batch) {
+std::vector<ClassifyGroup> plan_classify_groups(const Encoder& encoder,
+                                                const std::vector<EncoderInput>& inputs, int64_t batch) {
   std::vector<size_t> order(inputs.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     return inputs[a].ids.size() < inputs[b].ids.size();
   });
-  std::vector<Group> groups;
+  std::vector<ClassifyGroup> groups;
   for (size_t index : order) {
     const int64_t length = static_cast<int64_t>(inputs[index].ids.size());
     if (length < 1)
@@ -61,7 +57,6 @@ std::vector<Group> make_groups(const Encoder& encoder, const std::vector<Encoder
   return groups;
 }
 
-}  // namespace
 
 Classification make_classification(const BertConfig& config, const float* logits) {
   Classification result;
@@ -140,8 +135,14 @@ Encoding encode_truncated(const Tokenizer& tokenizer, const std::string& text,
 }
 
 EncoderInput Classifier::tokenize(const std::string& text, const std::optional<std::string>& pair) const {
-  const int max = static_cast<int>(max_length());
-  Encoding encoding = encode_truncated(tokenizer(), text, pair, options_.truncate ? max : 0);
+  return tokenize_for_encoder(tokenizer(), text, pair, max_length(), options_.truncate);
+}
+
+EncoderInput tokenize_for_encoder(const Tokenizer& tokenizer, const std::string& text,
+                                  const std::optional<std::string>& pair, int64_t max_length,
+                                  bool truncate) {
+  const int max = static_cast<int>(max_length);
+  Encoding encoding = encode_truncated(tokenizer, text, pair, truncate ? max : 0);
   if (static_cast<int>(encoding.ids.size()) > max)
     fail(ErrorCode::kInvalidArgument,
          "the input has {} tokens, more than the largest bucket ({}). HINT: pass --truncate to "
@@ -152,7 +153,7 @@ EncoderInput Classifier::tokenize(const std::string& text, const std::optional<s
 std::vector<Classification> Classifier::classify(const std::vector<EncoderInput>& inputs,
                                                  const ClassifyProgress& progress) {
   const Encoder& first = *replicas_.front()->encoder;
-  const std::vector<Group> groups = make_groups(first, inputs, options_.batch);
+  const std::vector<ClassifyGroup> groups = plan_classify_groups(first, inputs, options_.batch);
   std::vector<Classification> results(inputs.size());
   std::atomic<size_t> next{0};
   std::mutex progress_mutex;
@@ -164,7 +165,7 @@ std::vector<Classification> Classifier::classify(const std::vector<EncoderInput>
     try {
       const int64_t labels = replica.encoder->config().num_labels;
       for (size_t g = next++; g < groups.size() && !failed; g = next++) {
-        const Group& group = groups[g];
+        const ClassifyGroup& group = groups[g];
         std::vector<const EncoderInput*> batch;
         for (size_t index : group.members) batch.push_back(&inputs[index]);
         const std::vector<float> logits = replica.encoder->classify(*replica.stream, group.bucket, batch);
@@ -193,6 +194,32 @@ std::vector<Classification> Classifier::classify(const std::vector<EncoderInput>
     for (auto& thread : threads) thread.join();
   }
   if (failure) std::rethrow_exception(failure);
+  return results;
+}
+
+std::vector<Classification> classify_on_rank(Encoder& encoder, vk::CommandStream& stream,
+                                             Communicator& dp, int replica,
+                                             const std::vector<EncoderInput>& inputs, int64_t batch) {
+  const std::vector<ClassifyGroup> groups = plan_classify_groups(encoder, inputs, batch);
+  const int64_t labels = encoder.config().num_labels;
+  std::vector<float> logits(inputs.size() * labels, 0.0f);
+  for (size_t g = replica; g < groups.size(); g += dp.world()) {
+    const ClassifyGroup& group = groups[g];
+    std::vector<const EncoderInput*> members;
+    for (size_t index : group.members) members.push_back(&inputs[index]);
+    const std::vector<float> out = encoder.classify(stream, group.bucket, members);
+    for (size_t i = 0; i < group.members.size(); ++i)
+      std::copy_n(out.data() + i * labels, labels, logits.data() + group.members[i] * labels);
+  }
+  // Every input's row is non-zero on one replica only: the sum is a gather.
+  dp.all_reduce_sum(logits.data(), logits.size());
+  std::vector<Classification> results(inputs.size());
+  for (const ClassifyGroup& group : groups)
+    for (size_t index : group.members) {
+      results[index] = make_classification(encoder.config(), logits.data() + index * labels);
+      results[index].bucket = encoder.bucket_length(group.bucket);
+      results[index].tokens = static_cast<int64_t>(inputs[index].ids.size());
+    }
   return results;
 }
 

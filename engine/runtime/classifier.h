@@ -14,6 +14,7 @@
 
 #include "engine/core/dtype.h"
 #include "engine/model/encoder.h"
+#include "engine/parallel/communicator.h"
 #include "engine/vk/device.h"
 
 namespace vkinfer {
@@ -84,7 +85,36 @@ struct Encoding;
 Encoding encode_truncated(const Tokenizer& tokenizer, const std::string& text,
                           const std::optional<std::string>& pair, int max_length);
 
+// [CLS] text [SEP] (pair [SEP]) with token types, for an encoder whose
+// largest bucket is `max_length`: truncated as HF does when `truncate`, else
+// kInvalidArgument when longer.
+EncoderInput tokenize_for_encoder(const Tokenizer& tokenizer, const std::string& text,
+                                  const std::optional<std::string>& pair, int64_t max_length,
+                                  bool truncate);
+
 // Softmax, label and name for one row of logits.
 Classification make_classification(const BertConfig& config, const float* logits);
+
+// Inputs of one forward: indices into the request, all padded to `bucket`.
+struct ClassifyGroup {
+  size_t bucket = 0;
+  std::vector<size_t> members;
+};
+// The forwards of a request: inputs sorted by length, at most `batch` per
+// forward, never two buckets in one. kInvalidArgument for an empty input or
+// one longer than the largest bucket.
+std::vector<ClassifyGroup> plan_classify_groups(const Encoder& encoder,
+                                                const std::vector<EncoderInput>& inputs, int64_t batch);
+
+// One rank of a dp x tp grid of encoder replicas, run inside run_ranks (as
+// threads or MPI processes): `encoder` is this rank's tp slice (it
+// all-reduces over its tp group), `dp` joins the ranks of the same tp_rank
+// across replicas. Every rank of a replica runs the same forwards; replica r
+// takes forwards r, r + dp, ...; the logits are then summed over `dp` (each
+// input is written by one replica only), so every rank returns every
+// result, in input order.
+std::vector<Classification> classify_on_rank(Encoder& encoder, vk::CommandStream& stream,
+                                             Communicator& dp, int replica,
+                                             const std::vector<EncoderInput>& inputs, int64_t batch);
 
 }  // namespace vkinfer
