@@ -36,24 +36,33 @@ int run_plan(const PlanFlags& flags) {
   limits.max_rows_per_seq = std::min(flags.run.max_prefill_rows, limits.ctx);
   fmt::print("model {} ({}), {} layers, hidden {}, vocab {}\n", model, config.model_type,
              decoder.num_layers, decoder.hidden_size, decoder.vocab_size);
-  fmt::print("tp {}, ctx {}, batch {}, dtype {}\n", flags.run.tp, limits.ctx, limits.batch,
+  const std::vector<StageRange> stages = flags.run.stages(decoder.num_layers);
+  const int tp = flags.run.tp;
+  fmt::print("tp {}, pp {}, ctx {}, batch {}, dtype {}\n", tp, stages.size(), limits.ctx, limits.batch,
              flags.run.dtype_name);
   bool fits = true;
-  for (int rank = 0; rank < flags.run.tp; ++rank) {
-    const RankShape shape = plan_decoder(decoder, {rank, flags.run.tp});
-    const int index = ranks.devices.empty() ? 0 : ranks.devices[rank % ranks.devices.size()];
-    if (index >= static_cast<int>(instance->physical_devices().size()))
-      fail(ErrorCode::kInvalidArgument, "device {} does not exist", index);
-    const vk::DeviceInfo info = vk::query_device_info(instance->physical_devices()[index], index);
-    const MemoryPlan plan = plan_decoder_memory(decoder, shape, limits, flags.run.dtype(),
-                                                info.device_local_heap_bytes(),
-                                                plan_stages(decoder.num_layers, 1)[0]);
-    const bool ok = plan.total() <= plan.heap_bytes;
-    fits = fits && ok;
-    fmt::print("rank {} on device {} ({}): weights {:.1f} MiB + KV cache/activations {:.1f} MiB "
-               "= {:.1f} MiB of {:.1f} MiB heap: {}\n", rank, index, info.name,
-               plan.weight_bytes / 1048576.0, plan.runtime_bytes / 1048576.0,
-               plan.total() / 1048576.0, plan.heap_bytes / 1048576.0, ok ? "fits" : "DOES NOT FIT");
+  // Global ranks as run_ranks numbers them: tp innermost, then stages.
+  for (size_t s = 0; s < stages.size(); ++s) {
+    const StageRange& stage = stages[s];
+    if (stages.size() > 1)
+      fmt::print("stage {}: layers {}-{}{}{}\n", s, stage.first_layer, stage.end_layer - 1,
+                 stage.has_embedding ? ", embeddings" : "", stage.has_head ? ", final norm and head" : "");
+    for (int tp_rank = 0; tp_rank < tp; ++tp_rank) {
+      const int rank = static_cast<int>(s) * tp + tp_rank;
+      const RankShape shape = plan_decoder(decoder, {tp_rank, tp});
+      const int index = ranks.devices.empty() ? 0 : ranks.devices[rank % ranks.devices.size()];
+      if (index >= static_cast<int>(instance->physical_devices().size()))
+        fail(ErrorCode::kInvalidArgument, "device {} does not exist", index);
+      const vk::DeviceInfo info = vk::query_device_info(instance->physical_devices()[index], index);
+      const MemoryPlan plan = plan_decoder_memory(decoder, shape, limits, flags.run.dtype(),
+                                                  info.device_local_heap_bytes(), stage);
+      const bool ok = plan.total() <= plan.heap_bytes;
+      fits = fits && ok;
+      fmt::print("{}rank {} on device {} ({}): weights {:.1f} MiB + KV cache/activations {:.1f} MiB "
+                 "= {:.1f} MiB of {:.1f} MiB heap: {}\n", stages.size() > 1 ? "  " : "", rank, index,
+                 info.name, plan.weight_bytes / 1048576.0, plan.runtime_bytes / 1048576.0,
+                 plan.total() / 1048576.0, plan.heap_bytes / 1048576.0, ok ? "fits" : "DOES NOT FIT");
+    }
   }
   return fits ? 0 : 4;
 }
@@ -63,11 +72,12 @@ int run_plan(const PlanFlags& flags) {
 Command add_plan_command(CLI::App& app) {
   auto flags = std::make_shared<PlanFlags>();
   auto* command = app.add_subcommand(
-      "plan", "Print each rank's device-memory budget (weights/tp + KV cache/tp + activations) "
-              "against its device heap, before anything is allocated");
+      "plan", "Print each rank's device-memory budget (its stage's weights/tp + KV cache/tp + "
+              "activations) against its device heap, before anything is allocated");
   command->add_option("--model", flags->model, "Hugging Face model folder or sharded folder");
   command->add_option("--batch", flags->batch, "Sequences generated together");
   add_run_flags(command, flags->run);
+  add_pipeline_flags(command, flags->run);
   return {command, [flags] { return run_plan(*flags); }};
 }
 
