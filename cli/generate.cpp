@@ -14,6 +14,7 @@
 #include "engine/core/error.h"
 #include "engine/runtime/engine.h"
 #include "engine/runtime/generator.h"
+#include "engine/runtime/speculative.h"
 #include "engine/model/load_decoder.h"
 #include "engine/io/npy.h"
 #include "engine/text/tokenizer.h"
@@ -40,6 +41,8 @@ struct GenerateFlags {
   int64_t max_running = 0;  // KV slots; 0: one per prompt
   bool json = false;
   std::string logits_out;
+  std::string draft_model;   // speculative decoding: the draft's folder
+  int64_t draft_tokens = 4;  // tokens the draft proposes per target forward
   RunFlags run;
 };
 
@@ -88,6 +91,99 @@ ops::SamplingParams sampling_from(const GenerateFlags& flags) {
   return params;
 }
 
+// --draft-model: the target (any --tp) verifies what a draft proposes; one
+// prompt. The draft runs whole on every rank (it is small), so each rank
+// makes the same decisions from the same gathered logits.
+int run_speculative(const GenerateFlags& flags, const std::string& model, const Tokenizer& tokenizer,
+                    const std::vector<std::vector<int32_t>>& prompts,
+                    const std::vector<std::string>& prompt_texts, const GenerateOptions& options) {
+  if (flags.draft_tokens < 1)
+    fail(ErrorCode::kInvalidArgument, "--draft-tokens must be >= 1 (got {})", flags.draft_tokens);
+  if (prompts.size() != 1)
+    fail(ErrorCode::kInvalidArgument, "--draft-model runs one prompt at a time (batch 1); got {}",
+         prompts.size());
+  if (flags.run.pp != 1 || !flags.run.pipeline_cuts.empty() || !flags.logits_out.empty() || flags.max_running)
+    fail(ErrorCode::kInvalidArgument, "--draft-model does not combine with --pp, --pipeline-cuts, "
+         "--logits-out or --max-running");
+  const DecoderConfig target_config = ModelConfig::load(model).decoder();
+  const DecoderConfig draft_config = ModelConfig::load(flags.draft_model).decoder();
+  if (draft_config.vocab_size != target_config.vocab_size)
+    fail(ErrorCode::kInvalidArgument, "the draft model's vocabulary has {} tokens but the target's has "
+         "{}: a draft must share the target's tokenizer", draft_config.vocab_size, target_config.vocab_size);
+  // Same size is not enough: every id must name the same token.
+  std::unique_ptr<Tokenizer> draft_tokenizer;
+  try {
+    draft_tokenizer = Tokenizer::load(flags.draft_model);
+  } catch (const Error&) {  // a draft folder without tokenizer files: ids only
+  }
+  if (draft_tokenizer) {
+    if (draft_tokenizer->vocab_size() != tokenizer.vocab_size())
+      fail(ErrorCode::kInvalidArgument, "the draft's tokenizer has {} tokens, the target's {}",
+           draft_tokenizer->vocab_size(), tokenizer.vocab_size());
+    for (int32_t id = 0; id < tokenizer.vocab_size(); ++id)
+      if (draft_tokenizer->id_to_token(id) != tokenizer.id_to_token(id))
+        fail(ErrorCode::kInvalidArgument, "the draft's tokenizer differs from the target's: id {} is "
+             "'{}' there and '{}' here", id, draft_tokenizer->id_to_token(id), tokenizer.id_to_token(id));
+  }
+  const bool stream_text = !flags.json;
+  run_ranks(flags.run.rank_options(), [&](RankContext& rank) {
+    DecoderLimits limits;
+    limits.batch = 1;
+    limits.ctx = flags.run.ctx;
+    // The target keeps every row's logits (it verifies K + 1 rows at once),
+    // so its prefill chunks stay small enough for that buffer.
+    limits.max_rows_per_seq = std::max<int64_t>(flags.draft_tokens + 1, std::min<int64_t>(flags.run.max_prefill_rows, 64));
+    limits.all_logits = true;
+    const auto load_start = std::chrono::steady_clock::now();
+    auto target = load_decoder(model, rank.device, rank.comm, flags.run.dtype(), limits);
+    Engine target_engine(*target);
+    auto single = make_single_communicator();
+    DecoderLimits draft_limits;
+    draft_limits.batch = 1;
+    draft_limits.ctx = target->limits().ctx;
+    draft_limits.max_rows_per_seq = flags.run.max_prefill_rows;
+    auto draft = load_decoder(flags.draft_model, rank.device, *single, flags.run.dtype(), draft_limits);
+    Engine draft_engine(*draft);
+    const double load_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
+    SpeculativeGenerator generator(target_engine, draft_engine, flags.draft_tokens, &tokenizer);
+    const bool printer = rank.comm.rank() == 0 && rank.coord.replica == 0;
+    if (printer && stream_text) {
+      fmt::print("{}", prompt_texts[0]);
+      std::fflush(stdout);
+    }
+    auto on_token = [&](size_t, int32_t token, const std::string& piece) {
+      if (!printer || !stream_text) return;
+      fmt::print("{}{}", piece, token < 0 ? "\n" : "");
+      std::fflush(stdout);
+    };
+    SpeculativeStats stats;
+    const GenerateResult result = generator.run(prompts[0], options, on_token, &stats);
+    if (!printer) return;
+    const SequenceResult& sequence = result.sequences[0];
+    if (flags.json) {
+      nlohmann::json out;
+      out["prompt_ids"] = sequence.prompt_ids;
+      out["new_ids"] = sequence.new_ids;
+      out["text"] = sequence.text;
+      out["finish_reason"] = sequence.finish_reason;
+      out["prefill_ms"] = result.prefill_ms;
+      out["decode_tokens_per_s"] = result.decode_tokens_per_s();
+      out["acceptance_rate"] = stats.acceptance_rate();
+      out["tokens_per_target_forward"] = stats.tokens_per_target_forward();
+      out["target_forwards"] = stats.target_forwards;
+      fmt::print("{}\n", out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      return;
+    }
+    std::fflush(stdout);
+    fmt::print(stderr, "vkinfer: load {:.2f} s, prefill {:.1f} ms ({} tokens), decode {:.1f} tokens/s, "
+               "draft acceptance {:.1f}% ({:.2f} tokens per target forward, K = {})\n",
+               load_seconds, result.prefill_ms, result.prefill_rows, result.decode_tokens_per_s(),
+               100 * stats.acceptance_rate(), stats.tokens_per_target_forward(), flags.draft_tokens);
+  });
+  return 0;
+}
+
 int run_generate(const GenerateFlags& flags) {
   // Sequences run at their exact lengths now (no left padding), so buckets
   // would change nothing: refused rather than silently ignored.
@@ -122,6 +218,7 @@ int run_generate(const GenerateFlags& flags) {
   options.stop = flags.stop;
 
   const bool stream_text = !flags.json && prompts.size() == 1;
+  if (!flags.draft_model.empty()) return run_speculative(flags, model, *tokenizer, prompts, prompt_texts, options);
   std::mutex print_mutex;
   run_ranks(flags.run.rank_options(), [&](RankContext& rank) {
     DecoderLimits limits;
@@ -228,6 +325,10 @@ Command add_generate_command(CLI::App& app) {
                     "Print one JSON object per prompt: prompt_ids, new_ids, text, prefill_ms, "
                     "decode_tokens_per_s");
   command->add_option("--logits-out", flags->logits_out, "Write the prefill logits [T, V] as float32 .npy");
+  command->add_option("--draft-model", flags->draft_model,
+                      "Speculative decoding: a small model with the target's tokenizer proposes tokens "
+                      "that the target verifies, several per forward (one prompt)");
+  command->add_option("--draft-tokens", flags->draft_tokens, "Tokens the draft proposes per target forward (default 4)");
   add_run_flags(command, flags->run);
   add_pipeline_flags(command, flags->run);
   return {command, [flags] { return run_generate(*flags); }};

@@ -77,6 +77,23 @@ TEST(BadGenerate, BucketsDoNotApplyToGenerate) {
                      {"--buckets", "exact length"});
 }
 
+// Pipeline shapes, and speculative drafts that cannot serve the target.
+TEST(BadGenerate, PipelineAndDraftMistakes) {
+  EXPECT_CLEAN_ERROR(generate_gpt2({"--prompt-ids", "1,2", "--pp", "3"}), {"--pp 3", "2 layers"});
+  EXPECT_CLEAN_ERROR(generate_gpt2({"--prompt-ids", "1,2", "--pipeline-cuts", "1,1"}),
+                     {"strictly increasing"});
+  EXPECT_CLEAN_ERROR(generate_gpt2({"--prompt-ids", "1,2", "--pipeline-cuts", "2"}), {"outside [1, 1]"});
+  EXPECT_CLEAN_ERROR(generate_gpt2({"--prompt-ids", "1,2", "--pp", "3", "--pipeline-cuts", "1"}),
+                     {"--pipeline-cuts 1 makes 2 stages but --pp is 3"});
+  EXPECT_CLEAN_ERROR(generate_gpt2({"--prompt-ids", "1,2", "--pp", "2", "--microbatches", "0"}),
+                     {"--microbatches must be >= 1"});
+  EXPECT_CLEAN_ERROR(generate_gpt2({"--prompt-ids", "1,2", "--draft-model", good_model("llama").string()}),
+                     {"vocabulary has 347 tokens", "317"});
+  EXPECT_CLEAN_ERROR(generate_gpt2({"--prompt-ids", "1,2", "--draft-model", good_model("gpt2").string(),
+                                    "--draft-tokens", "0"}),
+                     {"--draft-tokens must be >= 1"});
+}
+
 TEST(BadGenerate, NegativeMaxNewTokens) {
   EXPECT_CLEAN_ERROR(generate_gpt2({"--prompt-ids", "1,2", "--max-new-tokens", "-3"}), {"--max-new-tokens"});
 }
