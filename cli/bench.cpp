@@ -19,6 +19,8 @@
 #include "engine/model/config.h"
 #include "engine/vk/instance.h"
 #include "engine/model/load_decoder.h"
+#include "engine/runtime/generator.h"
+#include "engine/runtime/speculative.h"
 #include "engine/runtime/synthetic_model.h"
 #include "engine/vk/device.h"
 #include "partition/ranks.h"
@@ -39,6 +41,8 @@ struct BenchFlags {
   int warmup = 1;
   bool json = false;
   bool profile = false;
+  std::string draft_model;   // also measure speculative decoding with this draft
+  int64_t draft_tokens = 4;
   RunFlags run;
 };
 
@@ -194,6 +198,8 @@ int run_bench(const BenchFlags& flags) {
     limits.ctx = flags.run.ctx > 0 ? flags.run.ctx
                                    : std::max<int64_t>(longest, flags.decode_depth + flags.decode_tokens) + 1;
     limits.max_rows_per_seq = std::min<int64_t>(flags.run.max_prefill_rows, limits.ctx);
+    // Speculative decoding verifies K + 1 rows and needs every row's logits.
+    limits.all_logits = !flags.draft_model.empty();
     const StageRange stage =
         flags.run.stages(ModelConfig::load(model).decoder().num_layers).at(rank.coord.stage);
     auto decoder = load_decoder(model, rank.device, rank.comm, flags.run.dtype(), limits, stage);
@@ -235,6 +241,46 @@ int run_bench(const BenchFlags& flags) {
       scheduler.retire(&decoding);
       time_prefill(engine, scheduler, profiled, lengths.front(), rng, &prefill_profile);
     }
+    // Speculative decoding against the target alone, both by the same
+    // clock: greedy generation of decode_tokens tokens after a prompt of the
+    // first prefill length, the same prompt each repetition pair.
+    nlohmann::json speculative;
+    if (!flags.draft_model.empty()) {
+      if (rank.topology.pp != 1) fail(ErrorCode::kInvalidArgument, "--draft-model does not combine with --pp");
+      if (decoding.slot >= 0) scheduler.retire(&decoding);  // the one KV slot
+      auto single = make_single_communicator();
+      DecoderLimits draft_limits;
+      draft_limits.ctx = limits.ctx;
+      draft_limits.max_rows_per_seq = limits.max_rows_per_seq;
+      auto draft = load_decoder(flags.draft_model, rank.device, *single, flags.run.dtype(), draft_limits);
+      Engine draft_engine(*draft);
+      SpeculativeGenerator speculative_generator(engine, draft_engine, flags.draft_tokens);
+      Generator plain(engine);
+      GenerateOptions options;
+      options.max_new_tokens = flags.decode_tokens;
+      options.ignore_eos = true;
+      std::vector<double> plain_rates, spec_rates, acceptance, per_forward;
+      for (int i = 0; i < flags.warmup + flags.reps; ++i) {
+        std::vector<int32_t> prompt(lengths.front());
+        for (int32_t& id : prompt) id = static_cast<int32_t>(rng() % decoder->config().vocab_size);
+        const GenerateResult alone = plain.run({prompt}, options);
+        SpeculativeStats stats;
+        const GenerateResult spec = speculative_generator.run(prompt, options, {}, &stats);
+        if (i < flags.warmup) continue;
+        plain_rates.push_back(alone.decode_tokens_per_s());
+        spec_rates.push_back(spec.decode_tokens_per_s());
+        acceptance.push_back(stats.acceptance_rate());
+        per_forward.push_back(stats.tokens_per_target_forward());
+      }
+      const double plain_median = summarize(plain_rates).median, spec_median = summarize(spec_rates).median;
+      speculative = {{"draft_model", flags.draft_model},
+                     {"draft_tokens", flags.draft_tokens},
+                     {"target_alone_tokens_per_s", stats_json(summarize(plain_rates))},
+                     {"tokens_per_s", stats_json(summarize(spec_rates))},
+                     {"acceptance_rate", summarize(acceptance).median},
+                     {"tokens_per_target_forward", summarize(per_forward).median},
+                     {"speedup", plain_median > 0 ? spec_median / plain_median : 0.0}};
+    }
     if (rank.comm.rank() != 0 || !stage.has_head) return;  // the last stage reports
     std::lock_guard<std::mutex> lock(report_mutex);
     const Stats decode = summarize(decode_rates);
@@ -253,6 +299,7 @@ int run_bench(const BenchFlags& flags) {
                           {"latency_ms", stats_json(summarize(latencies))},
                           {"collective_share", comm_share}}},
               {"weights_mib", decoder->weight_bytes() / 1048576.0}};
+    if (!speculative.is_null()) report["speculative"] = speculative;
     if (!flags.json) {
       fmt::print("model {} on {} (dtype {}, tp {}, pp {}), median of {} runs after {} warm-up\n", model,
                  rank.device.info().name, flags.run.dtype_name, rank.comm.world(), rank.topology.pp,
@@ -264,6 +311,13 @@ int run_bench(const BenchFlags& flags) {
       fmt::print("  decode  {:>5} tokens at depth {}: {:>9.1f} tokens/s  (min {:.1f}, max {:.1f}), "
                  "{:.2f} ms/token, {:.1f}% in collectives\n", flags.decode_tokens, flags.decode_depth,
                  decode.median, decode.min, decode.max, summarize(latencies).median, 100 * comm_share);
+      if (!speculative.is_null())
+        fmt::print("  speculative, K = {}: {:.1f} tokens/s against {:.1f} for the target alone "
+                   "(speed-up {:.2f}x), draft acceptance {:.1f}%, {:.2f} tokens per target forward\n",
+                   flags.draft_tokens, speculative["tokens_per_s"]["median"].get<double>(),
+                   speculative["target_alone_tokens_per_s"]["median"].get<double>(),
+                   speculative["speedup"].get<double>(), 100 * speculative["acceptance_rate"].get<double>(),
+                   speculative["tokens_per_target_forward"].get<double>());
       if (!decode_profile.empty()) print_profile(decode_profile, "decode step profile");
       if (!prefill_profile.empty()) print_profile(prefill_profile, "prefill profile");
     }
@@ -289,6 +343,9 @@ Command add_bench_command(CLI::App& app) {
   command->add_option("--warmup", flags->warmup, "Untimed warm-up repetitions");
   command->add_flag("--json", flags->json, "One JSON object with medians, spread and settings");
   command->add_flag("--profile", flags->profile, "Per-op GPU time from timestamp queries, with GB/s and GFLOPS");
+  command->add_option("--draft-model", flags->draft_model,
+                      "Also measure speculative decoding with this draft against the target alone");
+  command->add_option("--draft-tokens", flags->draft_tokens, "Draft tokens per target forward (default 4)");
   add_run_flags(command, flags->run);
   add_pipeline_flags(command, flags->run);
   return {command, [flags] { return run_bench(*flags); }};

@@ -213,9 +213,17 @@ GenerateResult SpeculativeGenerator::run(const std::vector<int32_t>& prompt, con
   KvCache& draft_cache = draft_.cache();
   struct Slots {  // given back however the request ends
     KvCache &t, &d;
-    int ts, ds;
-    ~Slots() { t.release(ts); d.release(ds); }
-  } slots{target_cache, draft_cache, target_cache.acquire(), draft_cache.acquire()};
+    int ts = -1, ds = -1;
+    ~Slots() {
+      if (ts >= 0) t.release(ts);
+      if (ds >= 0) d.release(ds);
+    }
+  } slots{target_cache, draft_cache};
+  slots.ts = target_cache.acquire();
+  slots.ds = draft_cache.acquire();
+  if (slots.ts < 0 || slots.ds < 0)
+    fail(ErrorCode::kInternal, "speculative: the {} model's KV slot is held by another sequence",
+         slots.ts < 0 ? "target" : "draft");
   vk::CommandStream target_stream(target.device()), draft_stream(draft_.decoder().device());
   const auto start = Clock::now();
   if (options.max_new_tokens == 0) {
