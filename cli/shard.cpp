@@ -4,6 +4,8 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "engine/core/error.h"
+#include "engine/model/config.h"
+#include "engine/core/error.h"
 #include "partition/shard_writer.h"
 
 namespace vkinfer::cli {
@@ -14,6 +16,7 @@ struct ShardFlags {
   std::string out;
   int tp = 2;
   std::string dtype = "f32";
+  RunFlags run;  // --pp / --pipeline-cuts: one folder per (stage, rank)
 };
 
 }  // namespace
@@ -27,11 +30,20 @@ Command add_shard_command(CLI::App& app) {
   command->add_option("--out", flags->out, "Output folder")->required();
   command->add_option("--tp", flags->tp, "Tensor-parallel degree")->required();
   command->add_option("--dtype", flags->dtype, "Matrix dtype in the shard files: f32 or f16");
+  command->add_option("--pp", flags->run.pp, "Pipeline stages: one folder per (stage, rank), each with its layers only");
+  command->add_option("--pipeline-cuts", flags->run.pipeline_cuts, "Explicit stage cuts, e.g. 4,9");
   return {command, [flags] {
-            RunFlags run;
-            run.dtype_name = flags->dtype;
-            write_shards(flags->model, flags->tp, flags->out, run.dtype());
-            fmt::print("wrote {} rank shards to {}\n", flags->tp, flags->out);
+            flags->run.dtype_name = flags->dtype;
+            std::vector<StageRange> stages;
+            if (flags->run.pp != 1 || !flags->run.pipeline_cuts.empty()) {
+              const ModelConfig config = ModelConfig::load(flags->model);
+              if (!config.is_decoder())
+                fail(ErrorCode::kInvalidArgument, "pipeline stages are for decoders; shard BERT by --tp only");
+              stages = flags->run.stages(config.decoder().num_layers);
+            }
+            write_shards(flags->model, flags->tp, flags->out, flags->run.dtype(), stages);
+            fmt::print("wrote {} rank shards{} to {}\n", flags->tp,
+                       stages.empty() ? "" : fmt::format(" for each of {} stages", stages.size()), flags->out);
             return 0;
           }};
 }

@@ -33,10 +33,15 @@ class WriterSink final : public ShardSink {
 }  // namespace
 
 void write_shards(const std::filesystem::path& model, int tp, const std::filesystem::path& out,
-                  DType dtype) {
+                  DType dtype, const std::vector<StageRange>& stages) {
   if (is_shard_folder(model))
     fail(ErrorCode::kInvalidArgument, "{} is already sharded; shard the original HF folder", model.string());
   const ModelConfig config = ModelConfig::load(model);
+  if (!stages.empty() && !config.is_decoder())
+    fail(ErrorCode::kInvalidArgument, "pipeline stages are for decoders; shard BERT by --tp only");
+  // Whole-model shards are one stage holding everything.
+  const std::vector<StageRange> parts =
+      stages.empty() && config.is_decoder() ? plan_stages(config.decoder().num_layers, 1) : stages;
   // Validate the split for every rank before writing anything.
   for (int rank = 0; rank < tp; ++rank) {
     if (config.is_decoder()) plan_decoder(config.decoder(), {rank, tp});
@@ -44,24 +49,25 @@ void write_shards(const std::filesystem::path& model, int tp, const std::filesys
   }
   const Checkpoint checkpoint = Checkpoint::open(model);
   std::filesystem::create_directories(out);
-  for (int rank = 0; rank < tp; ++rank) {
-    const TpConfig tp_config{rank, tp};
-    SafetensorsWriter writer;
-    WriterSink sink(writer, dtype);
-    // The family's tensor plan, sliced for this rank, into the writer.
-    WeightLoader loader(checkpoint, nullptr, dtype, LoadMode::kShardWrite, &sink);
-    if (config.is_decoder()) {
-      const DecoderConfig& decoder = config.decoder();
-      load_decoder_weights(loader, decoder, plan_decoder(decoder, tp_config), tp_config,
-                           plan_stages(decoder.num_layers, 1)[0]);
-    } else {
-      load_encoder_weights(loader, config.bert(), plan_encoder(config.bert(), tp_config), tp_config);
+  for (size_t s = 0; s < std::max<size_t>(parts.size(), 1); ++s)
+    for (int rank = 0; rank < tp; ++rank) {
+      const TpConfig tp_config{rank, tp};
+      SafetensorsWriter writer;
+      WriterSink sink(writer, dtype);
+      // The family's tensor plan, sliced for this rank, into the writer.
+      WeightLoader loader(checkpoint, nullptr, dtype, LoadMode::kShardWrite, &sink);
+      if (config.is_decoder()) {
+        const DecoderConfig& decoder = config.decoder();
+        load_decoder_weights(loader, decoder, plan_decoder(decoder, tp_config), tp_config, parts[s]);
+      } else {
+        load_encoder_weights(loader, config.bert(), plan_encoder(config.bert(), tp_config), tp_config);
+      }
+      const auto stage_dir = stages.empty() ? out : out / ("stage_" + std::to_string(s));
+      const auto folder = stage_dir / ("tp_rank_" + std::to_string(rank));
+      std::filesystem::create_directories(folder);
+      writer.write(folder / "model.safetensors",
+                   {{"format", kShardFormat}, {"tp", std::to_string(tp)}, {"rank", std::to_string(rank)}});
     }
-    const auto folder = out / ("tp_rank_" + std::to_string(rank));
-    std::filesystem::create_directories(folder);
-    writer.write(folder / "model.safetensors",
-                 {{"format", kShardFormat}, {"tp", std::to_string(tp)}, {"rank", std::to_string(rank)}});
-  }
   for (const char* name : {"config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
                            "special_tokens_map.json", "vocab.json", "merges.txt", "vocab.txt",
                            "added_tokens.json", "tokenizer.model"}) {
@@ -74,6 +80,10 @@ void write_shards(const std::filesystem::path& model, int tp, const std::filesys
                              {"model_type", config.model_type},
                              {"dtype", dtype_name(dtype)},
                              {"source", std::filesystem::absolute(model).string()}};
+  if (!stages.empty()) {
+    manifest["stages"] = nlohmann::json::array();
+    for (const StageRange& stage : stages) manifest["stages"].push_back({stage.first_layer, stage.end_layer});
+  }
   std::ofstream(out / kShardManifestName) << manifest.dump(2) << "\n";
 }
 

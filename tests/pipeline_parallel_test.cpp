@@ -6,13 +6,17 @@
 // clear error each.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <mutex>
+#include <unistd.h>
 
 #include "engine/core/error.h"
 #include "engine/model/config.h"
 #include "engine/model/load_decoder.h"
 #include "engine/runtime/generator.h"
+#include "engine/io/checkpoint.h"
 #include "partition/ranks.h"
+#include "partition/shard_writer.h"
 #include "tests/support/compare.h"
 #include "tests/support/expect_error.h"
 #include "tests/support/golden.h"
@@ -109,6 +113,32 @@ TEST(PipelineParallel, MicrobatchesAndCutsKeepEachSequencesTokens) {
   }
   const GenerateResult cut = generate_pp(dir, {1, 0, 2, {2}}, prompts, 6, false);
   for (size_t i = 0; i < prompts.size(); ++i) EXPECT_EQ(cut.sequences[i].new_ids, single.sequences[i].new_ids);
+}
+
+// `vkinfer shard --pp`: one folder per (stage, rank), each holding only its
+// stage's tensors, loads to the same tokens as the Hugging Face folder; a
+// run cut elsewhere is refused with the shard's cut named.
+TEST(PipelineParallel, StagedShardsHoldOnlyTheirStage) {
+  const std::string dir = model_dir("opt_postln");  // 3 layers
+  const auto out = std::filesystem::temp_directory_path() / ("vkinfer_pp_shard_" + std::to_string(getpid()));
+  std::filesystem::remove_all(out);
+  write_shards(dir, 1, out, DType::kF32, plan_stages(3, 3));
+  for (int s = 0; s < 3; ++s) {
+    const Checkpoint shard = Checkpoint::open(out / ("stage_" + std::to_string(s)) / "tp_rank_0");
+    for (const std::string& name : shard.names())
+      if (name.starts_with("layers.")) EXPECT_TRUE(name.starts_with("layers." + std::to_string(s) + ".")) << name;
+    // OPT's learned positions go with the embedding; its tied head's table
+    // is held by the first stage and again by the head's.
+    EXPECT_EQ(shard.has("positions"), s == 0);
+    EXPECT_EQ(shard.has("embed"), s != 1);
+  }
+  const std::vector<std::vector<int32_t>> prompt = {{5, 17, 3, 29}};
+  const GenerateResult original = generate_pp(dir, {1, 3}, prompt, 6, false);
+  EXPECT_EQ(generate_pp(out.string(), {1, 3}, prompt, 6, false).sequences[0].new_ids,
+            original.sequences[0].new_ids);
+  testing::expect_error([&] { generate_pp(out.string(), {1, 2}, prompt, 1, false); },
+                        ErrorCode::kInvalidArgument, {"sharded into pipeline stages [0, 1) [1, 2) [2, 3)"});
+  std::filesystem::remove_all(out);
 }
 
 TEST(PipelineParallel, BadShapesAreClearErrors) {

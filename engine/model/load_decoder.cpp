@@ -42,7 +42,7 @@ std::unique_ptr<Decoder> load_decoder(const std::filesystem::path& dir, vk::Devi
   // A shard folder: this rank reads its own file; otherwise it slices the
   // original checkpoint through the mmap.
   const bool sharded = is_shard_folder(dir);
-  const Checkpoint checkpoint = Checkpoint::open(sharded ? rank_folder(dir, comm.rank(), comm.world()) : dir);
+  const Checkpoint checkpoint = Checkpoint::open(sharded ? rank_folder(dir, comm.rank(), comm.world(), stage.first_layer, stage.end_layer) : dir);
   WeightLoader loader(checkpoint, &device, dtype, sharded ? LoadMode::kShardRead : LoadMode::kDevice);
   DecoderWeights weights = load_decoder_weights(loader, config, shape, comm.tp(), stage);
   return std::make_unique<Decoder>(device, comm, config, shape, std::move(weights), limits, stage);
