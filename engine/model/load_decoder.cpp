@@ -35,7 +35,7 @@ std::unique_ptr<Decoder> load_decoder(const std::filesystem::path& dir, vk::Devi
     fail(ErrorCode::kOutOfMemory,
          "the model needs {:.1f} MiB per rank on the device (weights {:.1f} MiB + KV "
          "cache/activations {:.1f} MiB) but device {} has a {:.1f} MiB heap. HINT: use "
-         "{}a smaller --ctx/--batch, or more --tp ranks (see `vkinfer plan`)",
+         "{}a smaller --ctx/--batch, or more --tp ranks or --pp stages (see `vkinfer plan`)",
          plan.total() / 1048576.0, plan.weight_bytes / 1048576.0, plan.runtime_bytes / 1048576.0,
          device.info().name, plan.heap_bytes / 1048576.0,
          dtype == DType::kF32 ? "--dtype f16, " : "");
