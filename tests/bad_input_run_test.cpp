@@ -94,6 +94,29 @@ TEST(BadGenerate, PipelineAndDraftMistakes) {
                      {"--draft-tokens must be >= 1"});
 }
 
+// Token ids need no tokenizer (as transformers runs such a folder): a
+// folder with only config.json and weights generates from --prompt-ids the
+// ids the full folder gives; text prompts and stop strings are clean errors.
+TEST(BadGenerate, FolderWithoutTokenizerRunsFromIds) {
+  testing::TempDir temp;
+  const fs::path bare = temp / "bare";
+  fs::create_directories(bare);
+  for (const char* file : {"config.json", "model.safetensors"})
+    fs::copy_file(good_model("gpt2") / file, bare / file);
+  const std::vector<std::string> ids = {"--prompt-ids", "5,17,42", "--max-new-tokens", "6", "--json"};
+  std::vector<std::string> args = {"generate", "--model", bare.string()};
+  args.insert(args.end(), ids.begin(), ids.end());
+  const CliResult without = run_vkinfer(args);
+  ASSERT_EQ(without.exit_code, 0) << without.describe();
+  const CliResult with = generate_gpt2(ids);
+  ASSERT_EQ(with.exit_code, 0) << with.describe();
+  EXPECT_EQ(json::parse(without.out)["new_ids"], json::parse(with.out)["new_ids"]);
+  EXPECT_CLEAN_ERROR(run_vkinfer({"generate", "--model", bare.string(), "--prompt", "hello"}),
+                     {"no tokenizer.json"});
+  EXPECT_CLEAN_ERROR(run_vkinfer({"generate", "--model", bare.string(), "--prompt-ids", "1,2", "--stop", "x"}),
+                     {"stop strings need the model's tokenizer"});
+}
+
 TEST(BadGenerate, NegativeMaxNewTokens) {
   EXPECT_CLEAN_ERROR(generate_gpt2({"--prompt-ids", "1,2", "--max-new-tokens", "-3"}), {"--max-new-tokens"});
 }

@@ -31,6 +31,9 @@ class Tokenizer {
 
   // Throws vkinfer::Error naming the file on missing/malformed input.
   static std::unique_ptr<Tokenizer> load(const std::filesystem::path& dir);
+  // True when `dir` holds any tokenizer file load() looks for (a model run
+  // from token ids needs none).
+  static bool present(const std::filesystem::path& dir);
 
   // add_special_tokens adds what the model's post-processor adds ([CLS]/[SEP]
   // for BERT, <s> for Llama, nothing for GPT-2). Special tokens written inside

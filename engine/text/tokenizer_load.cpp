@@ -426,6 +426,12 @@ std::unique_ptr<Tokenizer> load_classic_wordpiece(const FolderConfig& cfg) {
 
 }  // namespace
 
+bool Tokenizer::present(const fs::path& dir) {
+  for (const char* file : {"tokenizer.json", "vocab.json", "merges.txt", "vocab.txt", "tokenizer.model"})
+    if (fs::exists(dir / file)) return true;
+  return false;
+}
+
 std::unique_ptr<Tokenizer> Tokenizer::load(const fs::path& dir) {
   if (!fs::is_directory(dir)) fail(ErrorCode::kBadFile, "{}: tokenizer folder not found", dir.string());
   FolderConfig cfg;
