@@ -66,6 +66,10 @@ void main() {
   const uint seq_end = seq_bounds[2u * seq + 1u];
   // Keys row i may see end here: its causal limit or the sequence's end.
 #define KEY_END(i) min(pc.keys, pc.causal != 0u ? pc.past + pc.row0 + (i) + 1u : seq_end)
+  // ... and begin at the sequence's first key or, under a sliding window,
+  // `window` positions before the row's own.
+#define KEY_BEGIN(i) (pc.window != 0u && pc.past + pc.row0 + (i) > pc.window \
+                          ? max(key_begin, pc.past + pc.row0 + (i) - pc.window) : key_begin)
   for (uint i = 0u; i < TILE_M; ++i)
     for (uint n = 0u; n < TILE_N; ++n) acc[i][n] = 0.0;
 
@@ -73,7 +77,7 @@ void main() {
   if (n0 >= pc.keys) return;
   // A tile wholly hidden from its rows (above the causal diagonal) is written
   // as -inf without computing it.
-  const bool visible = n0 < KEY_END(last_row) && n0 + TILE_N > key_begin;
+  const bool visible = n0 < KEY_END(last_row) && n0 + TILE_N > KEY_BEGIN(i0);
   if (visible) {
     uint q_base[TILE_M], k_base[TILE_N];
     for (uint i = 0u; i < TILE_M; ++i)
@@ -97,7 +101,7 @@ void main() {
     const uint s_row = pc.s_offset + (z * pc.rows + i0 + i) * pc.s_stride;
     for (uint n = 0u; n < TILE_N; ++n) {
       const uint j = n0 + n;
-      if (j < pc.keys) out_data[s_row + j] = j >= key_begin && j < key_end ? pc.scale * acc[i][n] : kNegInf;
+      if (j < pc.keys) out_data[s_row + j] = j >= KEY_BEGIN(i0 + i) && j < key_end ? pc.scale * acc[i][n] : kNegInf;
     }
   }
 #else  // MIX

@@ -250,7 +250,7 @@ struct PackedSequence {
 };
 
 void run_packed_case(const std::vector<PackedSequence>& seqs, int64_t H, int64_t KVH, int64_t D,
-                     const ops::ReducePolicy& policy, bool scratch) {
+                     const ops::ReducePolicy& policy, bool scratch, int64_t window = 0) {
   vk::Device& device = test_device();
   const int64_t slots = 4, ctx = 40, width = (H + 2 * KVH) * D;
   vk::Buffer k_cache = vk::Buffer::create(device, slots * KVH * ctx * D * 4, vk::MemoryKind::kDevice);
@@ -269,7 +269,9 @@ void run_packed_case(const std::vector<PackedSequence>& seqs, int64_t H, int64_t
       const int64_t first = cached_part ? 0 : seqs[i].past;
       const int64_t end = cached_part ? seqs[i].past : seqs[i].past + seqs[i].rows;
       for (int64_t p = first; p < end; ++p) {
-        uint32_t entry[ATTENTION_ROW_WORDS] = {0, uint32_t(p + 1), seqs[i].slot, uint32_t(first), uint32_t(p), 0, 0, 0};
+        // A sliding window's first key, as the decoder writes it.
+        const uint32_t key_begin = window > 0 && p > window ? uint32_t(p - window) : 0u;
+        uint32_t entry[ATTENTION_ROW_WORDS] = {key_begin, uint32_t(p + 1), seqs[i].slot, uint32_t(first), uint32_t(p), 0, 0, 0};
         table.insert(table.end(), entry, entry + ATTENTION_ROW_WORDS);
         rows.insert(rows.end(), all[i].begin() + p * width, all[i].begin() + (p + 1) * width);
       }
@@ -314,6 +316,7 @@ void run_packed_case(const std::vector<PackedSequence>& seqs, int64_t H, int64_t
   }
   args.batch = 1; args.rows_per_seq = R; args.num_heads = H; args.num_kv_heads = KVH;
   args.head_dim = D; args.causal = true;
+  args.window = window;
   args.scale = 1.0f / std::sqrt(float(D));
   if (scores) args.scores = &*scores;
   args.fresh = ops::View(qkv.buffer, static_cast<uint32_t>(H * D), static_cast<uint32_t>(width));
@@ -341,10 +344,10 @@ void run_packed_case(const std::vector<PackedSequence>& seqs, int64_t H, int64_t
         }
     }
     auto expected = reference::attention(q, k, v, 1, c.rows, S, H, KVH, D, c.past, true, {0}, {0},
-                                         1.0 / std::sqrt(double(D)));
+                                         1.0 / std::sqrt(double(D)), window);
     std::vector<float> part(got.begin() + row0 * H * D, got.begin() + (row0 + c.rows) * H * D);
     EXPECT_CLOSE(expected, part, kAtol, kRtol) << "sequence " << i << " slot " << c.slot << " past " << c.past
-                                               << " rows " << c.rows << " D=" << D;
+                                               << " rows " << c.rows << " D=" << D << " window " << window;
     row0 += c.rows;
   }
   std::vector<float> k_got(poison.size()), v_got(poison.size());
@@ -362,6 +365,27 @@ TEST(Attention, PackedStepBatchOfSequencesAtTheirOwnSlots) {
     for (int64_t D : {12, 16}) {
       run_packed_case(mixed, 4, 2, D, policy.reduce, false);
       run_packed_case(one, 6, 3, D, policy.reduce, true);
+    }
+  }
+}
+
+// Sliding-window attention (Mistral): each row sees its own position and the
+// `window` before it. Rows before, at and past the window's reach, decode
+// rows and chunks, through the fused kernel and (one sequence with scratch)
+// the GEMM path, whose blocks then start past key 0.
+TEST(Attention, SlidingWindowHidesKeysBeyondIt) {
+  const std::vector<PackedSequence> mixed = {{2, 5, 1}, {0, 0, 9}, {3, 9, 3}, {1, 17, 1}};
+  const std::vector<PackedSequence> one = {{1, 4, 21}};
+  std::vector<std::pair<std::string, ops::ReducePolicy>> policies;
+  for (const auto& [name, policy] : testing::all_policies(test_device().info()))
+    policies.emplace_back(name, policy.reduce);
+  if (test_device().info().enabled.texel_buffers)
+    for (const ops::ReducePolicy& policy : gemm_policies()) policies.emplace_back("gemm", policy);
+  for (const auto& [name, policy] : policies) {
+    SCOPED_TRACE(name);
+    for (int64_t window : {1, 6, 7}) {
+      run_packed_case(mixed, 4, 2, 16, policy, false, window);
+      run_packed_case(one, 6, 3, 16, policy, true, window);
     }
   }
 }

@@ -234,6 +234,72 @@ TEST_F(ConfigFileTest, FamilyDefaultsMatchTransformers) {
   }
 }
 
+// The families added in wave 2: defaults from configuration_{qwen2,mistral,
+// gemma}.py (4.40.2) and configuration_phi3.py (4.44.2), and what the
+// modeling code builds from them.
+TEST_F(ConfigFileTest, NewFamilyDefaultsMatchTransformers) {
+  {
+    const DecoderConfig c = load({{"model_type", "qwen2"}}).decoder();
+    EXPECT_EQ(c.vocab_size, 151936);
+    EXPECT_EQ(c.intermediate_size, 22016);
+    EXPECT_EQ(c.max_positions, 32768);
+    EXPECT_TRUE(c.qkv_bias);
+    EXPECT_FALSE(c.attn_out_bias);
+    EXPECT_EQ(c.sliding_window, 0);  // use_sliding_window defaults to false
+    EXPECT_EQ(c.bos_token_id, -1);
+    EXPECT_TRUE(c.eos_token_ids.empty());
+  }
+  {
+    const DecoderConfig c = load({{"model_type", "mistral"}}).decoder();
+    EXPECT_EQ(c.num_kv_heads, 8);
+    EXPECT_EQ(c.intermediate_size, 14336);
+    EXPECT_EQ(c.max_positions, 4096 * 32);
+    EXPECT_EQ(c.sliding_window, 4096);
+    EXPECT_EQ(load({{"model_type", "mistral"}, {"sliding_window", nullptr}}).decoder().sliding_window, 0);
+  }
+  {
+    const DecoderConfig c = load({{"model_type", "gemma"}, {"hidden_act", "gelu"}}).decoder();
+    EXPECT_EQ(c.vocab_size, 256000);
+    EXPECT_EQ(c.hidden_size, 3072);
+    EXPECT_EQ(c.head_dim, 256);  // from the config, not 3072 / 16
+    EXPECT_EQ(c.rotary_dim, 256);
+    EXPECT_EQ(c.activation, Activation::kGeluTanh);  // hidden_activation=None overrides hidden_act
+    EXPECT_EQ(c.norm_gain_offset, 1.0f);
+    EXPECT_EQ(c.embed_scale, static_cast<float>(std::sqrt(3072.0)));
+    EXPECT_TRUE(c.tie_word_embeddings);
+    EXPECT_EQ(c.bos_token_id, 2);
+    EXPECT_EQ(c.eos_token_ids, std::vector<int>{1});
+    EXPECT_EQ(c.pad_token_id, 0);
+    EXPECT_EQ(load({{"model_type", "gemma"}, {"hidden_activation", "gelu"}}).decoder().activation,
+              Activation::kGeluErf);
+  }
+  {
+    const DecoderConfig c = load({{"model_type", "phi3"}}).decoder();
+    EXPECT_EQ(c.vocab_size, 32064);
+    EXPECT_EQ(c.intermediate_size, 8192);
+    EXPECT_EQ(c.norm_eps, 1e-5);
+    EXPECT_TRUE(c.fused_qkv);
+    EXPECT_TRUE(c.fused_gate_up);
+    EXPECT_EQ(c.eos_token_ids, std::vector<int>{32000});
+    EXPECT_EQ(c.pad_token_id, 32000);
+    EXPECT_EQ(c.sliding_window, 0);  // read by flash attention only
+  }
+}
+
+TEST_F(ConfigFileTest, NewFamiliesRefuseWhatTheyCannotRun) {
+  expect_bad({{"model_type", "qwen2"}, {"rope_scaling", {{"type", "yarn"}, {"factor", 4.0}}}},
+             ErrorCode::kUnsupported, {"\"rope_scaling\"", "yarn", "qwen2"});
+  expect_bad({{"model_type", "qwen2"}, {"use_sliding_window", true}, {"num_hidden_layers", 30},
+              {"max_window_layers", 28}},
+             ErrorCode::kUnsupported, {"\"max_window_layers\""});
+  expect_bad({{"model_type", "phi3"}, {"rope_scaling", {{"type", "longrope"}}}},
+             ErrorCode::kUnsupported, {"\"rope_scaling\"", "longrope"});
+  expect_bad({{"model_type", "mistral"}, {"head_dim", 64}}, ErrorCode::kUnsupported, {"\"head_dim\""});
+  expect_bad({{"model_type", "gemma"}, {"head_dim", 7}}, ErrorCode::kBadConfig, {"\"head_dim\"", "even"});
+  expect_bad({{"model_type", "gemma"}, {"num_key_value_heads", 3}}, ErrorCode::kBadConfig,
+             {"\"num_key_value_heads\""});
+}
+
 TEST_F(ConfigFileTest, FollowsTransformersConventions) {
   // attribute_map aliases are applied after the named arguments, so they win.
   EXPECT_EQ(load({{"model_type", "gpt2"}, {"n_embd", 32}, {"hidden_size", 64}, {"n_head", 4}})
@@ -255,7 +321,7 @@ TEST_F(ConfigFileTest, FollowsTransformersConventions) {
 
 TEST_F(ConfigFileTest, ArchNamesRoundTrip) {
   for (Arch arch : {Arch::kBert, Arch::kGpt2, Arch::kLlama, Arch::kOpt, Arch::kGptJ,
-                    Arch::kGptNeoX}) {
+                    Arch::kGptNeoX, Arch::kQwen2, Arch::kMistral, Arch::kGemma, Arch::kPhi3}) {
     EXPECT_EQ(arch_from_string(arch_name(arch)), arch);
   }
   expect_error([] { arch_from_string("t5"); }, ErrorCode::kUnsupported, {"\"t5\"", "gpt_neox"});

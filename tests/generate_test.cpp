@@ -99,7 +99,7 @@ TEST_P(GenerateGolden, F16WeightsGiveTheSameGreedyTokens) {
 INSTANTIATE_TEST_SUITE_P(AllFamilies, GenerateGolden,
                          ::testing::Values("gpt2", "llama", "llama_tied", "opt", "opt_postln", "gptj",
                                            "gpt_neox", "gpt_neox_seq", "llama_rope_dynamic",
-                                           "gpt_neox_rope_linear", "gpt2_layer_scaled", "llama3_rope"));
+                                           "gpt_neox_rope_linear", "gpt2_layer_scaled", "llama3_rope", "qwen2", "qwen2_tied", "mistral", "gemma", "phi3"));
 
 TEST(Generate, SeededSamplingIsReproducibleAndTopK1IsGreedy) {
   const auto golden = load_golden("llama");

@@ -97,7 +97,7 @@ TEST_P(PipelineParallel, MatchesOneStage) {
 INSTANTIATE_TEST_SUITE_P(AllFamilies, PipelineParallel,
                          ::testing::Values("gpt2", "llama", "llama_tied", "opt", "opt_postln", "gptj",
                                            "gpt_neox", "gpt_neox_seq", "llama_rope_dynamic",
-                                           "gpt2_layer_scaled", "llama3_rope"));
+                                           "gpt2_layer_scaled", "llama3_rope", "qwen2", "qwen2_tied", "mistral", "gemma", "phi3"));
 
 // Microbatches split a step's sequences; each keeps the tokens it gets at
 // pp 1, and explicit cuts equal even ones.

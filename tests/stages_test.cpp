@@ -122,7 +122,7 @@ TEST_P(Stages, CutModelEqualsWholeModel) {
 // post-norm variant, GPT-J and GPT-NeoX (parallel residual).
 INSTANTIATE_TEST_SUITE_P(Families, Stages,
                          ::testing::Values("gpt2", "gpt2_layer_scaled", "llama", "llama_tied", "opt",
-                                           "opt_postln", "gptj", "gpt_neox"));
+                                           "opt_postln", "gptj", "gpt_neox", "gemma", "phi3"));
 
 TEST(Stages, PlanChargesEachStageOnlyItsOwnWeights) {
   const ModelConfig model = ModelConfig::load(model_dir("gpt2_layer_scaled"));

@@ -86,7 +86,7 @@ TEST_P(TensorParallel, MatchesSingleRank) {
 INSTANTIATE_TEST_SUITE_P(AllFamilies, TensorParallel,
                          ::testing::Values("gpt2", "llama", "llama_tied", "opt", "opt_postln", "gptj",
                                            "gpt_neox", "gpt_neox_seq", "llama_rope_dynamic",
-                                           "gpt2_layer_scaled", "llama3_rope"));
+                                           "gpt2_layer_scaled", "llama3_rope", "qwen2", "qwen2_tied", "mistral", "gemma", "phi3"));
 
 TEST(TensorParallel, HeadsNotDivisibleIsAClearError) {
   try {
@@ -98,21 +98,40 @@ TEST(TensorParallel, HeadsNotDivisibleIsAClearError) {
   }
 }
 
-TEST(TensorParallel, ShardRoundTrip) {
-  const auto golden = load_golden("llama");
+// Writes `name`'s tp 2 shards to `out` and checks they generate exactly what
+// the Hugging Face folder does at tp 2.
+void expect_shards_equal_folder(const std::string& name, const std::filesystem::path& out) {
+  const auto golden = load_golden(name);
   const auto prompt = golden["cases"][0]["prompt_ids"].get<std::vector<int32_t>>();
   const auto expected = golden["cases"][0]["greedy_ids"].get<std::vector<int32_t>>();
-  const auto out = std::filesystem::temp_directory_path() / ("vkinfer_shard_test_" + std::to_string(getpid()));
   std::filesystem::remove_all(out);
-  write_shards(model_dir("llama"), 2, out, DType::kF32);
+  write_shards(model_dir(name), 2, out, DType::kF32);
   EXPECT_TRUE(std::filesystem::exists(out / "tp_rank_0" / "model.safetensors"));
   EXPECT_TRUE(std::filesystem::exists(out / "tp_rank_1" / "model.safetensors"));
   EXPECT_TRUE(std::filesystem::exists(out / "tokenizer.json"));
   const GenerateResult sharded = generate_tp(out.string(), 2, prompt, expected.size(), true);
-  EXPECT_EQ(sharded.sequences[0].new_ids, expected);
-  const GenerateResult original = generate_tp(model_dir("llama"), 2, prompt, expected.size(), true);
+  EXPECT_EQ(sharded.sequences[0].new_ids, expected) << name;
+  const GenerateResult original = generate_tp(model_dir(name), 2, prompt, expected.size(), true);
   // Same slices, same arithmetic: the shard path must be bit-identical.
-  EXPECT_CLOSE(original.prefill_logits, sharded.prefill_logits, 0.0, 0.0);
+  EXPECT_CLOSE(original.prefill_logits, sharded.prefill_logits, 0.0, 0.0) << name;
+}
+
+// Gemma's norm gains (1 + w: shards keep w) and Phi-3's fused qkv and
+// gate_up tensors (sliced per rank) round-trip too.
+TEST(TensorParallel, ShardsOfEveryWeightLayoutRoundTrip) {
+  for (const char* name : {"gemma", "phi3"}) {
+    const auto out = std::filesystem::temp_directory_path() /
+                     ("vkinfer_shard_test_" + std::string(name) + std::to_string(getpid()));
+    expect_shards_equal_folder(name, out);
+    std::filesystem::remove_all(out);
+  }
+}
+
+TEST(TensorParallel, ShardRoundTrip) {
+  const auto golden = load_golden("llama");
+  const auto prompt = golden["cases"][0]["prompt_ids"].get<std::vector<int32_t>>();
+  const auto out = std::filesystem::temp_directory_path() / ("vkinfer_shard_test_" + std::to_string(getpid()));
+  expect_shards_equal_folder("llama", out);
   // Loaded with the wrong tp: a clear error that says which tp to use.
   try {
     generate_tp(out.string(), 4, prompt, 1, false);

@@ -33,7 +33,8 @@ constexpr int64_t kMaxPositions = int64_t{1} << 24;
 constexpr int64_t kMaxTypeVocab = int64_t{1} << 16;
 constexpr int64_t kMaxLabels = int64_t{1} << 16;
 
-constexpr const char* kSupportedTypes = "bert, gpt2, llama, opt, gptj, gpt_neox";
+constexpr const char* kSupportedTypes =
+    "bert, gpt2, llama, opt, gptj, gpt_neox, qwen2, mistral, gemma, phi3";
 
 // Reads typed fields of one config object. `aliases` mirrors a config class's
 // attribute_map: transformers applies those keys after the constructor
@@ -407,23 +408,50 @@ DecoderConfig parse_gpt_neox(const Fields& f) {
   return c;
 }
 
-// configuration_llama.py + modeling_llama.py.
-DecoderConfig parse_llama(const Fields& f) {
+// The Llama-shaped families (Llama, Qwen2, Mistral, Gemma, Phi-3): RMSNorm,
+// rotate-half RoPE over the whole head, a gated MLP, optional GQA. Each
+// caller passes its config class's defaults and then sets what differs.
+struct LlamaLikeDefaults {
+  int64_t vocab, hidden, intermediate, layers, heads, kv_heads, max_positions;  // kv_heads 0: heads
+  double eps;
+  const char* act;
+  bool tie;
+  int bos, eos;
+};
+
+DecoderConfig parse_llama_like(const Fields& f, Arch arch, const LlamaLikeDefaults& d) {
   DecoderConfig c;
-  c.arch = Arch::kLlama;
-  c.vocab_size = f.size("vocab_size", 32000, kMaxVocab);
-  c.hidden_size = f.size("hidden_size", 4096, kMaxHidden);
-  c.num_layers = f.size("num_hidden_layers", 32, kMaxLayers);
-  c.num_heads = f.size("num_attention_heads", 32, kMaxHidden);
+  c.arch = arch;
+  c.vocab_size = f.size("vocab_size", d.vocab, kMaxVocab);
+  c.hidden_size = f.size("hidden_size", d.hidden, kMaxHidden);
+  c.num_layers = f.size("num_hidden_layers", d.layers, kMaxLayers);
+  c.num_heads = f.size("num_attention_heads", d.heads, kMaxHidden);
   c.head_dim =
       head_dim_of(f, "hidden_size", c.hidden_size, "num_attention_heads", c.num_heads);
-  c.num_kv_heads = f.optional_size("num_key_value_heads", kMaxHidden).value_or(c.num_heads);
+  c.num_kv_heads = f.optional_size("num_key_value_heads", kMaxHidden).value_or(d.kv_heads ? d.kv_heads : c.num_heads);
   if (c.num_kv_heads > c.num_heads || c.num_heads % c.num_kv_heads != 0) {
     f.bad("num_key_value_heads", "is {}, which does not divide num_attention_heads = {}",
           c.num_kv_heads, c.num_heads);
   }
-  // transformers 4.40.2 ignores a head_dim key and always uses hidden/heads;
-  // weights saved with a different head_dim would not match that model.
+  c.intermediate_size = f.size("intermediate_size", d.intermediate, kMaxIntermediate);
+  c.max_positions = f.size("max_position_embeddings", d.max_positions, kMaxPositions);
+  c.norm = NormKind::kRmsNorm;
+  c.norm_eps = f.positive("rms_norm_eps", d.eps, 1.0);
+  c.activation = f.activation("hidden_act", d.act);
+  c.gated_mlp = true;
+  c.rotary = RotaryStyle::kHalf;
+  c.rotary_dim = c.head_dim;
+  c.rope_theta = f.positive("rope_theta", 10000.0, 1e12);
+  c.tie_word_embeddings = f.flag("tie_word_embeddings", d.tie);
+  c.bos_token_id = f.token("bos_token_id", d.bos, c.vocab_size);
+  c.eos_token_ids = f.tokens("eos_token_id", d.eos, c.vocab_size);
+  c.pad_token_id = f.token("pad_token_id", -1, c.vocab_size);
+  return c;
+}
+
+// transformers 4.40.2 ignores a head_dim key for these families and always
+// uses hidden/heads; weights saved with another head_dim would not match.
+void refuse_other_head_dim(const Fields& f, const DecoderConfig& c) {
   const json* head_dim = f.find("head_dim");
   if (head_dim != nullptr && !head_dim->is_null() &&
       (!head_dim->is_number_integer() || head_dim->get<int64_t>() != c.head_dim)) {
@@ -431,26 +459,116 @@ DecoderConfig parse_llama(const Fields& f) {
                   "num_attention_heads = {}",
                   head_dim->dump(), c.head_dim);
   }
-  c.intermediate_size = f.size("intermediate_size", 11008, kMaxIntermediate);
-  c.max_positions = f.size("max_position_embeddings", 2048, kMaxPositions);
-  c.norm = NormKind::kRmsNorm;
-  c.norm_eps = f.positive("rms_norm_eps", 1e-6, 1.0);
-  c.activation = f.activation("hidden_act", "silu");
-  c.gated_mlp = true;
-  c.rotary = RotaryStyle::kHalf;
-  c.rotary_dim = c.head_dim;
-  c.rope_theta = f.positive("rope_theta", 10000.0, 1e12);
+}
+
+// Families whose rotary module reads no rope_scaling in transformers: a
+// config that sets one asks for something the reference would not do.
+void refuse_rope_scaling(const Fields& f, const char* family) {
+  const json* value = f.find("rope_scaling");
+  if (value != nullptr && !value->is_null())
+    f.unsupported("rope_scaling", "is {}; vkinfer runs {} without rope scaling (as transformers "
+                  "4.40.2 does), and will not ignore a scaling the checkpoint asks for",
+                  value->dump(), family);
+}
+
+// configuration_llama.py + modeling_llama.py.
+DecoderConfig parse_llama(const Fields& f) {
+  DecoderConfig c = parse_llama_like(f, Arch::kLlama, {32000, 4096, 11008, 32, 32, 0, 2048, 1e-6, "silu", false, 1, 2});
+  refuse_other_head_dim(f, c);
   f.rope_scaling(c, /*allow_llama3=*/true);
   f.size("pretraining_tp", 1, kMaxHidden);  // only splits the same matmuls; checked for type
-  c.tie_word_embeddings = f.flag("tie_word_embeddings", false);
   c.qkv_bias = c.attn_out_bias = f.flag("attention_bias", false);
   // mlp_bias arrived in transformers 4.41; a checkpoint that sets it carries
   // the bias tensors, so honouring it matches the weights (default false
   // matches 4.40.2 for every other checkpoint).
   c.mlp_bias = f.flag("mlp_bias", false);
-  c.bos_token_id = f.token("bos_token_id", 1, c.vocab_size);
-  c.eos_token_ids = f.tokens("eos_token_id", 2, c.vocab_size);
-  c.pad_token_id = f.token("pad_token_id", -1, c.vocab_size);
+  return c;
+}
+
+// configuration_qwen2.py + modeling_qwen2.py: Llama with biases on q, k and v
+// (not on o_proj). Its sliding window is a flash-attention option: with
+// use_sliding_window, flash attention windows the layers from
+// max_window_layers on, while transformers 4.44's eager attention windows
+// none. Where those agree (no layer windowed) vkinfer runs it; otherwise it
+// refuses rather than pick one.
+DecoderConfig parse_qwen2(const Fields& f) {
+  DecoderConfig c = parse_llama_like(f, Arch::kQwen2, {151936, 4096, 22016, 32, 32, 32, 32768, 1e-6, "silu", false, -1, -1});
+  refuse_other_head_dim(f, c);
+  refuse_rope_scaling(f, "qwen2");
+  c.qkv_bias = true;
+  if (f.flag("use_sliding_window", false) && f.size("max_window_layers", 28, kMaxLayers) < c.num_layers)
+    f.unsupported("max_window_layers", "is below num_hidden_layers = {} with use_sliding_window; "
+                  "vkinfer does not run Qwen2's per-layer sliding windows", c.num_layers);
+  return c;
+}
+
+// configuration_mistral.py + modeling_mistral.py: Llama with sliding-window
+// attention (sliding_window: null turns it off).
+DecoderConfig parse_mistral(const Fields& f) {
+  DecoderConfig c = parse_llama_like(f, Arch::kMistral, {32000, 4096, 14336, 32, 32, 8, 4096 * 32, 1e-6, "silu", false, 1, 2});
+  refuse_other_head_dim(f, c);
+  refuse_rope_scaling(f, "mistral");
+  const json* window = f.find("sliding_window");
+  if (window == nullptr || !window->is_null()) c.sliding_window = f.size("sliding_window", 4096, kMaxPositions);
+  return c;
+}
+
+// configuration_gemma.py + modeling_gemma.py: head_dim from the config (q/k/v
+// are heads x head_dim wide, not hidden), GeGLU with the tanh GELU unless
+// hidden_activation says otherwise (4.40.2 overrides hidden_act), RMSNorm by
+// (1 + weight), the embedding scaled by sqrt(hidden), a tied head.
+DecoderConfig parse_gemma(const Fields& f) {
+  DecoderConfig c;
+  c.arch = Arch::kGemma;
+  c.vocab_size = f.size("vocab_size", 256000, kMaxVocab);
+  c.hidden_size = f.size("hidden_size", 3072, kMaxHidden);
+  c.num_layers = f.size("num_hidden_layers", 28, kMaxLayers);
+  c.num_heads = f.size("num_attention_heads", 16, kMaxHidden);
+  c.num_kv_heads = f.size("num_key_value_heads", 16, kMaxHidden);
+  if (c.num_kv_heads > c.num_heads || c.num_heads % c.num_kv_heads != 0) {
+    f.bad("num_key_value_heads", "is {}, which does not divide num_attention_heads = {}",
+          c.num_kv_heads, c.num_heads);
+  }
+  c.head_dim = f.size("head_dim", 256, kMaxHidden);
+  if (c.head_dim % 2 != 0) f.bad("head_dim", "is {}; rotary embeddings need an even head_dim", c.head_dim);
+  c.intermediate_size = f.size("intermediate_size", 24576, kMaxIntermediate);
+  c.max_positions = f.size("max_position_embeddings", 8192, kMaxPositions);
+  c.norm = NormKind::kRmsNorm;
+  c.norm_eps = f.positive("rms_norm_eps", 1e-6, 1.0);
+  c.norm_gain_offset = 1.0f;
+  const json* hidden_activation = f.find("hidden_activation");
+  c.activation = hidden_activation == nullptr || hidden_activation->is_null()
+                     ? Activation::kGeluTanh
+                     : f.activation("hidden_activation", "gelu_pytorch_tanh");
+  c.gated_mlp = true;
+  c.rotary = RotaryStyle::kHalf;
+  c.rotary_dim = c.head_dim;
+  c.rope_theta = f.positive("rope_theta", 10000.0, 1e12);
+  refuse_rope_scaling(f, "gemma");
+  c.embed_scale = static_cast<float>(std::sqrt(static_cast<double>(c.hidden_size)));
+  c.tie_word_embeddings = f.flag("tie_word_embeddings", true);
+  c.qkv_bias = c.attn_out_bias = f.flag("attention_bias", false);
+  c.bos_token_id = f.token("bos_token_id", 2, c.vocab_size);
+  c.eos_token_ids = f.tokens("eos_token_id", 1, c.vocab_size);
+  c.pad_token_id = f.token("pad_token_id", 0, c.vocab_size);
+  return c;
+}
+
+// configuration_phi3.py + modeling_phi3.py (transformers 4.44.2; 4.40.2 has
+// no Phi-3): Llama with fused qkv_proj and gate_up_proj. Its sliding_window
+// is read only by the flash-attention path; eager attention, which the
+// goldens and transformers' default CPU path use, sees every key, and so
+// does vkinfer. Long-context rope scaling ("su", "longrope", "yarn") is
+// refused by name.
+DecoderConfig parse_phi3(const Fields& f) {
+  DecoderConfig c = parse_llama_like(f, Arch::kPhi3, {32064, 3072, 8192, 32, 32, 0, 4096, 1e-5, "silu", false, 1, 32000});
+  refuse_other_head_dim(f, c);
+  const json* scaling = f.find("rope_scaling");
+  if (scaling != nullptr && !scaling->is_null())
+    f.unsupported("rope_scaling", "is {}; vkinfer does not implement Phi-3's long-context rope "
+                  "scaling (su/longrope/yarn) yet", scaling->dump());
+  c.pad_token_id = f.token("pad_token_id", 32000, c.vocab_size);
+  c.fused_qkv = c.fused_gate_up = true;
   return c;
 }
 
@@ -540,13 +658,17 @@ const char* arch_name(Arch arch) {
     case Arch::kOpt: return "opt";
     case Arch::kGptJ: return "gptj";
     case Arch::kGptNeoX: return "gpt_neox";
+    case Arch::kQwen2: return "qwen2";
+    case Arch::kMistral: return "mistral";
+    case Arch::kGemma: return "gemma";
+    case Arch::kPhi3: return "phi3";
   }
   return "?";
 }
 
 Arch arch_from_string(const std::string& model_type) {
   for (Arch arch : {Arch::kBert, Arch::kGpt2, Arch::kLlama, Arch::kOpt, Arch::kGptJ,
-                    Arch::kGptNeoX}) {
+                    Arch::kGptNeoX, Arch::kQwen2, Arch::kMistral, Arch::kGemma, Arch::kPhi3}) {
     if (model_type == arch_name(arch)) return arch;
   }
   fail(ErrorCode::kUnsupported, "model_type {} is not supported; vkinfer runs {}",
@@ -580,6 +702,10 @@ ModelConfig ModelConfig::parse(const json& raw, const std::string& source) {
     case Arch::kOpt: result.config = parse_opt(Fields(raw, source)); break;
     case Arch::kGptNeoX: result.config = parse_gpt_neox(Fields(raw, source)); break;
     case Arch::kLlama: result.config = parse_llama(Fields(raw, source)); break;
+    case Arch::kQwen2: result.config = parse_qwen2(Fields(raw, source)); break;
+    case Arch::kMistral: result.config = parse_mistral(Fields(raw, source)); break;
+    case Arch::kGemma: result.config = parse_gemma(Fields(raw, source)); break;
+    case Arch::kPhi3: result.config = parse_phi3(Fields(raw, source)); break;
   }
   return result;
 }

@@ -17,9 +17,10 @@
 
 namespace vkinfer {
 
-enum class Arch { kBert, kGpt2, kLlama, kOpt, kGptJ, kGptNeoX };
+enum class Arch { kBert, kGpt2, kLlama, kOpt, kGptJ, kGptNeoX, kQwen2, kMistral, kGemma, kPhi3 };
 
-// `model_type` spelling: "bert", "gpt2", "llama", "opt", "gptj", "gpt_neox".
+// `model_type` spelling: "bert", "gpt2", "llama", "opt", "gptj", "gpt_neox", "qwen2",
+// "mistral", "gemma", "phi3".
 const char* arch_name(Arch arch);
 // Inverse of arch_name; kUnsupported listing the supported names otherwise.
 Arch arch_from_string(const std::string& model_type);
@@ -66,11 +67,21 @@ struct DecoderConfig {
   int64_t num_layers = 0;
   int64_t num_heads = 0;
   int64_t num_kv_heads = 0;       // < num_heads: grouped-query attention
-  int64_t head_dim = 0;           // hidden_size / num_heads in every family here
+  int64_t head_dim = 0;           // hidden_size / num_heads, except Gemma's config head_dim
   int64_t intermediate_size = 0;  // MLP width (per branch when gated)
   int64_t max_positions = 0;
   NormKind norm = NormKind::kLayerNorm;
   double norm_eps = 0;
+  // Gemma's RMSNorm multiplies by (1 + weight): the loader adds this to every
+  // norm gain (in fp32, as transformers does) before it reaches the device.
+  float norm_gain_offset = 0.0f;
+  // Gemma scales the token embedding by sqrt(hidden_size), rounded to fp32;
+  // 1 elsewhere. A tied head reads the unscaled table.
+  float embed_scale = 1.0f;
+  // Sliding-window attention (Mistral): a query at position p sees keys
+  // p - sliding_window .. p, as transformers 4.40.2's causal mask builds it
+  // (sliding_window + 1 keys); 0 = no window.
+  int64_t sliding_window = 0;
   Activation activation = Activation::kGeluTanh;
   bool gated_mlp = false;  // down(act(gate(x)) * up(x)), llama
   RotaryStyle rotary = RotaryStyle::kNone;
@@ -96,6 +107,11 @@ struct DecoderConfig {
   bool attn_out_bias = false;
   bool mlp_bias = false;
   bool lm_head_bias = false;  // gptj only
+  // Phi-3 stores q, k and v as one qkv_proj [q | k | v] and the gate and up
+  // projections as one gate_up_proj [gate | up]; the tensor plan slices each
+  // rank's heads and MLP columns out of them.
+  bool fused_qkv = false;
+  bool fused_gate_up = false;
   // GPT-2's attention scores: divided by sqrt(head_dim) unless
   // scale_attn_weights is false, and by layer_index + 1 when
   // scale_attn_by_inverse_layer_idx is true.

@@ -236,7 +236,10 @@ void Decoder::set_inputs(const KvCache& cache, const StepBatch& step) {
     for (int64_t t = 0; t < seq.rows; ++t, ++row) {
       const int64_t position = start + t;
       ops::AttentionRow& entry = rows_host_[row];
-      entry.key_begin = 0;
+      // Sliding window: keys more than `sliding_window` positions back are hidden.
+      entry.key_begin = config_.sliding_window > 0 && position > config_.sliding_window
+                            ? static_cast<uint32_t>(position - config_.sliding_window)
+                            : 0u;
       entry.key_end = static_cast<uint32_t>(position + 1);
       entry.slot = static_cast<uint32_t>(seq.slot);
       entry.fresh_begin = static_cast<uint32_t>(start);
@@ -274,6 +277,7 @@ void Decoder::embed(vk::CommandStream& stream, int64_t rows) {
   embed.M = rows;
   embed.y = embed_out;
   embed.row_offset = shape_.vocab_begin;
+  embed.scale = c.embed_scale;  // Gemma: sqrt(hidden); other ranks' zeros stay zero
   ops::embedding(stream, embed);
   collectives_.all_reduce(stream, embed_out.buffer, 0, rows * embed_out.cols);
   if (c.word_embed_proj_dim) {
@@ -425,6 +429,7 @@ void Decoder::layer(vk::CommandStream& stream, KvCache& cache, size_t index, int
   attention.num_kv_heads = shape_.kv_heads;
   attention.head_dim = D;
   attention.causal = true;
+  attention.window = c.sliding_window;
   attention.scale = c.scale_attn_weights ? 1.0f / std::sqrt(static_cast<float>(D)) : 1.0f;
   // By the layer's index in the whole model, not in this stage.
   if (c.scale_attn_by_layer) attention.scale /= static_cast<float>(stage_.first_layer + index + 1);

@@ -33,13 +33,19 @@ Names names_for(const DecoderConfig& config, const WeightLoader& loader) {
       n.up = "mlp.c_fc"; n.down = "mlp.c_proj"; n.conv1d = true;
       break;
     }
-    case Arch::kLlama: {
+    case Arch::kLlama:
+    case Arch::kQwen2:
+    case Arch::kMistral:
+    case Arch::kGemma:
+    case Arch::kPhi3: {
       std::string p = pick_prefix(loader, {"model.", ""}, "embed_tokens.weight");
       n.embed = p + "embed_tokens.weight"; n.final_norm = p + "norm"; n.lm_head = "lm_head.weight";
       n.layer_prefix = p + "layers."; n.attn_norm = "input_layernorm";
       n.mlp_norm = "post_attention_layernorm"; n.q = "self_attn.q_proj"; n.k = "self_attn.k_proj";
       n.v = "self_attn.v_proj"; n.out = "self_attn.o_proj"; n.up = "mlp.up_proj";
       n.gate = "mlp.gate_proj"; n.down = "mlp.down_proj";
+      if (config.fused_qkv) n.qkv = "self_attn.qkv_proj";  // Phi-3: [q | k | v] rows
+      if (config.fused_gate_up) n.gate = "mlp.gate_up_proj";  // Phi-3: [gate | up] rows
       break;
     }
     case Arch::kOpt: {
@@ -197,6 +203,7 @@ std::vector<PlannedTensor> decoder_tensor_plan(const WeightLoader& loader, const
   if (stage.has_head && c.final_norm) {
     plan.push_back(vector("final_norm.gain", kFinalNormGain, -1, Split::kReplicated,
                           {whole(n.final_norm + ".weight", {H}, H)}));
+    plan.back().add = c.norm_gain_offset;
     if (layer_norm)
       plan.push_back(vector("final_norm.bias", kFinalNormBias, -1, Split::kReplicated,
                             {whole(n.final_norm + ".bias", {H}, H)}));
@@ -208,6 +215,7 @@ std::vector<PlannedTensor> decoder_tensor_plan(const WeightLoader& loader, const
     auto norm = [&](const std::string& hf, const std::string& name, int gain_role, int bias_role) {
       plan.push_back(vector(key + name + ".gain", gain_role, i, Split::kReplicated,
                             {whole(p + hf + ".weight", {H}, H)}));
+      plan.back().add = c.norm_gain_offset;
       if (layer_norm)
         plan.push_back(vector(key + name + ".bias", bias_role, i, Split::kReplicated,
                               {whole(p + hf + ".bias", {H}, H)}));
@@ -231,6 +239,13 @@ std::vector<PlannedTensor> decoder_tensor_plan(const WeightLoader& loader, const
         qkv.push_back(along(w, {3 * H, H}, dim, D, part * D, 3 * D));
         qkv_bias.push_back(along(b, {3 * H}, dim, D, part * D, 3 * D));
       }
+    } else if (c.fused_qkv) {  // Phi-3: one [q | k | v] tensor, no bias
+      const int64_t q_rows = c.num_heads * D, kv_rows = c.num_kv_heads * D;
+      const std::string w = p + n.qkv + ".weight";
+      const std::vector<int64_t> shape = {q_rows + 2 * kv_rows, H};
+      qkv.push_back(along(w, shape, Dim::kQueryHeads, D, 0));
+      qkv.push_back(along(w, shape, Dim::kKvHeads, D, q_rows));
+      qkv.push_back(along(w, shape, Dim::kKvHeads, D, q_rows + kv_rows));
     } else {
       const int64_t kv_width = c.num_kv_heads * D;
       const std::string names[3] = {n.q, n.k, n.v};
@@ -262,13 +277,22 @@ std::vector<PlannedTensor> decoder_tensor_plan(const WeightLoader& loader, const
     if (c.mlp_bias && c.gated_mlp)
       fail(ErrorCode::kUnsupported, "{}: gated MLPs with biases (mlp_bias=true) are not supported yet",
            loader.checkpoint().dir().string());
-    const std::string up = p + n.up + ".weight", down = p + n.down + ".weight";
-    plan.push_back(matrix(key + "mlp_up", kMlpUp, i, Split::kColumn,
-                          {along(up, n.conv1d ? std::vector<int64_t>{H, I} : std::vector<int64_t>{I, H},
-                                 Dim::kIntermediate, 1)}, H, n.conv1d));
-    if (c.gated_mlp)
+    const std::string down = p + n.down + ".weight";
+    if (c.fused_gate_up) {  // Phi-3: gate rows [0, I), up rows [I, 2I) of one tensor
+      const std::string gate_up = p + n.gate + ".weight";
+      plan.push_back(matrix(key + "mlp_up", kMlpUp, i, Split::kColumn,
+                            {along(gate_up, {2 * I, H}, Dim::kIntermediate, 1, I)}, H));
       plan.push_back(matrix(key + "mlp_gate", kMlpGate, i, Split::kColumn,
-                            {along(p + n.gate + ".weight", {I, H}, Dim::kIntermediate, 1)}, H));
+                            {along(gate_up, {2 * I, H}, Dim::kIntermediate, 1, 0)}, H));
+    } else {
+      const std::string up = p + n.up + ".weight";
+      plan.push_back(matrix(key + "mlp_up", kMlpUp, i, Split::kColumn,
+                            {along(up, n.conv1d ? std::vector<int64_t>{H, I} : std::vector<int64_t>{I, H},
+                                   Dim::kIntermediate, 1)}, H, n.conv1d));
+      if (c.gated_mlp)
+        plan.push_back(matrix(key + "mlp_gate", kMlpGate, i, Split::kColumn,
+                              {along(p + n.gate + ".weight", {I, H}, Dim::kIntermediate, 1)}, H));
+    }
     if (c.mlp_bias) {
       plan.push_back(vector(key + "mlp_up_bias", kMlpUpBias, i, Split::kColumn,
                             {along(p + n.up + ".bias", {I}, Dim::kIntermediate, 1)}));

@@ -68,6 +68,9 @@ void attention(vk::CommandStream& stream, const AttentionArgs& args, const Reduc
   const bool packed = args.row_table != nullptr;
   if (packed && (!fresh || args.batch != 1))
     fail(ErrorCode::kInternal, "attention: a row table needs fresh keys and batch 1");
+  // The fused kernel takes a window's first key from the row table only.
+  if (args.window > 0 && (!packed || !args.causal))
+    fail(ErrorCode::kInternal, "attention: a sliding window needs a causal row table");
   if (!packed || args.single_slot >= 0) {
     // The GEMM path reads uniform [B][T] rows. A packed step of one
     // sequence is that with B = 1, its cache slot at an offset, and the row

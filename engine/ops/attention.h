@@ -67,6 +67,11 @@ struct AttentionArgs {
   // cached length, so that the GEMM path can run (it reads one sequence's
   // cache at an offset); -1 when the step mixes sequences.
   int64_t single_slot = -1, single_past = 0;
+  // Sliding-window attention (causal): a query at position p sees keys
+  // p - window .. p only; 0 = no window. With a row table the fused kernel
+  // takes each row's first key from the table (the model writes it there);
+  // the GEMM path masks by this.
+  int64_t window = 0;
 };
 
 void attention(vk::CommandStream& stream, const AttentionArgs& args, const ReducePolicy& policy);

@@ -100,6 +100,7 @@ void attention_gemm(vk::CommandStream& stream, const AttentionArgs& args, const 
   p.o_stride = args.out.stride;
   p.head_dim = static_cast<uint32_t>(args.head_dim);
   p.scale = args.scale;
+  p.window = static_cast<uint32_t>(args.window);
 
   const vk::Buffer& scores = *args.scores;
   for (int64_t row0 = 0; row0 < args.rows_per_seq; row0 += block_rows) {

@@ -83,8 +83,9 @@ Tensor load_vector(const WeightLoader& loader, const PlannedTensor& tensor, cons
   if (s.windows.empty()) return {};
   if (s.windows.size() == 1) {
     const LinearSlice& w = s.windows[0];
-    return loader.vector(tensor.key, w.name, w.col_begin, w.col_count, s.pad_rows);
+    return loader.vector(tensor.key, w.name, w.col_begin, w.col_count, s.pad_rows, tensor.add);
   }
+  if (tensor.add != 0.0f) fail(ErrorCode::kInternal, "planned vector '{}': an offset on several parts", tensor.key);
   if (s.pad_rows) fail(ErrorCode::kInternal, "planned vector '{}': padding after several parts", tensor.key);
   std::vector<std::tuple<std::string, int64_t, int64_t>> parts;
   for (const LinearSlice& w : s.windows) parts.emplace_back(w.name, w.col_begin, w.col_count);

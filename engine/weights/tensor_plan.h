@@ -58,6 +58,9 @@ struct PlannedTensor {
   Dim col_dim = Dim::kWhole;
   int64_t col_unit = 1;
   bool conv1d = false;
+  // Vectors: added to every element on its way to the device (Gemma's norm
+  // gains are 1 + w); shards keep the checkpoint's values.
+  float add = 0.0f;
 };
 
 // A rank's share of each splittable dimension, in indices of that dimension

@@ -47,7 +47,10 @@ Weight WeightLoader::to_device(int64_t rows, int64_t cols, const std::vector<flo
   return create_weight_from_f32(*device_, dtype_, rows, cols, host);
 }
 
-Tensor WeightLoader::vector_to_device(const std::vector<float>& host) const {
+Tensor WeightLoader::vector_to_device(std::vector<float> host, float add) const {
+  // fp32, as transformers computes 1.0 + weight.float().
+  if (add != 0.0f)
+    for (float& x : host) x += add;
   Tensor tensor = Tensor::create(*device_, 1, static_cast<int64_t>(host.size()));
   tensor.upload(*device_, host);
   return tensor;
@@ -115,15 +118,15 @@ Tensor WeightLoader::vectors(const std::vector<std::tuple<std::string, int64_t, 
 }
 
 Tensor WeightLoader::vector(const std::string& key, const std::string& name, int64_t begin,
-                            int64_t count, int64_t pad) const {
-  if (mode_ == LoadMode::kShardRead) return vector_to_device(read_whole(key, 1, count + pad));
+                            int64_t count, int64_t pad, float add) const {
+  if (mode_ == LoadMode::kShardRead) return vector_to_device(read_whole(key, 1, count + pad), add);
   std::vector<float> host(count + pad, 0.0f);
   checkpoint_.read(name, DType::kF32, host.data(), 0, 1, begin, count, count);
   if (mode_ == LoadMode::kShardWrite) {
     sink_->add(key, 1, count + pad, std::move(host));
     return {};
   }
-  return vector_to_device(host);
+  return vector_to_device(std::move(host), add);
 }
 
 Tensor WeightLoader::vector(const std::string& name, int64_t begin, int64_t count, int64_t pad) const {

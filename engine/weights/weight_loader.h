@@ -45,8 +45,11 @@ class WeightLoader {
   // The canonical-name forms (`key`) are what sharding needs; the others
   // serve models that are never sharded to disk.
   Weight linear(const std::string& key, const std::vector<LinearSlice>& slices, int64_t pad_rows = 0) const;
+  // `add` is added to every element bound for the device (Gemma's norm
+  // gains are 1 + w); a shard keeps the checkpoint's values, so a shard read
+  // adds it as a checkpoint read does.
   Tensor vector(const std::string& key, const std::string& name, int64_t begin, int64_t count,
-                int64_t pad = 0) const;
+                int64_t pad = 0, float add = 0.0f) const;
   Tensor vectors(const std::string& key,
                  const std::vector<std::tuple<std::string, int64_t, int64_t>>& parts) const;
   LoadMode mode() const { return mode_; }
@@ -72,7 +75,7 @@ class WeightLoader {
   void read_slice(const LinearSlice& slice, float* dst) const;
   std::vector<float> read_whole(const std::string& key, int64_t rows, int64_t cols) const;
   Weight to_device(int64_t rows, int64_t cols, const std::vector<float>& host) const;
-  Tensor vector_to_device(const std::vector<float>& host) const;
+  Tensor vector_to_device(std::vector<float> host, float add = 0.0f) const;
   const Checkpoint& checkpoint_;
   vk::Device* device_;
   DType dtype_;

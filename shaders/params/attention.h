@@ -54,7 +54,8 @@ static_assert(sizeof(AttentionParams) <= 128);
   uint o_offset;                                                   \
   uint o_stride;                                                   \
   uint head_dim;                                                   \
-  float scale;
+  float scale;                                                     \
+  uint window;          /* causal sliding window; 0: none */
 #ifdef __cplusplus
 struct AttentionGemmParams { ATTENTION_GEMM_PARAMS_FIELDS };
 static_assert(sizeof(AttentionGemmParams) <= 128);
