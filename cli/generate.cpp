@@ -17,6 +17,7 @@
 #include "engine/runtime/speculative.h"
 #include "engine/model/load_decoder.h"
 #include "engine/io/npy.h"
+#include "engine/text/chat_template.h"
 #include "engine/text/tokenizer.h"
 #include "partition/ranks.h"
 
@@ -28,6 +29,9 @@ struct GenerateFlags {
   std::string prompt;
   std::string prompt_ids;
   std::string input;
+  bool chat = false;            // render the model's chat template around the conversation
+  std::string system;           // --chat: a system message before the --prompt user turn
+  std::string messages_file;    // --chat: the whole conversation, a JSON list of {role, content}
   int64_t max_new_tokens = 64;
   // Unset unless given: any float is a value a user can type, so no sentinel.
   std::optional<float> temperature;
@@ -73,6 +77,43 @@ std::vector<std::string> read_prompt_file(const std::string& path) {
   }
   if (prompts.empty()) fail(ErrorCode::kBadFile, "{}: the --input file holds no prompt", path);
   return prompts;
+}
+
+// --chat: the conversation (--messages FILE, or --system and --prompt as
+// its turns) rendered by the model's chat template as transformers'
+// apply_chat_template(add_generation_prompt=True) renders it, then
+// tokenized without adding special tokens again (apply_chat_template's
+// encode(add_special_tokens=False): the template writes its own bos).
+std::vector<int32_t> chat_prompt(const GenerateFlags& flags, const std::string& model, const Tokenizer* tokenizer) {
+  if (!flags.prompt_ids.empty() || !flags.input.empty())
+    fail(ErrorCode::kInvalidArgument, "--chat takes its conversation from --prompt (and --system) or --messages, "
+         "not from --prompt-ids or --input");
+  nlohmann::ordered_json messages = nlohmann::ordered_json::array();
+  if (!flags.messages_file.empty()) {
+    if (!flags.prompt.empty() || !flags.system.empty())
+      fail(ErrorCode::kInvalidArgument, "--messages holds the whole conversation: drop --prompt and --system");
+    std::ifstream file(flags.messages_file, std::ios::binary);
+    if (!file) fail(ErrorCode::kBadFile, "{}: cannot open the --messages file", flags.messages_file);
+    try {
+      messages = nlohmann::ordered_json::parse(file);
+    } catch (const nlohmann::json::exception& e) {
+      fail(ErrorCode::kBadFile, "{}: malformed JSON ({})", flags.messages_file, e.what());
+    }
+    validate_messages(messages, flags.messages_file);
+  } else {
+    if (flags.prompt.empty())
+      fail(ErrorCode::kInvalidArgument, "--chat needs the user's turn. HINT: pass --prompt \"...\" (and --system "
+           "\"...\"), or the conversation as --messages FILE.json");
+    if (!flags.system.empty()) messages.push_back({{"role", "system"}, {"content", flags.system}});
+    messages.push_back({{"role", "user"}, {"content", flags.prompt}});
+  }
+  const std::optional<ChatTemplate> chat_template = ChatTemplate::load(model);
+  if (!chat_template)
+    fail(ErrorCode::kInvalidArgument, "{}: the model has no chat template (no \"chat_template\" in "
+         "tokenizer_config.json, no chat_template.jinja or chat_template.json). HINT: drop --chat and pass the "
+         "prompt text as the model expects it", model);
+  if (!tokenizer) fail(ErrorCode::kInvalidArgument, "{}: --chat needs the model's tokenizer files", model);
+  return tokenizer->encode(chat_template->render(messages, /*add_generation_prompt=*/true), false).ids;
 }
 
 ops::SamplingParams sampling_from(const GenerateFlags& flags) {
@@ -206,7 +247,12 @@ int run_generate(const GenerateFlags& flags) {
   if (flags.prompt_ids.empty() || Tokenizer::present(model)) tokenizer = Tokenizer::load(model);
   std::vector<std::vector<int32_t>> prompts;
   std::vector<std::string> prompt_texts;
-  if (!flags.prompt_ids.empty()) {
+  if (!flags.chat && (!flags.system.empty() || !flags.messages_file.empty()))
+    fail(ErrorCode::kInvalidArgument, "--system and --messages need --chat (the model's chat template renders them)");
+  if (flags.chat) {
+    prompts.push_back(chat_prompt(flags, model, tokenizer.get()));
+    prompt_texts.emplace_back();  // the reply streams alone, without the templated prompt
+  } else if (!flags.prompt_ids.empty()) {
     prompts.push_back(parse_int_list(flags.prompt_ids, "--prompt-ids"));
     prompt_texts.push_back(tokenizer ? tokenizer->decode(prompts.back()) : flags.prompt_ids + " ->");
   } else {
@@ -312,6 +358,13 @@ Command add_generate_command(CLI::App& app) {
   command->add_option("--model", flags->model, "Hugging Face model folder, or a `vkinfer shard` output");
   command->add_option("--prompt", flags->prompt, "Prompt text");
   command->add_option("--prompt-ids", flags->prompt_ids, "Exact prompt token ids, e.g. 1,2,3");
+  command->add_flag("--chat", flags->chat,
+                    "Chat: render the model's chat template around --prompt (the user's turn) or --messages, "
+                    "as transformers' apply_chat_template(add_generation_prompt=True) does; stops at the "
+                    "eos ids of generation_config.json");
+  command->add_option("--system", flags->system, "With --chat: a system message before the --prompt turn");
+  command->add_option("--messages", flags->messages_file,
+                      "With --chat: the conversation, a JSON file holding a list of {\"role\": ..., \"content\": ...}");
   command->add_option("--input", flags->input,
                       "File of prompts: one per line, or JSON lines {\"prompt\": ...}; each is an "
                       "independent sequence, up to --batch of them running at once");

@@ -70,7 +70,7 @@ void write_shards(const std::filesystem::path& model, int tp, const std::filesys
     }
   for (const char* name : {"config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
                            "special_tokens_map.json", "vocab.json", "merges.txt", "vocab.txt",
-                           "added_tokens.json", "tokenizer.model"}) {
+                           "added_tokens.json", "tokenizer.model", "chat_template.jinja", "chat_template.json"}) {
     if (std::filesystem::exists(model / name))
       std::filesystem::copy_file(model / name, out / name, std::filesystem::copy_options::overwrite_existing);
   }

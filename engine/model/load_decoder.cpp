@@ -2,6 +2,7 @@
 
 #include "engine/core/error.h"
 #include "engine/io/checkpoint.h"
+#include "engine/model/generation_config.h"
 #include "engine/vk/device.h"
 #include "engine/io/shard_manifest.h"
 
@@ -21,7 +22,9 @@ std::unique_ptr<Decoder> load_decoder(const std::filesystem::path& dir, vk::Devi
                                       Communicator& comm, DType dtype, DecoderLimits limits,
                                       std::optional<StageRange> stage_or_whole) {
   const ModelConfig model = ModelConfig::load(dir);
-  const DecoderConfig& config = model.decoder();
+  // generate() stops at generation_config.json's eos ids when it has them.
+  DecoderConfig config = model.decoder();
+  apply_generation_config(dir, config);
   const StageRange stage = stage_or_whole ? *stage_or_whole : plan_stages(config.num_layers, 1)[0];
   if (limits.ctx <= 0) limits.ctx = config.max_positions;
   if (config.learned_positions && limits.ctx > config.max_positions)
