@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "cli/commands.h"
+#include "cli/encoder_grid.h"
 #include "cli/options.h"
 #include "engine/core/error.h"
 #include "engine/model/encoder_load.h"
@@ -191,22 +192,21 @@ int run_classify_grid(const ClassifyFlags& flags, const ClassifierOptions& optio
   const std::vector<EncoderInput> inputs = encoder_inputs(flags, texts, lines, [&](const TextInput& text) {
     return tokenize_for_encoder(*tokenizer, text.text, text.pair, buckets.back(), options.truncate);
   });
-  RankOptions ranks;
-  ranks.tp = flags.tp;
-  ranks.dp = static_cast<int>(options.devices.size()) / flags.tp;
-  ranks.devices = options.devices;
-  ranks.device_options = options.device_options;
-  run_ranks(ranks, [&](RankContext& rank) {
-    auto encoder = load_encoder(model, rank.device, rank.comm, options.dtype, {options.batch, buckets});
-    vk::CommandStream stream(rank.device);
-    encoder->warm_up(stream);
+  EncoderGrid grid;
+  grid.model = model;
+  grid.tp = flags.tp;
+  grid.devices = options.devices;
+  grid.device_options = options.device_options;
+  grid.dtype = options.dtype;
+  grid.limits = {options.batch, buckets};
+  run_encoder_grid(grid, [&](RankContext& rank, Encoder& encoder, vk::CommandStream& stream) {
     const std::vector<Classification> results =
-        classify_on_rank(*encoder, stream, rank.dp, rank.coord.replica, inputs, options.batch);
+        classify_on_rank(encoder, stream, rank.dp, rank.coord.replica, inputs, options.batch);
     if (rank.world.rank() != 0) return;
     if (default_pair) fmt::print("A: {}\nB: {}\n", kDefaultText, kDefaultPair);
     for (size_t i = 0; i < results.size(); ++i) {
       const std::string where = flags.input ? fmt::format("line {}: ", lines[i]) : "";
-      print_result(results[i], encoder->config(), flags.json, where);
+      print_result(results[i], encoder.config(), flags.json, where);
     }
   });
   return 0;
@@ -237,21 +237,11 @@ int run_classify(ClassifyFlags flags) {
   options.batch = flags.batch;
   options.truncate = flags.truncate;
   options.device_options = device_options(flags.pipeline_cache);
-  if (flags.tp < 1) fail(ErrorCode::kInvalidArgument, "--tp {} must be at least 1", flags.tp);
   // A dp x tp grid (tp > 1, or under mpirun) runs as ranks; tp = 1 in one
   // process keeps the replicas' shared work queue.
   const bool grid = flags.tp > 1 || launched_by_mpi();
-  const size_t ranks_per_replica = grid ? static_cast<size_t>(flags.tp) : 1;
-  if (!flags.devices.empty()) {
-    options.devices = parse_int_list(flags.devices, "--devices");
-    if (options.devices.size() % ranks_per_replica != 0 ||
-        (flags.dp && static_cast<size_t>(flags.dp) * ranks_per_replica != options.devices.size()))
-      fail(ErrorCode::kInvalidArgument, "--devices lists {} devices but --dp {} x --tp {} ranks need "
-           "one each", options.devices.size(), std::max(flags.dp, 1), flags.tp);
-  } else {
-    if (flags.dp < 0) fail(ErrorCode::kInvalidArgument, "--dp {} must be at least 1", flags.dp);
-    options.devices.assign(std::max(flags.dp, 1) * ranks_per_replica, 0);
-  }
+  options.devices = encoder_grid_devices(flags.dp, flags.tp, grid ? static_cast<size_t>(flags.tp) : 1,
+                                         flags.devices);
 
   // Read the inputs before the model load so a bad file fails fast.
   std::vector<TextInput> texts;

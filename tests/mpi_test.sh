@@ -46,6 +46,20 @@ assert max(abs(a - b) for a, b in zip(one["logits"], two[0]["logits"])) <= 1e-5
 PY
 echo "MPI classify tp=2 logits match"
 
+# Sentence embeddings at tp 2 over MPI: one process's vectors within 1e-5.
+st="$(dirname "$0")/data/models/st_cls_max"
+eargs=(embed --model "$st" --text "The quick brown fox" --text "jumps over the lazy dog" --json)
+one=$("$bin" "${eargs[@]}")
+two=$(timeout 120 mpirun --oversubscribe -np 2 "$bin" "${eargs[@]}" --tp 2)
+python3 - "$one" "$two" <<'PY' || { echo "embed tp=2 over MPI differs: $two vs $one"; exit 1; }
+import json, sys
+one, two = json.loads(sys.argv[1]), [json.loads(l) for l in sys.argv[2].splitlines() if l.startswith("{")]
+assert len(two) == 1, f"expected one JSON object (rank 0 only), got {len(two)}"
+for a, b in zip(one["embeddings"], two[0]["embeddings"]):
+    assert len(a) == len(b) == one["dim"] and max(abs(x - y) for x, y in zip(a, b)) <= 1e-5
+PY
+echo "MPI embed tp=2 vectors match"
+
 start=$(date +%s)
 set +e
 VKINFER_TEST_FAIL_RANK=1 timeout 60 mpirun --oversubscribe -np 2 "$bin" "${args[@]}" --tp 2 >/dev/null 2>&1

@@ -10,6 +10,7 @@
 #include "engine/ops/embedding.h"
 #include "engine/ops/matmul.h"
 #include "engine/ops/norm.h"
+#include "engine/ops/pooling.h"
 #include "engine/vk/device.h"
 
 namespace vkinfer {
@@ -44,19 +45,25 @@ struct Encoder::Bucket {
   Tensor qkv;          // [B*T, 3 * heads_local * head_dim]
   Tensor attn;         // [B*T, heads_local * head_dim]
   Tensor mlp;          // [B*T, intermediate_local]
-  Tensor pooled;       // [B, hidden] tanh(pooler([CLS]))
-  Tensor logits;       // [B, num_labels]
+  Tensor pooled;       // classification: [B, hidden] tanh(pooler([CLS]))
+  Tensor out;          // [B, output width]: logits, or pooled sentence embeddings
   vk::Buffer ids, type_ids, positions;  // uint32 [B*T]; positions fixed: t of row b*T+t
   vk::Buffer seq_bounds;                // uint32 [B][2]: {0, real length}
   vk::Buffer staging;   // host-visible [ids | type ids | bounds] of the next request
-  vk::Buffer readback;  // host-visible [B, num_labels]
+  vk::Buffer readback;  // host-visible [B, output width]
 };
 
-uint64_t encoder_runtime_bytes(const BertConfig& c, const RankShape& s, const EncoderLimits& l) {
+int64_t encoder_output_width(const BertConfig& c, const EncoderHead& head) {
+  return head.embeds() ? ops::pooled_width(head.pooling, c.hidden_size) : c.num_labels;
+}
+
+uint64_t encoder_runtime_bytes(const BertConfig& c, const RankShape& s, const EncoderLimits& l,
+                               const EncoderHead& head) {
+  const int64_t head_floats = (head.embeds() ? 0 : c.hidden_size) + 2 * encoder_output_width(c, head);
   uint64_t total = 0;
   for (int64_t T : l.buckets)
     total += uint64_t(l.batch) * T * row_floats(c, s) * 4 + input_bytes(l.batch, T) * 2 +
-             uint64_t(l.batch) * (c.hidden_size + 2 * c.num_labels) * 4;
+             uint64_t(l.batch) * head_floats * 4;
   return total + scores_bytes(s, l);
 }
 
@@ -67,9 +74,9 @@ uint64_t encoder_largest_buffer_bytes(const BertConfig& c, const RankShape& s, c
 }
 
 Encoder::Encoder(vk::Device& device, Communicator& comm, const BertConfig& config, RankShape shape,
-                 EncoderWeights weights, EncoderLimits limits)
+                 EncoderWeights weights, EncoderLimits limits, EncoderHead head)
     : device_(device), comm_(comm), config_(config), shape_(shape), weights_(std::move(weights)),
-      limits_(std::move(limits)),
+      limits_(std::move(limits)), head_(head),
       policy_(ops::choose_policy(device.info(), config.hidden_size * std::max(3 * shape.heads * head_dim(config),
                                                                               shape.intermediate))),
       collectives_(device, comm, uint64_t(std::max<int64_t>(limits_.batch, 0)) *
@@ -90,14 +97,14 @@ Encoder::Encoder(vk::Device& device, Communicator& comm, const BertConfig& confi
     b.qkv = Tensor::create(device, B * T, 3 * local);
     b.attn = Tensor::create(device, B * T, local);
     b.mlp = Tensor::create(device, B * T, shape.intermediate);
-    b.pooled = Tensor::create(device, B, H);
-    b.logits = Tensor::create(device, B, config.num_labels);
+    if (!head_.embeds()) b.pooled = Tensor::create(device, B, H);
+    b.out = Tensor::create(device, B, output_width());
     b.ids = vk::Buffer::create(device, B * T * 4, vk::MemoryKind::kDevice);
     b.type_ids = vk::Buffer::create(device, B * T * 4, vk::MemoryKind::kDevice);
     b.positions = vk::Buffer::create(device, B * T * 4, vk::MemoryKind::kDevice);
     b.seq_bounds = vk::Buffer::create(device, B * 8, vk::MemoryKind::kDevice);
     b.staging = vk::Buffer::create(device, (2 * B * T + 2 * B) * 4, vk::MemoryKind::kHostUpload);
-    b.readback = vk::Buffer::create(device, B * config.num_labels * 4, vk::MemoryKind::kHostReadback);
+    b.readback = vk::Buffer::create(device, B * output_width() * 4, vk::MemoryKind::kHostReadback);
     std::vector<uint32_t> positions(B * T);
     for (int64_t r = 0; r < B * T; ++r) positions[r] = static_cast<uint32_t>(r % T);
     device.upload(b.positions, 0, positions.data(), positions.size() * 4);
@@ -121,18 +128,19 @@ std::optional<size_t> Encoder::bucket_for(int64_t length) const {
 std::vector<uint32_t> Encoder::row_class(size_t bucket, int64_t count) const {
   // Pipelines depend on the row count only through the matmul kernel choice
   // (ops::matmul_row_class) and the attention path: the layers have
-  // M = sequences * T, the pooler and classifier M = sequences.
+  // M = sequences * T, the pooler and classifier M = sequences (pooling has
+  // one kernel for every count).
   const int64_t H = config_.hidden_size, T = buckets_[bucket].length;
   std::vector<uint32_t> key;
   for (int64_t K : {H, shape_.heads * head_dim(config_), shape_.intermediate})
     key.push_back(ops::matmul_row_class(count * T, K, policy_.matmul));
-  key.push_back(ops::matmul_row_class(count, H, policy_.matmul));
+  if (!head_.embeds()) key.push_back(ops::matmul_row_class(count, H, policy_.matmul));
   key.push_back(static_cast<uint32_t>(ops::attention_row_class(T, policy_.reduce)));
   return key;
 }
 
 void Encoder::prepare_pipelines() {
-  // One classify per row class, on the shortest bucket that has it (inside
+  // One forward per row class, on the shortest bucket that has it (inside
   // the constructor's LoadScope).
   vk::CommandStream stream(device_);
   EncoderInput one{{std::max(config_.pad_token_id, 0)}, {}};
@@ -140,7 +148,7 @@ void Encoder::prepare_pipelines() {
   for (size_t i = 0; i < buckets_.size(); ++i)
     for (int64_t count = 1; count <= limits_.batch; ++count)
       if (classes.insert(row_class(i, count)).second)
-        classify(stream, i, std::vector<const EncoderInput*>(static_cast<size_t>(count), &one));
+        run(stream, i, std::vector<const EncoderInput*>(static_cast<size_t>(count), &one));
   device_.seal();
 }
 
@@ -155,7 +163,7 @@ void Encoder::warm_up(vk::CommandStream& stream) {
     std::set<std::vector<uint32_t>> classes;
     for (int64_t count = 1; count <= limits_.batch; ++count) {
       if (!classes.insert(row_class(i, count)).second && count != limits_.batch) continue;
-      classify(stream, i, std::vector<const EncoderInput*>(static_cast<size_t>(count), &one));
+      run(stream, i, std::vector<const EncoderInput*>(static_cast<size_t>(count), &one));
     }
   }
 }
@@ -199,18 +207,30 @@ void Encoder::upload_inputs(vk::CommandStream& stream, Bucket& b,
 
 std::vector<float> Encoder::classify(vk::CommandStream& stream, size_t bucket,
                                      const std::vector<const EncoderInput*>& inputs) {
+  if (head_.embeds()) fail(ErrorCode::kInternal, "classify() on an encoder loaded for embeddings");
+  return run(stream, bucket, inputs);
+}
+
+std::vector<float> Encoder::embed(vk::CommandStream& stream, size_t bucket,
+                                  const std::vector<const EncoderInput*>& inputs) {
+  if (!head_.embeds()) fail(ErrorCode::kInternal, "embed() on an encoder loaded for classification");
+  return run(stream, bucket, inputs);
+}
+
+std::vector<float> Encoder::run(vk::CommandStream& stream, size_t bucket,
+                                const std::vector<const EncoderInput*>& inputs) {
   Bucket& b = buckets_.at(bucket);
   const int64_t count = static_cast<int64_t>(inputs.size());
   if (count < 1 || count > limits_.batch)
     fail(ErrorCode::kInternal, "{} sequences for a batch of {}", count, limits_.batch);
   upload_inputs(stream, b, inputs);
   forward(stream, b, count);
-  const uint64_t bytes = count * config_.num_labels * 4;
-  stream.copy(b.logits.buffer, 0, b.readback, 0, bytes);
+  const int64_t width = output_width();
+  stream.copy(b.out.buffer, 0, b.readback, 0, count * width * 4);
   stream.finish();
-  std::vector<float> logits(count * config_.num_labels);
-  std::copy_n(static_cast<const float*>(b.readback.mapped()), logits.size(), logits.data());
-  return logits;
+  std::vector<float> out(count * width);
+  std::copy_n(static_cast<const float*>(b.readback.mapped()), out.size(), out.data());
+  return out;
 }
 
 void Encoder::forward(vk::CommandStream& stream, Bucket& b, int64_t count) {
@@ -250,6 +270,22 @@ void Encoder::forward(vk::CommandStream& stream, Bucket& b, int64_t count) {
 
   for (size_t i = 0; i < weights_.layers.size(); ++i) layer(stream, b, i, count);
 
+  if (head_.embeds()) {
+    // sentence-transformers' Pooling (and Normalize) over each sequence's
+    // real rows: seq_bounds is the attention mask.
+    ops::PoolingArgs pool;
+    pool.x = b.hidden;
+    pool.seq_bounds = &b.seq_bounds;
+    pool.batch = count;
+    pool.rows_per_seq = T;
+    pool.N = H;
+    pool.modes = head_.pooling;
+    pool.normalize = head_.normalize;
+    pool.y = b.out;
+    ops::pooling(stream, pool, policy_.reduce);
+    return;
+  }
+
   // Pooler on each sequence's first row ([CLS]): a row stride of T rows.
   ops::MatmulArgs pooler;
   pooler.x = ops::View(b.hidden.buffer, 0, static_cast<uint32_t>(T * H));
@@ -265,7 +301,7 @@ void Encoder::forward(vk::CommandStream& stream, Bucket& b, int64_t count) {
   classifier.M = count;
   classifier.weight = &weights_.classifier;
   classifier.bias = weights_.classifier_bias;
-  classifier.y = b.logits;
+  classifier.y = b.out;
   ops::matmul(stream, classifier, policy_.matmul);
 }
 

@@ -1,5 +1,5 @@
-// The BERT encoder graph for sequence classification, rank-local like the
-// decoder: it holds this rank's heads, MLP columns and vocabulary slice and
+// The BERT encoder graph for sequence classification or sentence embeddings,
+// rank-local like the decoder: it holds this rank's heads, MLP columns and vocabulary slice and
 // calls the Communicator after the word embedding and after each row-parallel
 // layer (no-ops at world == 1), so tensor parallelism needs no other code.
 //
@@ -7,8 +7,12 @@
 // bucket owns its activation buffers, input staging and logit read-back,
 // made at load time; warm_up() runs each bucket once so that every pipeline
 // and descriptor pool exists before the first request. A request uploads ids,
-// runs embedding -> layers -> pooler -> classifier on the device and reads
-// back only the logits.
+// runs embedding -> layers -> head on the device and reads back only the
+// head's output: pooler -> classifier logits, or (sentence embeddings) the
+// last hidden states pooled over each sequence's real tokens and optionally
+// L2-normalized. The head is chosen at load: only its buffers and pipelines
+// exist. Under tensor parallelism the hidden states after the last layer's
+// all-reduce are whole on every rank, so every rank pools the same vectors.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +24,7 @@
 #include "engine/vk/command_stream.h"
 #include "engine/parallel/communicator.h"
 #include "engine/parallel/device_collectives.h"
+#include "engine/ops/pooling.h"
 
 namespace vkinfer {
 
@@ -35,9 +40,21 @@ struct EncoderInput {
   std::vector<int32_t> type_ids;
 };
 
+// What the encoder computes after its last layer.
+struct EncoderHead {
+  // POOL_* bits (ops/pooling.h) for sentence embeddings, their
+  // vectors concatenated in bit order; 0 = classification.
+  uint32_t pooling = 0;
+  bool normalize = false;  // embeddings: L2-normalize each (eps 1e-12)
+  bool embeds() const { return pooling != 0; }
+};
+
+// Floats of one input's output: num_labels, or the pooled width.
+int64_t encoder_output_width(const BertConfig& config, const EncoderHead& head);
+
 // Bytes of activations, inputs and read-back over every bucket of one rank.
 uint64_t encoder_runtime_bytes(const BertConfig& config, const RankShape& shape,
-                               const EncoderLimits& limits);
+                               const EncoderLimits& limits, const EncoderHead& head = {});
 // Bytes of the largest single activation buffer (checked against
 // maxStorageBufferRange before anything is allocated).
 uint64_t encoder_largest_buffer_bytes(const BertConfig& config, const RankShape& shape,
@@ -46,7 +63,7 @@ uint64_t encoder_largest_buffer_bytes(const BertConfig& config, const RankShape&
 class Encoder {
  public:
   Encoder(vk::Device& device, Communicator& comm, const BertConfig& config, RankShape shape,
-          EncoderWeights weights, EncoderLimits limits);
+          EncoderWeights weights, EncoderLimits limits, EncoderHead head = {});
   ~Encoder();
   Encoder(const Encoder&) = delete;
   Encoder& operator=(const Encoder&) = delete;
@@ -67,9 +84,18 @@ class Encoder {
   std::vector<float> classify(vk::CommandStream& stream, size_t bucket,
                               const std::vector<const EncoderInput*>& inputs);
 
+  // Sentence embeddings of up to `batch` sequences padded to `bucket`:
+  // row-major [inputs.size(), output_width()]. Same errors as classify();
+  // kInternal when the encoder was loaded for classification (and classify()
+  // when loaded for embeddings).
+  std::vector<float> embed(vk::CommandStream& stream, size_t bucket,
+                           const std::vector<const EncoderInput*>& inputs);
+
   const BertConfig& config() const { return config_; }
   const RankShape& shape() const { return shape_; }
   const EncoderLimits& limits() const { return limits_; }
+  const EncoderHead& head() const { return head_; }
+  int64_t output_width() const { return encoder_output_width(config_, head_); }
   vk::Device& device() const { return device_; }
   uint64_t weight_bytes() const { return weights_.device_bytes(); }
 
@@ -78,8 +104,11 @@ class Encoder {
   // Kernel choices that depend on the row count, for `count` sequences in
   // `bucket`: equal keys dispatch the same pipelines.
   std::vector<uint32_t> row_class(size_t bucket, int64_t count) const;
-  // Runs one classify per row class at load, then seals the device.
+  // Runs one forward per row class at load, then seals the device.
   void prepare_pipelines();
+  // Upload, forward and read-back of the head's output.
+  std::vector<float> run(vk::CommandStream& stream, size_t bucket,
+                         const std::vector<const EncoderInput*>& inputs);
   void upload_inputs(vk::CommandStream& stream, Bucket& b,
                      const std::vector<const EncoderInput*>& inputs);
   void forward(vk::CommandStream& stream, Bucket& b, int64_t count);
@@ -91,6 +120,7 @@ class Encoder {
   RankShape shape_;
   EncoderWeights weights_;
   EncoderLimits limits_;
+  EncoderHead head_;
   ops::KernelPolicy policy_;
   DeviceCollectives collectives_;  // all-reduces over comm_, staging planned at load
   std::vector<Bucket> buckets_;

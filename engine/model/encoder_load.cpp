@@ -30,17 +30,18 @@ std::vector<int64_t> check_buckets(std::vector<int64_t> buckets, int64_t max_pos
 
 EncoderMemoryPlan plan_encoder_memory(const BertConfig& config, const RankShape& shape,
                                       const EncoderLimits& limits, DType dtype,
-                                      uint64_t heap_bytes) {
+                                      uint64_t heap_bytes, const EncoderHead& head) {
   EncoderMemoryPlan plan;
-  plan.weight_bytes = encoder_weight_bytes(config, shape, dtype);
-  plan.runtime_bytes = encoder_runtime_bytes(config, shape, limits);
+  plan.weight_bytes = encoder_weight_bytes(config, shape, dtype, !head.embeds());
+  plan.runtime_bytes = encoder_runtime_bytes(config, shape, limits, head);
   plan.largest_buffer = encoder_largest_buffer_bytes(config, shape, limits);
   plan.heap_bytes = heap_bytes;
   return plan;
 }
 
 std::unique_ptr<Encoder> load_encoder(const std::filesystem::path& dir, vk::Device& device,
-                                      Communicator& comm, DType dtype, EncoderLimits limits) {
+                                      Communicator& comm, DType dtype, EncoderLimits limits,
+                                      const EncoderHead& head) {
   const ModelConfig model = ModelConfig::load(dir);
   const BertConfig& config = model.bert();
   limits.buckets = limits.buckets.empty() ? default_buckets(config.max_position_embeddings)
@@ -49,7 +50,7 @@ std::unique_ptr<Encoder> load_encoder(const std::filesystem::path& dir, vk::Devi
     fail(ErrorCode::kInvalidArgument, "--batch {} must be at least 1", limits.batch);
   const RankShape shape = plan_encoder(config, comm.tp());
   const EncoderMemoryPlan plan = plan_encoder_memory(config, shape, limits, dtype,
-                                                     device.info().device_local_heap_bytes());
+                                                     device.info().device_local_heap_bytes(), head);
   if (plan.total() > plan.heap_bytes)
     fail(ErrorCode::kOutOfMemory,
          "the model needs {:.1f} MiB on device {} (weights {:.1f} MiB + activations for batch {} "
@@ -69,9 +70,9 @@ std::unique_ptr<Encoder> load_encoder(const std::filesystem::path& dir, vk::Devi
   const Checkpoint checkpoint =
       Checkpoint::open(sharded ? rank_folder(dir, comm.rank(), comm.world()) : dir);
   WeightLoader loader(checkpoint, &device, dtype, sharded ? LoadMode::kShardRead : LoadMode::kDevice);
-  EncoderWeights weights = load_encoder_weights(loader, config, shape, comm.tp());
+  EncoderWeights weights = load_encoder_weights(loader, config, shape, comm.tp(), !head.embeds());
   return std::make_unique<Encoder>(device, comm, config, shape, std::move(weights),
-                                   std::move(limits));
+                                   std::move(limits), head);
 }
 
 }  // namespace vkinfer

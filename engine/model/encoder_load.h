@@ -1,5 +1,5 @@
-// From a Hugging Face BertForSequenceClassification folder to a ready
-// rank-local Encoder: config, bucket list, memory plan against the device
+// From a Hugging Face BERT folder (BertForSequenceClassification, or a
+// BertModel for sentence embeddings) to a ready rank-local Encoder: config, bucket list, memory plan against the device
 // heap, this rank's weight slices, per-bucket buffers and pipelines.
 #pragma once
 
@@ -29,13 +29,16 @@ struct EncoderMemoryPlan {
 
 EncoderMemoryPlan plan_encoder_memory(const BertConfig& config, const RankShape& shape,
                                       const EncoderLimits& limits, DType dtype,
-                                      uint64_t heap_bytes);
+                                      uint64_t heap_bytes, const EncoderHead& head = {});
 
 // Empty limits.buckets means default_buckets(). Throws kOutOfMemory (with
 // needed vs available) before allocating anything when a rank's share does
 // not fit. Call warm_up() with the stream that will serve requests (its
-// descriptor pools are per stream) before the first request.
+// descriptor pools are per stream) before the first request. `head`:
+// classification (the default; needs the pooler and classifier) or sentence
+// embeddings (reads neither).
 std::unique_ptr<Encoder> load_encoder(const std::filesystem::path& dir, vk::Device& device,
-                                      Communicator& comm, DType dtype, EncoderLimits limits);
+                                      Communicator& comm, DType dtype, EncoderLimits limits,
+                                      const EncoderHead& head = {});
 
 }  // namespace vkinfer

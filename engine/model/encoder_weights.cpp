@@ -1,5 +1,9 @@
-// HF BertForSequenceClassification's tensor plan: canonical names, split
-// kinds and sources (weights/tensor_plan.h slices them for a rank).
+// HF BERT's tensor plan: canonical names, split kinds and sources
+// (weights/tensor_plan.h slices them for a rank). BertForSequenceClassification
+// names its encoder `bert.*` and adds `classifier.*`; a BertModel (what
+// sentence-transformers saves) names it `embeddings.*`, `encoder.*`,
+// `pooler.*`. The pooler and classifier are planned only for classification:
+// sentence embeddings pool the last hidden states and never read them.
 #include "engine/model/encoder_weights.h"
 
 #include "engine/core/error.h"
@@ -17,7 +21,19 @@ std::string norm_param(const WeightLoader& loader, const std::string& prefix, bo
 
 uint64_t padded(int64_t cols) { return uint64_t((cols + 7) / 8 * 8); }
 
+constexpr const char* kWordEmbeddings = "embeddings.word_embeddings.weight";
+
 }  // namespace
+
+std::string encoder_prefix(const WeightLoader& loader) {
+  // Shard files use canonical names: the sources only give shapes there.
+  if (loader.has(kWordEmbeddings) && !loader.has(std::string("bert.") + kWordEmbeddings)) return "";
+  return "bert.";
+}
+
+bool encoder_has_classifier(const WeightLoader& loader) {
+  return loader.has("classifier.weight") && loader.has(encoder_prefix(loader) + "pooler.dense.weight");
+}
 
 uint64_t EncoderWeights::device_bytes() const {
   uint64_t total = word.bytes() + positions.bytes() + token_types.bytes() + pooler.bytes() +
@@ -31,16 +47,15 @@ uint64_t EncoderWeights::device_bytes() const {
   return total;
 }
 
-uint64_t encoder_weight_bytes(const BertConfig& c, const RankShape& s, DType dtype) {
+uint64_t encoder_weight_bytes(const BertConfig& c, const RankShape& s, DType dtype, bool head) {
   const uint64_t e = dtype_size(dtype);
   const int64_t H = c.hidden_size, D = c.hidden_size / c.num_heads;
   const uint64_t layer = (3 * s.heads * D * padded(H) + H * padded(s.heads * D) +
                           s.intermediate * padded(H) + H * padded(s.intermediate)) * e +
                          (3 * s.heads * D + s.intermediate + 6 * H) * 4;
   uint64_t total = layer * c.num_layers;
-  total += (s.vocab_local + c.max_position_embeddings + c.type_vocab_size + H + c.num_labels) *
-           padded(H) * e;
-  total += (3 * H + c.num_labels) * 4;
+  total += (s.vocab_local + c.max_position_embeddings + c.type_vocab_size) * padded(H) * e + 2 * H * 4;
+  if (head) total += (H + c.num_labels) * padded(H) * e + (H + c.num_labels) * 4;
   return total;
 }
 
@@ -78,7 +93,13 @@ PlannedTensor planned(std::string key, int role, int64_t layer, TensorKind kind,
 
 }  // namespace
 
-std::vector<PlannedTensor> encoder_tensor_plan(const WeightLoader& loader, const BertConfig& c) {
+std::vector<PlannedTensor> encoder_tensor_plan(const WeightLoader& loader, const BertConfig& c, bool head) {
+  const std::string bert = encoder_prefix(loader);
+  if (head && loader.mode() != LoadMode::kShardRead && !loader.has("classifier.weight") &&
+      loader.has(bert + "embeddings.word_embeddings.weight"))
+    fail(ErrorCode::kUnsupported,
+         "the checkpoint has no classifier (classifier.weight): it is a BertModel, not a "
+         "BertForSequenceClassification. HINT: `vkinfer embed` computes sentence embeddings from it");
   const int64_t H = c.hidden_size, D = c.hidden_size / c.num_heads, I = c.intermediate_size;
   const TensorKind M = TensorKind::kMatrix, V = TensorKind::kVector;
   std::vector<PlannedTensor> plan;
@@ -98,15 +119,15 @@ std::vector<PlannedTensor> encoder_tensor_plan(const WeightLoader& loader, const
   };
 
   plan.push_back(planned("embed", kWord, -1, M, Split::kVocab,
-                         {part("bert.embeddings.word_embeddings.weight", {c.vocab_size, H}, Dim::kVocab, 1)}, H));
-  replicated_matrix("positions", kPositions, -1, "bert.embeddings.position_embeddings.weight",
+                         {part(bert + "embeddings.word_embeddings.weight", {c.vocab_size, H}, Dim::kVocab, 1)}, H));
+  replicated_matrix("positions", kPositions, -1, bert + "embeddings.position_embeddings.weight",
                     c.max_position_embeddings, H);
-  replicated_matrix("token_types", kTokenTypes, -1, "bert.embeddings.token_type_embeddings.weight",
+  replicated_matrix("token_types", kTokenTypes, -1, bert + "embeddings.token_type_embeddings.weight",
                     c.type_vocab_size, H);
-  norm("embed_norm", kEmbedNormGain, -1, "bert.embeddings.LayerNorm");
+  norm("embed_norm", kEmbedNormGain, -1, bert + "embeddings.LayerNorm");
 
   for (int64_t i = 0; i < c.num_layers; ++i) {
-    const std::string p = "bert.encoder.layer." + std::to_string(i) + ".";
+    const std::string p = bert + "encoder.layer." + std::to_string(i) + ".";
     const std::string key = "layers." + std::to_string(i) + ".";
     // Column-parallel Q/K/V: this rank's heads, stacked [q | k | v].
     std::vector<PlannedPart> qkv, qkv_bias;
@@ -142,19 +163,20 @@ std::vector<PlannedTensor> encoder_tensor_plan(const WeightLoader& loader, const
     norm(key + "mlp_norm", kMlpNormGain, i, p + "output.LayerNorm");
   }
 
-  replicated_matrix("pooler", kPooler, -1, "bert.pooler.dense.weight", H, H);
-  replicated_vector("pooler_bias", kPoolerBias, -1, "bert.pooler.dense.bias", H);
+  if (!head) return plan;
+  replicated_matrix("pooler", kPooler, -1, bert + "pooler.dense.weight", H, H);
+  replicated_vector("pooler_bias", kPoolerBias, -1, bert + "pooler.dense.bias", H);
   replicated_matrix("classifier", kClassifier, -1, "classifier.weight", c.num_labels, H);
   replicated_vector("classifier_bias", kClassifierBias, -1, "classifier.bias", c.num_labels);
   return plan;
 }
 
 EncoderWeights load_encoder_weights(const WeightLoader& loader, const BertConfig& c,
-                                    const RankShape& s, TpConfig tp) {
+                                    const RankShape& s, TpConfig tp, bool head) {
   const SplitRanges ranges = split_ranges(s, tp);
   EncoderWeights w;
   w.layers.resize(c.num_layers);
-  for (const PlannedTensor& t : encoder_tensor_plan(loader, c)) {
+  for (const PlannedTensor& t : encoder_tensor_plan(loader, c, head)) {
     EncoderLayerWeights* L = t.layer >= 0 ? &w.layers[t.layer] : nullptr;
     Weight* matrix_dst = nullptr;
     Tensor* vector_dst = nullptr;

@@ -1,4 +1,5 @@
-// One rank's BertForSequenceClassification weights on the device, in
+// One rank's BERT weights on the device (BertForSequenceClassification, or a
+// BertModel's encoder for sentence embeddings), in
 // nn.Linear orientation [out, in]. Heads and MLP columns are this rank's
 // slice (Megatron column/row parallel), the word embedding holds this rank's
 // vocabulary rows; the small embeddings, norms, pooler and classifier are
@@ -32,6 +33,7 @@ struct EncoderWeights {
   Weight token_types;         // [type_vocab_size, hidden]
   Tensor embed_norm_gain, embed_norm_bias;  // [hidden] embeddings.LayerNorm
   std::vector<EncoderLayerWeights> layers;
+  // Classification only (empty when loaded for sentence embeddings):
   Weight pooler;              // [hidden, hidden] tanh dense on [CLS]
   Tensor pooler_bias;         // [hidden]
   Weight classifier;          // [num_labels, hidden]
@@ -39,15 +41,25 @@ struct EncoderWeights {
   uint64_t device_bytes() const;
 };
 
+// "bert." when the checkpoint names its encoder that way
+// (BertForSequenceClassification), "" for a BertModel's `embeddings.*`.
+std::string encoder_prefix(const WeightLoader& loader);
+// Whether the checkpoint holds a pooler and a classifier (what classify needs).
+bool encoder_has_classifier(const WeightLoader& loader);
+
 // The family's tensor plan (the loader is asked which norm parameter names
-// the file uses: old TF ports say gamma/beta).
-std::vector<PlannedTensor> encoder_tensor_plan(const WeightLoader& loader, const BertConfig& config);
+// the file uses: old TF ports say gamma/beta, and which prefix). `head`: the
+// pooler and classifier too (classification); kUnsupported with a hint when
+// asked for them from a BertModel checkpoint.
+std::vector<PlannedTensor> encoder_tensor_plan(const WeightLoader& loader, const BertConfig& config,
+                                               bool head = true);
 
 EncoderWeights load_encoder_weights(const WeightLoader& loader, const BertConfig& config,
-                                    const RankShape& shape, TpConfig tp);
+                                    const RankShape& shape, TpConfig tp, bool head = true);
 
 // Bytes one rank's weights take on the device, from the config alone (for
-// memory planning before anything is allocated).
-uint64_t encoder_weight_bytes(const BertConfig& config, const RankShape& shape, DType dtype);
+// memory planning before anything is allocated); `head` as above.
+uint64_t encoder_weight_bytes(const BertConfig& config, const RankShape& shape, DType dtype,
+                              bool head = true);
 
 }  // namespace vkinfer
