@@ -32,6 +32,8 @@ def tokenizer_seed(model, files):
 
 
 def main():
+    chat_template_seeds()
+    generation_config_seeds()
     # safetensors: every dtype, metadata, an empty tensor, a scalar, a 3-D shape.
     write("safetensors_fuzzer", "f32_f16", safetensors(
         {"__metadata__": {"format": "pt"},
@@ -67,6 +69,7 @@ def main():
         write("tokenizer_classic_bpe_fuzzer", model,
               tokenizer_seed(model, ["vocab.json", "merges.txt", "tokenizer_config.json"]))
     component_seeds()
+    sentence_config_seeds()
 
 
 # tokenizer_components_fuzzer: normalizer NUL pre_tokenizer NUL decoder NUL text,
@@ -120,6 +123,46 @@ def component_seeds():
     for name, parts in COMPONENT_SEEDS.items():
         data = "\0".join(json.dumps(p) if p is not None else "null" for p in parts) + "\0" + COMPONENT_TEXT
         write("tokenizer_components_fuzzer", name, data.encode())
+
+
+def sentence_config_seeds():
+    """fuzz/sentence_config_fuzzer.cpp: modules.json NUL Pooling config.json NUL
+    sentence_bert_config.json NUL config_sentence_transformers.json NUL tokenizer_config.json,
+    from the sentence-transformers test folders (a missing file is empty)."""
+    def read(path):
+        return path.read_bytes() if path.exists() else b""
+    for model in ["st_mean_norm", "st_cls_max"]:
+        folder = MODELS / model
+        parts = [read(folder / "modules.json"), read(folder / "1_Pooling" / "config.json"),
+                 read(folder / "sentence_bert_config.json"), read(folder / "config_sentence_transformers.json"),
+                 read(folder / "tokenizer_config.json")]
+        write("sentence_config_fuzzer", model, b"\0".join(parts))
+    write("sentence_config_fuzzer", "mode_string", b"\0".join([
+        json.dumps([{"type": "sentence_transformers.models.Transformer", "path": ""},
+                    {"type": "sentence_transformers.models.Pooling", "path": "pool"},
+                    {"type": "sentence_transformers.models.Normalize", "path": ""}]).encode(),
+        json.dumps({"word_embedding_dimension": 32, "pooling_mode": "mean_sqrt_len_tokens"}).encode(),
+        json.dumps({"max_seq_length": None, "do_lower_case": True, "model_args": {}}).encode(),
+        json.dumps({"prompts": {}, "default_prompt_name": None}).encode(),
+        json.dumps({"model_max_length": 1e30}).encode()]))
+
+
+def chat_template_seeds():
+    """fuzz/chat_template_fuzzer.cpp: a template's source. The real templates under
+    tests/data/chat/templates and the feature templates of tests/data/chat/chat_goldens.json."""
+    for path in sorted((ROOT / "tests" / "data" / "chat" / "templates").glob("*.jinja")):
+        write("chat_template_fuzzer", path.stem, path.read_bytes())
+    goldens = json.loads((ROOT / "tests" / "data" / "chat" / "chat_goldens.json").read_text(encoding="utf-8"))
+    for feature in goldens["features"]:
+        write("chat_template_fuzzer", "feature_" + feature["name"], feature["source"].encode())
+
+
+def generation_config_seeds():
+    """fuzz/generation_config_fuzzer.cpp: a generation_config.json (vocabulary of 1000)."""
+    for model in sorted(p.name for p in MODELS.iterdir() if (p / "generation_config.json").exists())[:3]:
+        write("generation_config_fuzzer", model, (MODELS / model / "generation_config.json").read_bytes())
+    write("generation_config_fuzzer", "two_eos", json.dumps({"eos_token_id": [2, 999], "bos_token_id": 1}).encode())
+    write("generation_config_fuzzer", "null_eos", json.dumps({"eos_token_id": None}).encode())
 
 
 if __name__ == "__main__":
