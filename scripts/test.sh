@@ -8,6 +8,16 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 export VKINFER_VALIDATION=1
 (cd build && ctest -j"$(nproc)" --output-on-failure --timeout 900)
+# The Python module and the transformers adapter (python/tests), on the
+# module just built. pytest's exit code 5 (no test collected) fails too.
+echo "== Python tests (pytest python/tests)"
+if [ ! -d build/python/vkinfer ]; then
+  echo "test: build/python/vkinfer is missing: is pybind11-dev installed, or VKINFER_PYTHON=OFF in build/CMakeCache.txt?" >&2
+  exit 1
+fi
+python_bin=python3
+[ -x .venv/bin/python ] && python_bin=.venv/bin/python
+PYTHONPATH="$PWD/build/python" VKINFER_BIN="$PWD/build/vkinfer" "$python_bin" -m pytest -q -p no:cacheprovider python/tests
 [ "${VKINFER_QUICK:-0}" = 1 ] && exit 0
 
 echo "== ASan+UBSan build of the suite"

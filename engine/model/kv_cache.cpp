@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "engine/core/error.h"
+#include "engine/vk/command_stream.h"
 #include "engine/vk/device.h"
 
 namespace vkinfer {
@@ -65,6 +66,22 @@ void KvCache::truncate(int slot, int64_t length) {
   if (length < 0 || length > lengths_[i])
     fail(ErrorCode::kInternal, "KV cache slot {}: truncate to {} of {}", slot, length, lengths_[i]);
   lengths_[i] = length;
+}
+
+void KvCache::copy_slot(vk::CommandStream& stream, int src, int dst) {
+  const size_t from = check(src), to = check(dst);
+  if (from == to) fail(ErrorCode::kInternal, "KV cache slot {} copied onto itself", src);
+  // Per head, only the positions written so far: [slot][head] blocks of ctx
+  // positions, of which the first length(src) hold anything.
+  const uint64_t position_bytes = static_cast<uint64_t>(head_dim_) * 4;
+  const uint64_t head_bytes = static_cast<uint64_t>(ctx_) * position_bytes;
+  const uint64_t bytes = static_cast<uint64_t>(lengths_[from]) * position_bytes;
+  for (size_t layer = 0; layer < k_.size(); ++layer)
+    for (const vk::Buffer* buffer : {&k_[layer], &v_[layer]})
+      for (int64_t head = 0; head < kv_heads_; ++head)
+        stream.copy(*buffer, (from * kv_heads_ + head) * head_bytes, *buffer,
+                    (to * kv_heads_ + head) * head_bytes, bytes);
+  lengths_[to] = lengths_[from];
 }
 
 }  // namespace vkinfer

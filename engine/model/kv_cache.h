@@ -13,6 +13,10 @@
 
 namespace vkinfer {
 
+namespace vk {
+class CommandStream;
+}
+
 class KvCache {
  public:
   // slots x ctx positions of `kv_heads` heads (this rank's) of `head_dim`
@@ -42,6 +46,13 @@ class KvCache {
   // Forgets the slot's positions past `length` (a rewound sequence, e.g.
   // rejected speculative tokens); they are overwritten before being read.
   void truncate(int slot, int64_t length);
+
+  // Records, on `stream`, copies of `src`'s cached positions (every layer's
+  // keys and values) into `dst`, and gives `dst` src's length: a beam that
+  // continues another beam's history (transformers' beam search reorders
+  // its cache rows so). Both slots must be held and differ; `src` must not
+  // be written before the copies ran.
+  void copy_slot(vk::CommandStream& stream, int src, int dst);
 
   const vk::Buffer& k(size_t layer) const { return k_.at(layer); }
   const vk::Buffer& v(size_t layer) const { return v_.at(layer); }

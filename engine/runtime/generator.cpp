@@ -147,8 +147,8 @@ GenerateResult Generator::run(const std::vector<std::vector<int32_t>>& prompts,
       out.text += piece;
     }
     if (on_token) on_token(i, token, piece);
-    const bool eos = std::find(config.eos_token_ids.begin(), config.eos_token_ids.end(), token) !=
-                     config.eos_token_ids.end();
+    const std::vector<int>& eos_ids = options.eos_token_ids ? *options.eos_token_ids : config.eos_token_ids;
+    const bool eos = std::find(eos_ids.begin(), eos_ids.end(), token) != eos_ids.end();
     if (eos && !options.ignore_eos) finish(i, "eos");
     else if (stopped) finish(i, "stop");
     else if (static_cast<int64_t>(s.generated.size()) >= s.max_new_tokens) finish(i, "length");

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,10 @@ struct GenerateOptions {
   std::vector<ops::SamplingParams> per_prompt;    // ...one per prompt is given
   int64_t max_new_tokens = 64;
   bool ignore_eos = false;
+  // The ids that end a sequence instead of the model's (config.json, or
+  // generation_config.json's): a caller's eos_token_id, as transformers'
+  // generate(eos_token_id=...) takes it.
+  std::optional<std::vector<int>> eos_token_ids;
   // A sequence stops once its text contains one of these (needs a
   // tokenizer); its text ends with the stop string.
   std::vector<std::string> stop;
