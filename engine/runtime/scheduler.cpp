@@ -56,4 +56,13 @@ void Scheduler::retire(Sequence* sequence) {
   sequence->slot = -1;
 }
 
+void Scheduler::withdraw(Sequence* sequence) {
+  auto waiting = std::find(waiting_.begin(), waiting_.end(), sequence);
+  if (waiting != waiting_.end()) {
+    waiting_.erase(waiting);
+    return;
+  }
+  if (std::find(running_.begin(), running_.end(), sequence) != running_.end()) retire(sequence);
+}
+
 }  // namespace vkinfer

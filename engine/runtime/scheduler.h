@@ -28,6 +28,9 @@ class Scheduler {
   std::vector<ScheduledRows> plan();
   // Removes a finished sequence and frees its slot for the next waiting one.
   void retire(Sequence* sequence);
+  // Drops a sequence wherever it is (waiting, or running: then as retire);
+  // a server uses it when a client goes away.
+  void withdraw(Sequence* sequence);
 
   bool idle() const { return running_.empty() && waiting_.empty(); }
   const std::vector<Sequence*>& running() const { return running_; }

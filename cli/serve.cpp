@@ -1,0 +1,162 @@
+// `vkinfer serve`: an OpenAI-compatible HTTP server. The port is bound
+// first (so /health answers 503 while the model loads), then the model is
+// loaded and the batcher runs on this rank's thread until SIGINT/SIGTERM:
+// then the server stops accepting, running requests end "cancelled" and the
+// process exits 0.
+#include <fmt/core.h>
+#include <pthread.h>
+
+#include <atomic>
+#include <csignal>
+#include <filesystem>
+#include <memory>
+#include <thread>
+
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "engine/core/error.h"
+#include "engine/model/config.h"
+#include "engine/model/load_decoder.h"
+#include "engine/runtime/engine.h"
+#include "engine/text/chat_template.h"
+#include "engine/text/tokenizer.h"
+#include "server/batcher.h"
+#include "server/http_server.h"
+
+namespace vkinfer::cli {
+namespace {
+
+struct ServeFlags {
+  std::string model;
+  server::HttpOptions http;
+  int64_t max_running = 4;
+  size_t max_queue = 64;
+  int64_t max_prompt_tokens = 0;
+  RunFlags run;
+};
+
+// Blocks SIGINT/SIGTERM in every thread made from here on, and waits for
+// them on one thread of its own, which runs `on_signal` once.
+class SignalWaiter {
+ public:
+  explicit SignalWaiter(std::function<void()> on_signal) {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+    thread_ = std::thread([this, on_signal] {
+      const timespec tick{0, 200'000'000};
+      while (!done_) {
+        if (sigtimedwait(&set_, nullptr, &tick) > 0) {
+          on_signal();
+          return;
+        }
+      }
+    });
+  }
+  ~SignalWaiter() {
+    done_ = true;
+    thread_.join();
+    pthread_sigmask(SIG_UNBLOCK, &set_, nullptr);
+  }
+
+ private:
+  sigset_t set_;
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
+int run_serve(const ServeFlags& flags) {
+  if (flags.run.tp != 1 || flags.run.pp != 1)
+    fail(ErrorCode::kUnsupported, "serve runs on one rank for now (--tp 1 --pp 1). HINT: use `vkinfer generate "
+         "--tp/--pp` for parallel runs");
+  const std::string model = flags.model.empty() ? default_generate_model() : flags.model;
+  if (!ModelConfig::load(model).is_decoder())
+    fail(ErrorCode::kInvalidArgument, "{} is an encoder; serve runs causal LMs", model);
+  std::unique_ptr<Tokenizer> tokenizer;
+  if (Tokenizer::present(model)) tokenizer = Tokenizer::load(model);
+  std::optional<ChatTemplate> chat = tokenizer ? ChatTemplate::load(model) : std::nullopt;
+
+  server::HttpServer http(flags.http);
+  std::atomic<server::Batcher*> running{nullptr};
+  std::atomic<bool> stop_requested{false};
+  SignalWaiter signals([&] {
+    stop_requested = true;
+    if (server::Batcher* batcher = running.load()) batcher->stop();
+  });
+  http.start();
+  fmt::print(stderr, "vkinfer: serving on http://{}:{} (loading {})\n", flags.http.host, http.port(), model);
+  try {
+    run_ranks(flags.run.rank_options(), [&](RankContext& rank) {
+      DecoderLimits limits;
+      limits.batch = flags.max_running;
+      limits.ctx = flags.run.ctx;
+      limits.max_rows_per_seq = flags.run.max_prefill_rows;
+      auto decoder = load_decoder(model, rank.device, rank.comm, flags.run.dtype(), limits);
+      Engine engine(*decoder);
+      server::Batcher batcher(engine, tokenizer.get(), flags.max_queue);
+      server::ServedModel served;
+      served.name = std::filesystem::path(model).lexically_normal().filename().string();
+      if (served.name.empty()) served.name = std::filesystem::path(model).parent_path().filename().string();
+      served.ctx = decoder->limits().ctx;
+      served.vocab_size = decoder->config().vocab_size;
+      served.tokenizer = tokenizer.get();
+      served.max_prompt_tokens = flags.max_prompt_tokens;
+      if (chat)
+        served.render_chat = [&chat](const nlohmann::json& messages) {
+          return chat->render(nlohmann::ordered_json::parse(messages.dump()), /*add_generation_prompt=*/true);
+        };
+      running = &batcher;
+      http.ready(batcher, served);
+      fmt::print(stderr, "vkinfer: ready ({} KV slots of {} positions)\n", flags.max_running, served.ctx);
+      if (stop_requested) batcher.stop();
+      batcher.run();
+      running = nullptr;
+    });
+  } catch (...) {
+    http.stop();
+    throw;
+  }
+  http.stop();
+  fmt::print(stderr, "vkinfer: stopped\n");
+  return 0;
+}
+
+}  // namespace
+
+Command add_serve_command(CLI::App& app) {
+  auto flags = std::make_shared<ServeFlags>();
+  auto* command = app.add_subcommand(
+      "serve",
+      "Serve a causal LM over HTTP with OpenAI's API (/v1/completions, /v1/chat/completions, "
+      "/v1/models), /tokenize, /detokenize, /health and Prometheus /metrics. Requests join the "
+      "running batch between steps (continuous batching); each keeps its own sampling parameters "
+      "and seed. Ctrl-C stops it.");
+  command->add_option("--model", flags->model, "Hugging Face model folder (default: the bundled model)");
+  command->add_option("--host", flags->http.host, "Address to listen on (default 127.0.0.1)");
+  command->add_option("--port", flags->http.port, "Port (default 8080; 0 picks a free one)")
+      ->check(CLI::Range(0, 65535));
+  command->add_option("--max-running", flags->max_running,
+                      "Sequences running at once: the KV-cache slots (default 4)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1024}));
+  command->add_option("--max-queue", flags->max_queue,
+                      "Requests waiting for a slot before new ones get 503 (default 64)")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 20));
+  command->add_option("--max-prompt-tokens", flags->max_prompt_tokens,
+                      "Longest prompt accepted (default: the context)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 30));
+  command->add_option("--max-body-bytes", flags->http.max_body_bytes, "Largest request body (default 1 MiB)")
+      ->check(CLI::Range(size_t{64}, size_t{1} << 30));
+  command->add_option("--threads", flags->http.threads, "Connections served at once (default 8)")
+      ->check(CLI::Range(1, 1024));
+  command->add_option("--idle-timeout", flags->http.idle_timeout_s,
+                      "Seconds a connection may stay silent (default 30)")
+      ->check(CLI::Range(1.0, 86400.0));
+  command->add_option("--request-timeout", flags->http.request_timeout_s,
+                      "Seconds a generation may run before it is cancelled (default 600)")
+      ->check(CLI::Range(1.0, 86400.0));
+  add_run_flags(command, flags->run);
+  return {command, [flags] { return run_serve(*flags); }};
+}
+
+}  // namespace vkinfer::cli

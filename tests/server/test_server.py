@@ -1,0 +1,289 @@
+"""`vkinfer serve` against the real binary on loopback, as llama-server's tests do: a fixture starts
+the server on a tiny committed model and a free port, waits for /health, and stops it with SIGINT;
+each test is one request shape. The official `openai` client is one of the callers (skipped with a
+message when the package is absent); the rest is plain HTTP, so the errors' exact bodies are seen.
+
+Run by CTest (tests/server.cmake) with VKINFER_BIN and VKINFER_TEST_DATA set."""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+BIN = os.environ.get("VKINFER_BIN", "")
+DATA = Path(os.environ.get("VKINFER_TEST_DATA", Path(__file__).resolve().parents[1] / "data"))
+MODEL = DATA / "models" / "llama"
+GOLDEN = json.loads((DATA / "golden" / "llama.json").read_text())
+# A ChatML-style template (Qwen2's shape) for the chat endpoint.
+CHAT_TEMPLATE = ("{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] "
+                 "+ '<|im_end|>' + '\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}"
+                 "{% endif %}")
+
+if not BIN or not Path(BIN).exists():
+    pytest.skip("VKINFER_BIN does not name the vkinfer binary (run through ctest)", allow_module_level=True)
+
+
+class Server:
+    def __init__(self, model, *args):
+        env = dict(os.environ)
+        self.proc = subprocess.Popen([BIN, "serve", "--model", str(model), "--port", "0", *args],
+                                     stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env)
+        self.log = []
+        line = self.proc.stderr.readline()
+        self.log.append(line)
+        assert "serving on http://" in line, line + self.proc.stderr.read()
+        self.base = line.split("serving on ")[1].split(" ")[0]
+        # The rest of stderr is drained so the server never blocks on it.
+        self.reader = threading.Thread(target=lambda: self.log.extend(self.proc.stderr), daemon=True)
+        self.reader.start()
+        self.first_health = self.request("GET", "/health")[0]
+        deadline = time.time() + 120
+        while self.request("GET", "/health")[0] != 200:
+            assert self.proc.poll() is None, "".join(self.log)
+            assert time.time() < deadline, "the server did not become ready"
+            time.sleep(0.1)
+
+    def request(self, method, path, body=None, raw=None, timeout=120):
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        req = urllib.request.Request(self.base + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as res:
+                return res.status, res.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    def post(self, path, body):
+        status, text = self.request("POST", path, body)
+        return status, json.loads(text)
+
+    def metric(self, name):
+        status, text = self.request("GET", "/metrics")
+        assert status == 200
+        for line in text.splitlines():
+            if line.startswith(f"vkinfer_{name} "):
+                return float(line.split()[1])
+        raise KeyError(name)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                raise
+        return self.proc.returncode
+
+
+@pytest.fixture(scope="module")
+def chat_model(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("chat_llama")
+    for f in MODEL.iterdir():
+        shutil.copy(f, folder / f.name)
+    config = json.loads((folder / "tokenizer_config.json").read_text())
+    config["chat_template"] = CHAT_TEMPLATE
+    (folder / "tokenizer_config.json").write_text(json.dumps(config))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def server(chat_model):
+    s = Server(chat_model, "--max-running", "2", "--max-queue", "16")
+    yield s
+    assert s.stop() == 0, "".join(s.log)
+
+
+def golden_case():
+    case = GOLDEN["cases"][0]
+    return case["prompt_ids"], case["greedy_ids"]
+
+
+def test_health_models_and_metrics(server):
+    # 503 while loading; a fast load may already be done by the first call.
+    assert server.first_health in (200, 503)
+    status, text = server.request("GET", "/v1/models")
+    assert status == 200
+    assert json.loads(text)["data"][0]["id"].startswith("chat_llama")
+    assert server.metric("ready") == 1.0
+
+
+def test_greedy_completion_equals_transformers(server):
+    prompt, greedy = golden_case()
+    status, body = server.post("/v1/completions", {"prompt": prompt, "max_tokens": len(greedy), "temperature": 0})
+    assert status == 200, body
+    status, expected = server.post("/detokenize", {"tokens": greedy})
+    choice = body["choices"][0]
+    if choice["finish_reason"] == "length":
+        assert choice["text"] == expected["content"]
+        assert body["usage"] == {"prompt_tokens": len(prompt), "completion_tokens": len(greedy),
+                                 "total_tokens": len(prompt) + len(greedy)}
+    else:  # stopped at an eos id of the golden's greedy run (which ignored eos)
+        assert expected["content"].startswith(choice["text"])
+
+
+def test_stream_equals_whole_response(server):
+    prompt, greedy = golden_case()
+    request = {"prompt": prompt, "max_tokens": 20, "temperature": 0}
+    _, whole = server.post("/v1/completions", request)
+    status, text = server.request("POST", "/v1/completions", dict(request, stream=True))
+    assert status == 200
+    events = [line[len("data: "):] for line in text.splitlines() if line.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    chunks = [json.loads(e) for e in events[:-1]]
+    assert "".join(c["choices"][0]["text"] for c in chunks) == whole["choices"][0]["text"]
+    assert chunks[-1]["choices"][0]["finish_reason"] == whole["choices"][0]["finish_reason"]
+    assert all(c["choices"][0]["finish_reason"] is None for c in chunks[:-1])
+
+
+def test_concurrent_requests_keep_their_own_tokens(server):
+    """Six sampled requests (two KV slots, so some wait in the queue) each equal the same request run
+    alone: a request's tokens do not depend on what else runs."""
+    requests = [{"prompt": "In the beginning", "max_tokens": 12, "temperature": 0.9, "top_k": 20,
+                 "seed": 100 + i} for i in range(6)]
+    alone = [server.post("/v1/completions", r)[1]["choices"][0]["text"] for r in requests]
+    together = [None] * len(requests)
+
+    def run(i):
+        together[i] = server.post("/v1/completions", requests[i])[1]["choices"][0]["text"]
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(requests))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert together == alone
+    assert len(set(alone)) > 1, "different seeds should give different samples"
+
+
+def test_chat_completion_uses_the_template(server, chat_model):
+    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hello there"}]
+    status, body = server.post("/v1/chat/completions", {"messages": messages, "max_tokens": 8, "temperature": 0})
+    assert status == 200, body
+    reply = body["choices"][0]["message"]
+    assert reply["role"] == "assistant"
+    # The same chat through the CLI (which renders the same template).
+    messages_file = chat_model / "messages.json"
+    messages_file.write_text(json.dumps(messages))
+    cli = subprocess.run([BIN, "generate", "--model", str(chat_model), "--chat", "--messages", str(messages_file),
+                          "--max-new-tokens", "8", "--json"], capture_output=True, text=True, check=True)
+    assert json.loads(cli.stdout.splitlines()[-1])["text"] == reply["content"]
+
+
+def test_openai_client(server):
+    openai = pytest.importorskip("openai", reason="the `openai` package is not installed")
+    client = openai.OpenAI(base_url=server.base + "/v1", api_key="unused")
+    prompt, _ = golden_case()
+    name = client.models.list().data[0].id
+    whole = client.completions.create(model=name, prompt=prompt, max_tokens=10, temperature=0)
+    streamed = "".join(c.choices[0].text for c in client.completions.create(
+        model=whole.model, prompt=prompt, max_tokens=10, temperature=0, stream=True))
+    assert streamed == whole.choices[0].text
+    assert whole.usage.prompt_tokens == len(prompt)
+    chat = client.chat.completions.create(model=whole.model, messages=[{"role": "user", "content": "Hi"}],
+                                          max_tokens=5, temperature=0)
+    assert chat.choices[0].message.role == "assistant"
+    with pytest.raises(openai.NotFoundError):
+        client.completions.create(model="no-such-model", prompt="x", max_tokens=1)
+    with pytest.raises(openai.BadRequestError):
+        client.completions.create(model=whole.model, prompt="x", max_tokens=0)
+
+
+@pytest.mark.parametrize("body,status,needle", [
+    (b"{not json", 400, "not valid JSON"),
+    (b"[1, 2]", 400, "JSON object"),
+    (json.dumps({"prompt": "hi", "max_tokens": "many"}).encode(), 400, "'max_tokens' must be an integer"),
+    (json.dumps({"prompt": "hi", "max_tokens": 0}).encode(), 400, "'max_tokens'"),
+    (json.dumps({"prompt": "hi", "model": "gpt-4"}).encode(), 404, "does not exist"),
+    (json.dumps({"prompt": [1] * 500, "max_tokens": 4}).encode(), 400, "tokens"),
+    (json.dumps({"prompt": "hi", "presence_penalty": 0.5}).encode(), 400, "presence_penalty"),
+    (json.dumps({"prompt": "hi", "logprobs": 2}).encode(), 400, "logprobs"),
+    (json.dumps({"prompt": "hi", "n": 3}).encode(), 400, "'n'"),
+    (json.dumps({"prompt": "hi", "temperature": -1}).encode(), 400, "temperature"),
+    (json.dumps({"prompt": [99999]}).encode(), 400, "not an id"),
+    (json.dumps({"max_tokens": 3}).encode(), 400, "'prompt' is required"),
+])
+def test_bad_requests_get_openai_errors_and_the_server_keeps_serving(server, body, status, needle):
+    got, text = server.request("POST", "/v1/completions", raw=body)
+    assert got == status, text
+    error = json.loads(text)["error"]
+    assert needle in error["message"]
+    assert set(error) >= {"message", "type", "code"}
+    assert server.request("GET", "/health")[0] == 200
+
+
+def test_context_overflow_and_unknown_endpoint(server):
+    status, body = server.post("/v1/completions", {"prompt": [5] * 100, "max_tokens": 100})
+    assert status == 400 and body["error"]["code"] == "context_length_exceeded"
+    status, text = server.request("GET", "/v1/engines")
+    assert status == 404 and "not an endpoint" in json.loads(text)["error"]["message"]
+    status, body = server.post("/v1/chat/completions", {"messages": [{"role": "user"}]})
+    assert status == 400 and "'content'" in body["error"]["message"]
+
+
+def test_tokenize_round_trip(server):
+    status, body = server.post("/tokenize", {"content": "In the beginning God"})
+    assert status == 200
+    status, back = server.post("/detokenize", {"tokens": body["tokens"]})
+    assert back["content"].endswith("In the beginning God")
+
+
+def test_disconnect_frees_the_slot(server):
+    prompt, _ = golden_case()
+    with socket.create_connection((server.base.split("//")[1].split(":")[0],
+                                   int(server.base.rsplit(":", 1)[1]))) as conn:
+        body = json.dumps({"prompt": prompt, "max_tokens": 120, "temperature": 0, "stream": True}).encode()
+        conn.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        received = b""
+        while b"data: " not in received:  # the headers, then the first chunk
+            piece = conn.recv(4096)
+            assert piece, "the server closed the stream before its first chunk"
+            received += piece
+    deadline = time.time() + 30
+    while server.metric("running_sequences") != 0:
+        assert time.time() < deadline, "the abandoned stream still holds its KV slot"
+        time.sleep(0.2)
+
+
+def test_full_queue_answers_503():
+    s = Server(MODEL, "--max-running", "1", "--max-queue", "1")
+    try:
+        results = []
+
+        def run():
+            results.append(s.post("/v1/completions", {"prompt": "In the", "max_tokens": 60, "temperature": 0})[0])
+
+        threads = [threading.Thread(target=run) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert 503 in results and 200 in results, results
+    finally:
+        assert s.stop() == 0
+
+
+def test_sigint_cancels_running_streams_and_exits_cleanly():
+    s = Server(MODEL, "--max-running", "1")
+    prompt, _ = golden_case()
+    out = {}
+
+    def stream():
+        out["reply"] = s.request("POST", "/v1/completions",
+                                 {"prompt": prompt, "max_tokens": 130, "temperature": 0, "stream": True})
+
+    t = threading.Thread(target=stream)
+    t.start()
+    time.sleep(1.0)
+    assert s.stop() == 0, "".join(s.log)
+    t.join(timeout=30)
+    assert "stopped" in "".join(s.log)
