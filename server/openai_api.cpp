@@ -74,7 +74,7 @@ std::vector<int32_t> completion_prompt(const json& body, const ServedModel& mode
 }
 
 std::vector<int32_t> chat_prompt(const json& body, const ServedModel& model) {
-  if (!model.render_chat) bad("this model has no chat template; use /v1/completions");
+  if (!model.render_chat || !model.tokenizer) bad("this model has no chat template; use /v1/completions");
   if (!body.contains("messages") || !body["messages"].is_array() || body["messages"].empty())
     bad("'messages' must be a non-empty list of {\"role\", \"content\"} objects");
   for (const json& m : body["messages"]) {

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/ops/sampling.h"
+#include "engine/ops/sampling_params.h"
 
 namespace vkinfer::server {
 
