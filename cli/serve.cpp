@@ -67,57 +67,72 @@ class SignalWaiter {
 };
 
 int run_serve(const ServeFlags& flags) {
-  if (flags.run.tp != 1 || flags.run.pp != 1)
-    fail(ErrorCode::kUnsupported, "serve runs on one rank for now (--tp 1 --pp 1). HINT: use `vkinfer generate "
-         "--tp/--pp` for parallel runs");
   const std::string model = flags.model.empty() ? default_generate_model() : flags.model;
-  if (!ModelConfig::load(model).is_decoder())
+  const ModelConfig config = ModelConfig::load(model);
+  if (!config.is_decoder())
     fail(ErrorCode::kInvalidArgument, "{} is an encoder; serve runs causal LMs", model);
   std::unique_ptr<Tokenizer> tokenizer;
   if (Tokenizer::present(model)) tokenizer = Tokenizer::load(model);
   std::optional<ChatTemplate> chat = tokenizer ? ChatTemplate::load(model) : std::nullopt;
 
-  server::HttpServer http(flags.http);
-  std::atomic<server::Batcher*> running{nullptr};
+  // Global rank 0 serves HTTP and leads the batch; with --tp/--pp the other
+  // ranks (threads here, or processes under mpirun) follow its steps.
+  std::unique_ptr<server::HttpServer> http;
+  std::atomic<server::Batcher*> leading{nullptr};
   std::atomic<bool> stop_requested{false};
   SignalWaiter signals([&] {
     stop_requested = true;
-    if (server::Batcher* batcher = running.load()) batcher->stop();
+    if (server::Batcher* batcher = leading.load()) batcher->stop();
   });
-  http.start();
-  fmt::print(stderr, "vkinfer: serving on http://{}:{} (loading {})\n", flags.http.host, http.port(), model);
+  auto stop_http = [&] {
+    if (http) http->stop();
+  };
   try {
     run_ranks(flags.run.rank_options(), [&](RankContext& rank) {
+      const bool leader = rank.world.rank() == 0;
+      if (leader) {
+        // The port is bound before the model loads: /health answers 503 meanwhile.
+        http = std::make_unique<server::HttpServer>(flags.http);
+        http->start();
+        fmt::print(stderr, "vkinfer: serving on http://{}:{} (loading {})\n", flags.http.host, http->port(), model);
+      }
       DecoderLimits limits;
       limits.batch = flags.max_running;
       limits.ctx = flags.run.ctx;
       limits.max_rows_per_seq = flags.run.max_prefill_rows;
-      auto decoder = load_decoder(model, rank.device, rank.comm, flags.run.dtype(), limits);
-      Engine engine(*decoder);
-      server::Batcher batcher(engine, tokenizer.get(), flags.max_queue);
-      server::ServedModel served;
-      served.name = std::filesystem::path(model).lexically_normal().filename().string();
-      if (served.name.empty()) served.name = std::filesystem::path(model).parent_path().filename().string();
-      served.ctx = decoder->limits().ctx;
-      served.vocab_size = decoder->config().vocab_size;
-      served.tokenizer = tokenizer.get();
-      served.max_prompt_tokens = flags.max_prompt_tokens;
-      if (chat)
-        served.render_chat = [&chat](const nlohmann::json& messages) {
-          return chat->render(nlohmann::ordered_json::parse(messages.dump()), /*add_generation_prompt=*/true);
-        };
-      running = &batcher;
-      http.ready(batcher, served);
-      fmt::print(stderr, "vkinfer: ready ({} KV slots of {} positions)\n", flags.max_running, served.ctx);
-      if (stop_requested) batcher.stop();
+      const StageRange stage = flags.run.stages(config.decoder().num_layers).at(rank.coord.stage);
+      auto decoder = load_decoder(model, rank.device, rank.comm, flags.run.dtype(), limits, stage);
+      Engine engine(*decoder, {&rank.pp, flags.run.microbatches});
+      server::Batcher batcher(engine, tokenizer.get(), flags.max_queue, &rank.world);
+      if (leader) {
+        server::ServedModel served;
+        served.name = std::filesystem::path(model).lexically_normal().filename().string();
+        if (served.name.empty()) served.name = std::filesystem::path(model).parent_path().filename().string();
+        served.ctx = decoder->limits().ctx;
+        served.vocab_size = decoder->config().vocab_size;
+        served.tokenizer = tokenizer.get();
+        served.max_prompt_tokens = flags.max_prompt_tokens;
+        if (chat)
+          served.render_chat = [&chat](const nlohmann::json& messages) {
+            return chat->render(nlohmann::ordered_json::parse(messages.dump()), /*add_generation_prompt=*/true);
+          };
+        leading = &batcher;
+        http->ready(batcher, served);
+        fmt::print(stderr, "vkinfer: ready ({} KV slots of {} positions, {} rank(s))\n", flags.max_running,
+                   served.ctx, rank.world.world());
+        if (stop_requested) batcher.stop();
+      }
       batcher.run();
-      running = nullptr;
+      if (leader) {
+        leading = nullptr;
+        http->stop();
+      }
     });
   } catch (...) {
-    http.stop();
+    stop_http();
     throw;
   }
-  http.stop();
+  stop_http();
   fmt::print(stderr, "vkinfer: stopped\n");
   return 0;
 }
@@ -156,6 +171,7 @@ Command add_serve_command(CLI::App& app) {
                       "Seconds a generation may run before it is cancelled (default 600)")
       ->check(CLI::Range(1.0, 86400.0));
   add_run_flags(command, flags->run);
+  add_pipeline_flags(command, flags->run);
   return {command, [flags] { return run_serve(*flags); }};
 }
 

@@ -1,18 +1,54 @@
-// The serving loop: admissions and cancellations between steps, one Engine
-// step, then each sampled token to its request (eos, stop strings, length).
+// The serving loop: the leader's orders (retire, admit, stop) shared with
+// every rank, one Engine step, then each sampled token to its request (eos,
+// stop strings, length) on the leader.
 #include "server/batcher.h"
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 
+#include "engine/core/error.h"
 #include "engine/runtime/generator.h"
 
 namespace vkinfer::server {
+namespace {
 
-Batcher::Batcher(Engine& engine, const Tokenizer* tokenizer, size_t max_queue)
+// Orders travel as bytes: plain fields appended in a fixed order.
+class Writer {
+ public:
+  template <typename T>
+  void put(const T& value) {
+    const auto* p = reinterpret_cast<const uint8_t*>(&value);
+    bytes.insert(bytes.end(), p, p + sizeof(T));
+  }
+  std::vector<uint8_t> bytes;
+};
+
+class Reader {
+ public:
+  explicit Reader(const std::vector<uint8_t>& bytes) : bytes_(bytes) {}
+  template <typename T>
+  T get() {
+    if (at_ + sizeof(T) > bytes_.size()) fail(ErrorCode::kInternal, "serve: truncated step orders");
+    T value;
+    std::memcpy(&value, bytes_.data() + at_, sizeof(T));
+    at_ += sizeof(T);
+    return value;
+  }
+
+ private:
+  const std::vector<uint8_t>& bytes_;
+  size_t at_ = 0;
+};
+
+}  // namespace
+
+Batcher::Batcher(Engine& engine, const Tokenizer* tokenizer, size_t max_queue, Communicator* world)
     : engine_(engine),
       tokenizer_(tokenizer),
       max_queue_(max_queue),
+      world_(world && world->world() > 1 ? world : nullptr),
+      leader_(world_ == nullptr || world_->rank() == 0),
       scheduler_(engine.cache(), engine.max_rows(), engine.max_chunk()) {
   stats_.kv_slots = engine.cache().slots();
   stats_.kv_tokens = engine.cache().slots() * engine.cache().ctx();
@@ -23,7 +59,7 @@ bool Batcher::submit(std::shared_ptr<ServeRequest> request) {
     std::lock_guard<std::mutex> lock(mutex_);
     // The bound counts requests still waiting for a KV slot wherever they
     // wait: here, or admitted to the scheduler but not yet running.
-    if (stopping_ || queue_.size() + scheduler_waiting_ >= max_queue_) return false;
+    if (!leader_ || stopping_ || queue_.size() + scheduler_waiting_ >= max_queue_) return false;
     queue_.push_back(std::move(request));
     stats_.queued = queue_.size();
   }
@@ -44,17 +80,105 @@ BatcherStats Batcher::stats() const {
   return stats_;
 }
 
-void Batcher::admit(std::deque<std::shared_ptr<ServeRequest>>& incoming) {
+Batcher::Orders Batcher::lead() {
+  Orders orders;
+  std::deque<std::shared_ptr<ServeRequest>> incoming;
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    wake_.wait(lock, [&] { return stopping_ || !queue_.empty() || !live_.empty(); });
+    orders.stop = stopping_;
+    if (!stopping_) {
+      std::swap(incoming, queue_);
+      stats_.queued = 0;
+      for (const auto& request : incoming) {
+        ++stats_.requests;
+        stats_.prompt_tokens += request->prompt.size();
+      }
+    }
+  }
+  // Clients that went away: retired before this step, their slots free.
+  for (Live& live : live_)
+    if (!live.sequence.finished && live.request->cancelled()) finish(live, "cancelled");
+  orders.retire.swap(finished_);
   for (auto& request : incoming) {
+    Orders::Admit admit;
+    admit.id = next_id_++;
+    admit.prompt = request->prompt;
+    admit.sampling = request->sampling;
+    admit.max_new_tokens = request->max_new_tokens;
+    orders.admit.push_back(std::move(admit));
+    admitted_.push_back(std::move(request));
+  }
+  return orders;
+}
+
+void Batcher::share(Orders& orders) {
+  if (!world_) return;
+  Writer w;
+  if (leader_) {
+    w.put<uint8_t>(orders.stop);
+    w.put<uint64_t>(orders.retire.size());
+    for (uint64_t id : orders.retire) w.put(id);
+    w.put<uint64_t>(orders.admit.size());
+    for (const Orders::Admit& a : orders.admit) {
+      w.put(a.id);
+      w.put<uint64_t>(a.prompt.size());
+      for (int32_t t : a.prompt) w.put(t);
+      w.put<uint8_t>(a.sampling.greedy);
+      w.put(a.sampling.temperature);
+      w.put(a.sampling.top_k);
+      w.put(a.sampling.top_p);
+      w.put(a.sampling.repetition_penalty);
+      w.put(a.sampling.seed);
+      w.put(a.max_new_tokens);
+    }
+  }
+  uint64_t size = w.bytes.size();
+  world_->broadcast(&size, sizeof(size), 0);
+  w.bytes.resize(size);
+  world_->broadcast(w.bytes.data(), size, 0);
+  if (leader_) return;
+  Reader r(w.bytes);
+  orders = Orders();
+  orders.stop = r.get<uint8_t>() != 0;
+  orders.retire.resize(r.get<uint64_t>());
+  for (uint64_t& id : orders.retire) id = r.get<uint64_t>();
+  orders.admit.resize(r.get<uint64_t>());
+  for (Orders::Admit& a : orders.admit) {
+    a.id = r.get<uint64_t>();
+    a.prompt.resize(r.get<uint64_t>());
+    for (int32_t& t : a.prompt) t = r.get<int32_t>();
+    a.sampling.greedy = r.get<uint8_t>() != 0;
+    a.sampling.temperature = r.get<float>();
+    a.sampling.top_k = r.get<int>();
+    a.sampling.top_p = r.get<float>();
+    a.sampling.repetition_penalty = r.get<float>();
+    a.sampling.seed = r.get<uint64_t>();
+    a.max_new_tokens = r.get<int64_t>();
+  }
+}
+
+void Batcher::apply(const Orders& orders) {
+  for (uint64_t id : orders.retire) {
+    auto it = std::find_if(live_.begin(), live_.end(), [&](const Live& l) { return l.id == id; });
+    if (it == live_.end()) fail(ErrorCode::kInternal, "serve: retiring sequence {} that does not run", id);
+    scheduler_.withdraw(&it->sequence);
+    live_.erase(it);
+  }
+  for (size_t i = 0; i < orders.admit.size(); ++i) {
+    const Orders::Admit& admit = orders.admit[i];
     Live& live = live_.emplace_back();
-    live.request = std::move(request);
-    live.sequence.prompt = live.request->prompt;
-    live.sequence.sampling = live.request->sampling;
-    live.sequence.max_new_tokens = live.request->max_new_tokens;
-    if (tokenizer_) live.text = std::make_unique<StreamDecoder>(*tokenizer_);
+    live.id = admit.id;
+    live.sequence.prompt = admit.prompt;
+    live.sequence.sampling = admit.sampling;
+    live.sequence.max_new_tokens = admit.max_new_tokens;
+    if (leader_) {
+      live.request = std::move(admitted_.at(i));
+      if (tokenizer_) live.text = std::make_unique<StreamDecoder>(*tokenizer_);
+    }
     scheduler_.submit(&live.sequence);
   }
-  incoming.clear();
+  admitted_.clear();
 }
 
 void Batcher::finish(Live& live, const std::string& reason) {
@@ -71,7 +195,7 @@ void Batcher::finish(Live& live, const std::string& reason) {
   if (last.finish_reason == "stop_string" || last.finish_reason == "eos") last.finish_reason = "stop";
   live.sequence.finished = true;
   live.request->push(std::move(last));
-  scheduler_.withdraw(&live.sequence);
+  finished_.push_back(live.id);
 }
 
 void Batcher::accept(Live& live, int32_t token) {
@@ -98,36 +222,15 @@ void Batcher::accept(Live& live, int32_t token) {
 
 void Batcher::run() {
   vk::CommandStream stream(engine_.decoder().device());
-  std::deque<std::shared_ptr<ServeRequest>> incoming;
   using Clock = std::chrono::steady_clock;
   while (true) {
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [&] { return stopping_ || !queue_.empty() || !live_.empty(); });
-      if (stopping_) {
-        for (auto& request : queue_) {
-          request->push({-1, "", true, "cancelled"});
-        }
-        queue_.clear();
-        stats_.queued = 0;
-        break;
-      }
-      std::swap(incoming, queue_);
-      stats_.queued = 0;
-      for (const auto& request : incoming) {
-        ++stats_.requests;
-        stats_.prompt_tokens += request->prompt.size();
-      }
-    }
-    admit(incoming);
+    Orders orders = leader_ ? lead() : Orders();
+    share(orders);
+    if (orders.stop) break;
+    apply(orders);
     {
       std::lock_guard<std::mutex> lock(mutex_);
       scheduler_waiting_ = scheduler_.waiting();
-    }
-    // Clients that went away: their slots are free for this step.
-    for (auto it = live_.begin(); it != live_.end();) {
-      if (it->request->cancelled() && !it->sequence.finished) finish(*it, "cancelled");
-      it = it->sequence.finished ? live_.erase(it) : std::next(it);
     }
     const std::vector<ScheduledRows> plan = scheduler_.plan();
     double step_seconds = 0;
@@ -140,11 +243,15 @@ void Batcher::run() {
         if (tokens[k] < 0) continue;
         Live& live = *std::find_if(live_.begin(), live_.end(),
                                    [&](const Live& l) { return &l.sequence == plan[k].sequence; });
-        accept(live, tokens[k]);
+        if (live.sequence.finished) continue;
         ++generated;
+        // Every rank feeds the token at the next step; only the leader
+        // decides what it means for the request.
+        if (leader_) accept(live, tokens[k]);
+        else live.sequence.generated.push_back(tokens[k]);
       }
     }
-    // Gauges after every pass, a step or only admissions and cancellations.
+    // Gauges after every pass, a step or only admissions and retirements.
     int64_t used_tokens = 0;
     for (const Sequence* s : scheduler_.running()) used_tokens += s->fed;
     std::lock_guard<std::mutex> lock(mutex_);
@@ -155,8 +262,28 @@ void Batcher::run() {
     stats_.kv_tokens_used = used_tokens;
     scheduler_waiting_ = scheduler_.waiting();
   }
+  cancel_pending();
+}
+
+Batcher::~Batcher() {
+  // A rank that failed leaves the loop by an exception: its requests still
+  // get their last event, so no HTTP handler waits for ever.
+  cancel_pending();
+}
+
+void Batcher::cancel_pending() {
+  if (!leader_) return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  stopping_ = true;
+  for (auto& request : queue_) request->push({-1, "", true, "cancelled"});
+  queue_.clear();
+  for (auto& request : admitted_) request->push({-1, "", true, "cancelled"});
+  admitted_.clear();
   for (Live& live : live_)
-    if (!live.sequence.finished) finish(live, "cancelled");
+    if (!live.sequence.finished) {
+      live.sequence.finished = true;
+      live.request->push({-1, "", true, "cancelled"});
+    }
   live_.clear();
 }
 

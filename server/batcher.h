@@ -3,19 +3,27 @@
 // Scheduler between steps (so a new request joins the running batch at the
 // next step, its prefill chunks mixed with the others' decode rows), runs
 // each step, streams every sequence's tokens to its request, and retires a
-// finished or abandoned sequence at once, freeing its KV slot. Each sequence
-// samples with its own parameters and seed (the Engine's contract), so a
-// request's tokens do not depend on what else runs.
+// finished or abandoned sequence before the next step, freeing its KV slot.
+// Each sequence samples with its own parameters and seed (the Engine's
+// contract), so a request's tokens do not depend on what else runs.
+//
+// With several ranks (tp/pp threads, or MPI processes) every rank runs this
+// loop over its own Engine, and the steps must be the same on all of them:
+// global rank 0 leads. Before each step it broadcasts the step's orders
+// (sequences to retire, requests to admit with their parameters, stop); every
+// rank, the leader included, applies them in the same order and plans the
+// same step. Only the leader holds the requests and hears the tokens' fate.
 #pragma once
 
-#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <list>
 #include <memory>
 #include <mutex>
+#include <vector>
 
+#include "engine/parallel/communicator.h"
 #include "engine/runtime/engine.h"
 #include "engine/runtime/scheduler.h"
 #include "engine/text/tokenizer.h"
@@ -34,33 +42,59 @@ struct BatcherStats {
 
 class Batcher {
  public:
-  // `tokenizer` may be null (ids only, no stop strings).
-  Batcher(Engine& engine, const Tokenizer* tokenizer, size_t max_queue);
+  // `tokenizer` may be null (ids only, no stop strings). `world`: every
+  // rank's communicator when several ranks serve (rank 0 leads); null alone.
+  Batcher(Engine& engine, const Tokenizer* tokenizer, size_t max_queue, Communicator* world = nullptr);
+  ~Batcher();
+  Batcher(const Batcher&) = delete;
+  Batcher& operator=(const Batcher&) = delete;
 
-  // HTTP threads. False when the queue is full: the caller answers 503.
+  bool leader() const { return leader_; }
+  // HTTP threads (the leader's). False when the queue is full: answer 503.
   bool submit(std::shared_ptr<ServeRequest> request);
-  // The loop; returns after stop(). Runs on the thread that owns the engine.
+  // The loop; returns after stop() (on the leader; followers follow it).
   void run();
-  // Ends the loop: every queued and running request ends "cancelled".
   void stop();
   BatcherStats stats() const;
 
  private:
   struct Live {
-    std::shared_ptr<ServeRequest> request;
+    uint64_t id = 0;
+    std::shared_ptr<ServeRequest> request;  // the leader's only
     Sequence sequence;
     std::unique_ptr<StreamDecoder> text;
     std::string emitted;  // text sent so far (stop strings are matched on it)
   };
-  void admit(std::deque<std::shared_ptr<ServeRequest>>& incoming);
+  // One step's orders, as the leader decides them and every rank applies them.
+  struct Orders {
+    bool stop = false;
+    std::vector<uint64_t> retire;
+    struct Admit {
+      uint64_t id = 0;
+      std::vector<int32_t> prompt;
+      ops::SamplingParams sampling;
+      int64_t max_new_tokens = 0;
+    };
+    std::vector<Admit> admit;
+  };
+  Orders lead();  // the leader: wait for work, then decide
+  void share(Orders& orders);
+  void apply(const Orders& orders);
   void accept(Live& live, int32_t token);
   void finish(Live& live, const std::string& reason);
+  // The leader: every request not yet ended gets its "cancelled" event.
+  void cancel_pending();
 
   Engine& engine_;
   const Tokenizer* tokenizer_;
   size_t max_queue_;
+  Communicator* world_;
+  bool leader_;
   Scheduler scheduler_;
   std::list<Live> live_;  // stable addresses: the Scheduler holds &sequence
+  std::vector<uint64_t> finished_;  // the leader's: to retire before the next step
+  std::vector<std::shared_ptr<ServeRequest>> admitted_;  // the leader's, matching Orders::admit
+  uint64_t next_id_ = 0;
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;

@@ -60,6 +60,42 @@ for a, b in zip(one["embeddings"], two[0]["embeddings"]):
 PY
 echo "MPI embed tp=2 vectors match"
 
+# serve under MPI: rank 0 serves HTTP and broadcasts each step's orders to
+# rank 1; its greedy completion equals one process's generate, and SIGINT to
+# mpirun ends the job within seconds (mpirun itself reports an interrupted
+# job with a non-zero code, whatever the ranks do).
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+serve_log=$(mktemp)
+mpirun --oversubscribe -np 2 "$bin" serve --model "$model" --tp 2 --port "$port" 2>"$serve_log" &
+serve_pid=$!
+want=$("$bin" generate --model "$model" --prompt-ids "$ids" --max-new-tokens 16 --json |
+       python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["text"])')
+python3 - "$port" "$ids" "$want" <<'PY' || { kill -9 "$serve_pid"; cat "$serve_log"; echo "serve over MPI failed"; exit 1; }
+import json, sys, time, urllib.request
+port, ids, want = sys.argv[1], [int(x) for x in sys.argv[2].split(",")], sys.argv[3]
+base = f"http://127.0.0.1:{port}"
+deadline = time.time() + 120
+while True:
+    try:
+        if urllib.request.urlopen(base + "/health", timeout=5).status == 200:
+            break
+    except Exception:
+        pass
+    assert time.time() < deadline, "serve under mpirun did not become ready"
+    time.sleep(0.2)
+req = urllib.request.Request(base + "/v1/completions", method="POST", headers={"Content-Type": "application/json"},
+                             data=json.dumps({"prompt": ids, "max_tokens": 16, "temperature": 0}).encode())
+got = json.loads(urllib.request.urlopen(req, timeout=60).read())["choices"][0]["text"]
+assert got == want, (got, want)
+PY
+kill -INT "$serve_pid"
+for _ in $(seq 1 150); do kill -0 "$serve_pid" 2>/dev/null || break; sleep 0.2; done
+if kill -0 "$serve_pid" 2>/dev/null; then
+  kill -9 "$serve_pid"; cat "$serve_log"; echo "serve under mpirun still running 30 s after SIGINT"; exit 1
+fi
+wait "$serve_pid" || true
+echo "MPI serve tp=2: completion matches, SIGINT ends the job"
+
 start=$(date +%s)
 set +e
 VKINFER_TEST_FAIL_RANK=1 timeout 60 mpirun --oversubscribe -np 2 "$bin" "${args[@]}" --tp 2 >/dev/null 2>&1

@@ -287,3 +287,33 @@ def test_sigint_cancels_running_streams_and_exits_cleanly():
     assert s.stop() == 0, "".join(s.log)
     t.join(timeout=30)
     assert "stopped" in "".join(s.log)
+
+
+@pytest.mark.parametrize("layout", [("--tp", "2"), ("--pp", "2"), ("--tp", "2", "--pp", "2")])
+def test_parallel_ranks_follow_the_leader(layout):
+    """With tp/pp ranks (threads here; processes under mpirun) rank 0 serves and every rank runs the
+    steps it orders: greedy completions still equal transformers', with requests joining and
+    leaving the batch."""
+    s = Server(MODEL, "--max-running", "2", *layout)
+    try:
+        prompt, greedy = golden_case()
+        results = {}
+
+        def run(i, max_tokens):
+            results[i] = s.post("/v1/completions", {"prompt": prompt, "max_tokens": max_tokens, "temperature": 0})
+
+        lengths = [len(greedy), 5, 17]
+        threads = [threading.Thread(target=run, args=(i, n)) for i, n in enumerate(lengths)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for i, n in enumerate(lengths):
+            status, body = results[i]
+            assert status == 200, body
+            # The first n greedy tokens, decoded as a whole (a cut UTF-8 character included).
+            _, expected = s.post("/detokenize", {"tokens": greedy[:n]})
+            assert body["choices"][0]["finish_reason"] == "length", (layout, i, body)
+            assert body["choices"][0]["text"] == expected["content"], (layout, i)
+    finally:
+        assert s.stop() == 0, "".join(s.log)
