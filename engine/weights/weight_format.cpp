@@ -13,6 +13,14 @@ constexpr WeightFormat kFormats[] = {
     {WeightFormatId::kF32, "f32", 1, 4, ScaleLayout::kNone},
     {WeightFormatId::kF16, "f16", 1, 2, ScaleLayout::kNone},
     {WeightFormatId::kBF16, "bf16", 1, 2, ScaleLayout::kNone},
+    // GGUF block formats: block sizes and bytes as in ggml's GGML_QUANT_SIZES.
+    {WeightFormatId::kQ8_0, "q8_0", 32, 34, ScaleLayout::kInBlock},
+    {WeightFormatId::kQ4_0, "q4_0", 32, 18, ScaleLayout::kInBlock},
+    {WeightFormatId::kQ4_1, "q4_1", 32, 20, ScaleLayout::kInBlock},
+    {WeightFormatId::kQ5_0, "q5_0", 32, 22, ScaleLayout::kInBlock},
+    {WeightFormatId::kQ5_1, "q5_1", 32, 24, ScaleLayout::kInBlock},
+    {WeightFormatId::kQ4_K, "q4_k", 256, 144, ScaleLayout::kInBlock},
+    {WeightFormatId::kQ6_K, "q6_k", 256, 210, ScaleLayout::kInBlock},
 };
 
 }  // namespace
@@ -23,6 +31,7 @@ DType WeightFormat::element() const {
     case WeightFormatId::kF32: return DType::kF32;
     case WeightFormatId::kF16: return DType::kF16;
     case WeightFormatId::kBF16: return DType::kBF16;
+    default: break;
   }
   fail(ErrorCode::kInternal, "weight format {} has no element type", name);
 }
@@ -57,6 +66,7 @@ const WeightFormat& weight_format(DType dtype) {
 const WeightFormat& parse_weight_format(std::string_view name) {
   std::string known;
   for (const WeightFormat& format : kFormats) {
+    if (!format.plain()) continue;
     if (name == format.name) return format;
     known += known.empty() ? format.name : std::string(", ") + format.name;
   }

@@ -5,7 +5,10 @@
 // `block_elements` weights, `block_bytes` each, with the blocks' scales
 // either absent (plain formats: blocks of one element), inside each block
 // (GGUF) or in an array beside the weights (per-group scales, AWQ/GPTQ
-// style). Today's kernels read the plain f32 and f16 formats.
+// style). Today's kernels read the plain f32 and f16 formats; the GGUF block
+// formats are in the table for the file layer (engine/weights/block_formats.h
+// dequantizes them on the host) but no kernel reads them yet, so --dtype
+// does not accept them.
 #pragma once
 
 #include <cstdint>
@@ -21,7 +24,11 @@ enum class ScaleLayout : uint8_t {
   kSeparate,  // a scale array beside the weights, one per block of a row
 };
 
-enum class WeightFormatId : uint8_t { kF32, kF16, kBF16 };
+enum class WeightFormatId : uint8_t {
+  kF32, kF16, kBF16,
+  // GGUF's in-block formats (ggml's names); see block_formats.h.
+  kQ8_0, kQ4_0, kQ4_1, kQ5_0, kQ5_1, kQ4_K, kQ6_K,
+};
 
 struct WeightFormat {
   WeightFormatId id = WeightFormatId::kF32;
@@ -46,7 +53,8 @@ inline bool operator==(const WeightFormat& a, const WeightFormat& b) { return a.
 const WeightFormat& weight_format(WeightFormatId id);
 // The device format that holds `dtype` elements as they are.
 const WeightFormat& weight_format(DType dtype);
-// "f32" | "f16" | "bf16"; kInvalidArgument naming the known formats otherwise.
+// "f32" | "f16" | "bf16" (the plain formats only: no kernel reads a block
+// format yet); kInvalidArgument naming the known formats otherwise.
 const WeightFormat& parse_weight_format(std::string_view name);
 
 }  // namespace vkinfer
