@@ -4,10 +4,6 @@
 // offsets, overlaps).
 #include "engine/io/gguf.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <bit>
@@ -213,9 +209,7 @@ int64_t GgufTensor::rows() const {
 
 std::vector<int64_t> GgufTensor::shape() const { return {dims.rbegin(), dims.rend()}; }
 
-GgufFile::~GgufFile() {
-  if (mapping_ != nullptr) munmap(const_cast<uint8_t*>(mapping_), mapping_size_);
-}
+GgufFile::~GgufFile() = default;
 
 const GgufValue* GgufFile::find_value(const std::string& key) const {
   auto it = metadata_index_.find(key);
@@ -311,28 +305,10 @@ std::unique_ptr<GgufFile> GgufFile::open(const std::filesystem::path& path) {
   std::unique_ptr<GgufFile> result(new GgufFile());
   result->path_ = path;
 
-  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail(ErrorCode::kBadFile, "{}: cannot open ({})", file, std::strerror(errno));
-  struct stat st {};
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    fail(ErrorCode::kBadFile, "{}: not a regular file", file);
-  }
-  const uint64_t file_size = static_cast<uint64_t>(st.st_size);
-  if (file_size < kFixedHeaderBytes) {
-    ::close(fd);
-    fail(ErrorCode::kBadFile, "{}: file is {} bytes, too short for a GGUF header (needs at least {})",
-         file, file_size, kFixedHeaderBytes);
-  }
-  void* mapping = mmap(nullptr, file_size, PROT_READ, MAP_PRIVATE, fd, 0);
-  const int mmap_errno = errno;
-  ::close(fd);  // the mapping keeps the file alive
-  if (mapping == MAP_FAILED) {
-    fail(ErrorCode::kBadFile, "{}: cannot mmap {} bytes ({})", file, file_size,
-         std::strerror(mmap_errno));
-  }
-  result->mapping_ = static_cast<const uint8_t*>(mapping);
-  result->mapping_size_ = file_size;
+  result->map_ = MappedFile::open(path, kFixedHeaderBytes, "GGUF");
+  result->mapping_ = result->map_.data();
+  result->mapping_size_ = result->map_.size();
+  const uint64_t file_size = result->map_.size();
   const uint8_t* bytes = result->mapping_;
   Reader reader(file, bytes, file_size);
 

@@ -25,6 +25,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/io/mapped_file.h"
+
 #include "engine/io/ggml_types.h"
 
 namespace vkinfer {
@@ -110,7 +112,8 @@ class GgufFile {
   const GgufValue& array_of(const std::string& key) const;
 
   std::filesystem::path path_;
-  const uint8_t* mapping_ = nullptr;
+  MappedFile map_;
+  const uint8_t* mapping_ = nullptr;  // map_.data()
   size_t mapping_size_ = 0;
   uint32_t version_ = 0;
   uint64_t alignment_ = 32;

@@ -3,10 +3,6 @@
 // then each entry, then the relations between entries (overlap).
 #include "engine/io/safetensors.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -110,11 +106,7 @@ struct Span {
 
 }  // namespace
 
-SafetensorsFile::~SafetensorsFile() {
-  if (mapping_ != nullptr) {
-    munmap(const_cast<uint8_t*>(mapping_), mapping_size_);
-  }
-}
+SafetensorsFile::~SafetensorsFile() = default;
 
 const TensorInfo* SafetensorsFile::find(const std::string& name) const {
   auto it = tensors_.find(name);
@@ -126,31 +118,10 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::filesystem::pa
   std::unique_ptr<SafetensorsFile> result(new SafetensorsFile());
   result->path_ = path;
 
-  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    fail(ErrorCode::kBadFile, "{}: cannot open ({})", file, std::strerror(errno));
-  }
-  struct stat st {};
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    fail(ErrorCode::kBadFile, "{}: not a regular file", file);
-  }
-  const uint64_t file_size = static_cast<uint64_t>(st.st_size);
-  if (file_size < 8) {
-    ::close(fd);
-    fail(ErrorCode::kBadFile,
-         "{}: file is {} bytes, too short for a safetensors header (needs at least 8)", file,
-         file_size);
-  }
-  void* mapping = mmap(nullptr, file_size, PROT_READ, MAP_PRIVATE, fd, 0);
-  const int mmap_errno = errno;
-  ::close(fd);  // the mapping keeps the file alive
-  if (mapping == MAP_FAILED) {
-    fail(ErrorCode::kBadFile, "{}: cannot mmap {} bytes ({})", file, file_size,
-         std::strerror(mmap_errno));
-  }
-  result->mapping_ = static_cast<const uint8_t*>(mapping);
-  result->mapping_size_ = file_size;
+  result->map_ = MappedFile::open(path, 8, "safetensors");
+  result->mapping_ = result->map_.data();
+  result->mapping_size_ = result->map_.size();
+  const uint64_t file_size = result->map_.size();
   const uint8_t* bytes = result->mapping_;
 
   uint64_t header_size = 0;

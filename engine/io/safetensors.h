@@ -20,6 +20,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/io/mapped_file.h"
+
 #include "engine/core/dtype.h"
 
 namespace vkinfer {
@@ -63,7 +65,8 @@ class SafetensorsFile {
   SafetensorsFile() = default;
 
   std::filesystem::path path_;
-  const uint8_t* mapping_ = nullptr;
+  MappedFile map_;
+  const uint8_t* mapping_ = nullptr;  // map_.data()
   size_t mapping_size_ = 0;
   std::map<std::string, TensorInfo> tensors_;
   std::map<std::string, std::string> unreadable_;
