@@ -45,11 +45,12 @@ from transformers import BertConfig, BertModel
 import sentence_transformers
 from sentence_transformers import SentenceTransformer, models
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+# The same noise recipe and JSON layout as the decoder goldens.
+from make_goldens import add_visible_noise, write_json  # noqa: E402
+
 EXPECTED_TRANSFORMERS = "4.40.2"
 EXPECTED_ST = "2.7.0"
-WEIGHT_STD = 0.25
-GAIN_STD = 0.15
-BIAS_STD = 0.1
 ROOT = Path(__file__).resolve().parents[2]
 TOKENIZER_FILES = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt"]
 
@@ -88,35 +89,6 @@ MODELS = {
         pooling=None, normalize=False, max_seq_length=None, do_lower_case=False, prefix=False,
         pooler=True),
 }
-
-
-def add_visible_noise(model, seed):
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for module in model.modules():
-            is_norm = isinstance(module, torch.nn.LayerNorm)
-            for name, p in module.named_parameters(recurse=False):
-                noise = torch.randn(p.shape, generator=gen, dtype=torch.float32)
-                if name == "bias":
-                    p.copy_(BIAS_STD * noise)
-                elif is_norm:
-                    p.copy_(1.0 + GAIN_STD * noise)
-                else:
-                    p.copy_(WEIGHT_STD * noise)
-
-
-def write_json(path, obj):
-    """Indented, with lists of scalars on one line."""
-    def render(value, depth):
-        pad = " " * depth
-        if isinstance(value, dict) and value:
-            items = [f'{pad} {json.dumps(k, ensure_ascii=False)}: {render(v, depth + 1)}' for k, v in value.items()]
-            return "{\n" + ",\n".join(items) + "\n" + pad + "}"
-        if isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value):
-            return "[\n" + ",\n".join(f"{pad} {render(v, depth + 1)}" for v in value) + "\n" + pad + "]"
-        return json.dumps(value, ensure_ascii=False)
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(render(obj, 0) + "\n")
 
 
 def build_folder(name, spec, folder, seed):
