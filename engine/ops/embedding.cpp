@@ -1,6 +1,8 @@
 #include "engine/ops/embedding.h"
 
 #include <algorithm>
+#include <array>
+#include <span>
 
 #include "engine/core/error.h"
 #include "engine/ops/weight_kernels.h"
@@ -21,22 +23,25 @@ void embedding(vk::CommandStream& stream, const EmbeddingArgs& args) {
   if (!args.table || !args.ids || !args.y)
     fail(ErrorCode::kInternal, "embedding: table, ids and y are required");
   const Weight& table = *args.table;
-  const WeightKernels& kernels = weight_kernels(table.format, "embedding");
   if (args.row_offset < 0 || args.row_offset + table.rows > int64_t(UINT32_MAX))
     fail(ErrorCode::kInternal, "embedding: row_offset {} out of range", args.row_offset);
   if (args.M == 0) return;
   vk::Device& device = stream.device();
   const vk::DeviceInfo& info = device.info();
 
-  vk::KernelDesc desc;
-  desc.shader = kernels.embedding;
-  desc.bindings.assign(3, vk::BindingKind::kStorage);
-  desc.written_bindings = 1u << 2;
-  desc.push_constant_bytes = sizeof(params::EmbeddingParams);
-  const EmbeddingSpec spec{kWorkgroup};
-  desc.spec = vk::spec_values(spec);
-  desc.local_size = {spec.workgroup, 1, 1};
-  const vk::Kernel& kernel = device.kernel(desc);
+  // Per chunk: a stacked table's chunks may differ in format.
+  auto kernel_for = [&](const WeightFormat& format) -> const vk::Kernel& {
+    vk::KernelDesc desc;
+    desc.shader = weight_kernels(format, "embedding").embedding;
+    // 0 ids, 1 table (block formats: quants), 2 y; 3 block formats' scales.
+    desc.bindings.assign(format.plain() ? 3 : 4, vk::BindingKind::kStorage);
+    desc.written_bindings = 1u << 2;
+    desc.push_constant_bytes = sizeof(params::EmbeddingParams);
+    const EmbeddingSpec spec{kWorkgroup};
+    desc.spec = vk::spec_values(spec);
+    desc.local_size = {spec.workgroup, 1, 1};
+    return device.kernel(desc);
+  };
 
   params::EmbeddingParams p{};
   p.M = static_cast<uint32_t>(args.M);
@@ -60,9 +65,13 @@ void embedding(vk::CommandStream& stream, const EmbeddingArgs& args) {
     p.chunk_rows = static_cast<uint32_t>(chunk.row_count);
     p.flags = args.accumulate ? EMBEDDING_FLAG_ACCUMULATE
                               : (c == 0 ? EMBEDDING_FLAG_ZERO_OUTSIDE : 0u);
-    stream.dispatch(kernel, {*args.ids.buffer, chunk.buffer, *args.y.buffer}, p, groups_x,
+    const bool blocks = !chunk.format.plain();
+    const std::array<vk::BufferRange, 4> bindings = {*args.ids.buffer, chunk.buffer, *args.y.buffer,
+                                                     blocks ? chunk.meta : chunk.buffer};
+    stream.dispatch(kernel_for(chunk.format),
+                    std::span<const vk::BufferRange>(bindings.data(), blocks ? 4 : 3), p, groups_x,
                     groups_y, 1, "embedding",
-                    vk::OpCost{double(args.M) * (table.format.row_bytes(table.row_stride) + 4.0 * table.cols), 0});
+                    vk::OpCost{double(args.M) * (chunk.format.row_bytes(table.row_stride) + 4.0 * table.cols), 0});
   }
 }
 

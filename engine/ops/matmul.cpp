@@ -1,6 +1,8 @@
 #include "engine/ops/matmul.h"
 
 #include <algorithm>
+#include <array>
+#include <span>
 
 #include "engine/core/error.h"
 #include "engine/ops/weight_kernels.h"
@@ -84,38 +86,46 @@ void matmul(vk::CommandStream& stream, const MatmulArgs& args, const MatmulPolic
   const bool texel = policy.texel_weights && device.info().enabled.texel_buffers;
   const bool subgroup = policy.subgroup && device.info().enabled.subgroup_arithmetic;
 
-  const WeightKernels& kernels = weight_kernels(weight.format, "matmul");
-  vk::KernelDesc desc;
-  desc.shader = kernels.matmul(tiled, texel, subgroup);
   const vk::BindingKind w_kind = texel ? vk::BindingKind::kTexel : vk::BindingKind::kStorage;
-  // 0 X, 1-2 W (and GLU's up), 3 bias, 4 residual, 5 Y, 6 X as texels,
-  // 7 the input norm's gain, 8 its weight sums, 9 the gain as texels.
-  desc.bindings = {vk::BindingKind::kStorage, w_kind, w_kind, vk::BindingKind::kStorage,
-                   vk::BindingKind::kStorage, vk::BindingKind::kStorage, w_kind,
-                   vk::BindingKind::kStorage, vk::BindingKind::kStorage, w_kind};
-  desc.written_bindings = 1u << 5;
-  desc.push_constant_bytes = sizeof(params::MatmulParams);
-  if (tiled) {
-    // Alignment is a property of the model's widths, not of a request (odd
-    // test models take the scalar path, real ones never do).
-    const uint32_t gamma_offset = args.input_norm ? args.input_norm->gamma.offset : 0u;
-    const bool aligned = weight.cols % 8 == 0 && args.x.offset % 4 == 0 && args.x.stride % 4 == 0 &&
-                         gamma_offset % 4 == 0;
-    TiledSpec spec{policy.tile_local_n, policy.tile_local_m, choice.tile_n, tile_m, epilogue,
-                   aligned ? 1u : 0u};
-    desc.spec = vk::spec_values(spec);
-    desc.local_size = {spec.local_n, spec.local_m, 1};
-  } else {
-    // Subgroup variant: vec_subgroups subgroups per workgroup, ROWS columns each.
-    const uint32_t workgroup = subgroup ? device.info().subgroup_size * policy.vec_subgroups
-                                        : policy.vec_workgroup;
-    VecSpec spec{workgroup, policy.vec_rows, choice.max_m, epilogue};
-    desc.spec = vk::spec_values(spec);
-    desc.local_size = {workgroup, 1, 1};
-  }
-  const vk::Kernel& kernel = device.kernel(desc);
+  // The pipeline for one chunk's format: chunks of a stacked weight may
+  // differ (WeightChunk::format).
+  auto kernel_for = [&](const WeightFormat& format) -> const vk::Kernel& {
+    const WeightKernels& kernels = weight_kernels(format, "matmul");
+    vk::KernelDesc desc;
+    desc.shader = kernels.matmul(tiled, texel, subgroup);
+    // 0 X, 1-2 W (and GLU's up), 3 bias, 4 residual, 5 Y, 6 X as texels,
+    // 7 the input norm's gain, 8 its weight sums, 9 the gain as texels;
+    // block formats: 10-11 the scales of W and W_up.
+    desc.bindings = {vk::BindingKind::kStorage, w_kind, w_kind, vk::BindingKind::kStorage,
+                     vk::BindingKind::kStorage, vk::BindingKind::kStorage, w_kind,
+                     vk::BindingKind::kStorage, vk::BindingKind::kStorage, w_kind};
+    if (!format.plain()) {
+      desc.bindings.push_back(vk::BindingKind::kStorage);
+      desc.bindings.push_back(vk::BindingKind::kStorage);
+    }
+    desc.written_bindings = 1u << 5;
+    desc.push_constant_bytes = sizeof(params::MatmulParams);
+    if (tiled) {
+      // Alignment is a property of the model's widths, not of a request (odd
+      // test models take the scalar path, real ones never do).
+      const uint32_t gamma_offset = args.input_norm ? args.input_norm->gamma.offset : 0u;
+      const bool aligned = weight.cols % 8 == 0 && args.x.offset % 4 == 0 && args.x.stride % 4 == 0 &&
+                           gamma_offset % 4 == 0;
+      TiledSpec spec{policy.tile_local_n, policy.tile_local_m, choice.tile_n, tile_m, epilogue,
+                     aligned ? 1u : 0u};
+      desc.spec = vk::spec_values(spec);
+      desc.local_size = {spec.local_n, spec.local_m, 1};
+    } else {
+      // Subgroup variant: vec_subgroups subgroups per workgroup, ROWS columns each.
+      const uint32_t workgroup = subgroup ? device.info().subgroup_size * policy.vec_subgroups
+                                          : policy.vec_workgroup;
+      VecSpec spec{workgroup, policy.vec_rows, choice.max_m, epilogue};
+      desc.spec = vk::spec_values(spec);
+      desc.local_size = {workgroup, 1, 1};
+    }
+    return device.kernel(desc);
+  };
   const vk::Buffer& dummy = device.dummy_buffer();
-  const VkFormat texel_format = kernels.texel_format;
 
   const int64_t n_begin = args.n_begin;
   const int64_t n_end = args.n_end > 0 ? args.n_end : weight.rows;
@@ -126,18 +136,29 @@ void matmul(vk::CommandStream& stream, const MatmulArgs& args, const MatmulPolic
     if (lo >= hi) continue;
     // Bind from the chunk's first row we compute; offsets stay in elements.
     const int64_t first_row = lo - chunk.row_begin;
-    const uint64_t row_bytes = weight.format.row_bytes(weight.row_stride);
-    vk::BufferRange w(chunk.buffer, first_row * row_bytes, (hi - lo) * row_bytes);
+    const WeightFormat& format = chunk.format;
+    const WeightChunk* up = args.weight_up ? &args.weight_up->chunks[c] : nullptr;
+    if (up && !(up->format == format))
+      fail(ErrorCode::kUnsupported, "matmul: a GLU pair's gate and up weights are in different "
+           "formats ({} and {})", format.name, up->format.name);
+    const vk::Kernel& kernel = kernel_for(format);
+    const bool blocks = !format.plain();
+    // Plain rows are bound from the first row computed; block rows are
+    // bound whole and skipped in the shader (pc.w_row0), since their length
+    // need not be a multiple of the device's offset alignment.
+    const uint64_t row_bytes = format.row_bytes(weight.row_stride);
+    vk::BufferRange w = blocks ? vk::BufferRange(chunk.buffer)
+                               : vk::BufferRange(chunk.buffer, first_row * row_bytes, (hi - lo) * row_bytes);
     vk::BufferRange w2 = w;
-    if (args.weight_up) {
-      const WeightChunk& up = args.weight_up->chunks[c];
-      w2 = vk::BufferRange(up.buffer, first_row * row_bytes, (hi - lo) * row_bytes);
-    }
+    if (up)
+      w2 = blocks ? vk::BufferRange(up->buffer)
+                  : vk::BufferRange(up->buffer, first_row * row_bytes, (hi - lo) * row_bytes);
     if (texel) {
-      w.texel_format = texel_format;
-      w2.texel_format = texel_format;
+      w.texel_format = weight_kernels(format, "matmul").texel_format;
+      w2.texel_format = w.texel_format;
     }
     params::MatmulParams p{};
+    if (blocks) p.w_row0 = static_cast<uint32_t>(first_row);
     p.flags = flags;
     p.M = static_cast<uint32_t>(args.M);
     p.N = static_cast<uint32_t>(hi - lo);
@@ -171,7 +192,7 @@ void matmul(vk::CommandStream& stream, const MatmulArgs& args, const MatmulPolic
       const uint32_t columns = policy.vec_rows * (subgroup ? policy.vec_subgroups : 1u);
       groups_x = (p.N + columns - 1) / columns;
     }
-    const double weight_bytes = double(hi - lo) * weight.format.row_bytes(weight.row_stride);
+    const double weight_bytes = double(hi - lo) * row_bytes;
     vk::OpCost cost{weight_bytes + 4.0 * args.M * (weight.cols + (hi - lo)),
                     2.0 * args.M * (hi - lo) * weight.cols * (args.weight_up ? 2 : 1)};
     vk::BufferRange x_texel(*args.x.buffer);
@@ -180,11 +201,13 @@ void matmul(vk::CommandStream& stream, const MatmulArgs& args, const MatmulPolic
     const vk::Buffer& gamma = norm ? *norm->gamma.buffer : *args.x.buffer;
     vk::BufferRange gamma_texel(gamma);
     if (texel) x_texel.texel_format = gamma_texel.texel_format = VK_FORMAT_R32G32B32A32_SFLOAT;
-    stream.dispatch(kernel,
-                    {*args.x.buffer, w, w2, args.bias ? *args.bias.buffer : dummy,
-                     args.residual ? *args.residual.buffer : dummy, *args.y.buffer, x_texel, gamma,
-                     norm && norm->sums ? *norm->sums.buffer : dummy, gamma_texel},
-                    p, groups_x, groups_y, 1, tiled ? "matmul_tiled" : "matmul_vec", cost);
+    const std::array<vk::BufferRange, 12> bindings = {
+        *args.x.buffer, w, w2, args.bias ? *args.bias.buffer : dummy,
+        args.residual ? *args.residual.buffer : dummy, *args.y.buffer, x_texel, gamma,
+        norm && norm->sums ? *norm->sums.buffer : dummy, gamma_texel,
+        blocks ? chunk.meta : dummy, blocks && up ? up->meta : blocks ? chunk.meta : dummy};
+    stream.dispatch(kernel, std::span<const vk::BufferRange>(bindings.data(), blocks ? 12 : 10), p,
+                    groups_x, groups_y, 1, tiled ? "matmul_tiled" : "matmul_vec", cost);
   }
 }
 

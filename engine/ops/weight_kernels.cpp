@@ -16,6 +16,22 @@ const WeightKernels kKernels[] = {
      ShaderId::matmul_vec_f16_storage_shared, ShaderId::matmul_vec_f16_storage_subgroup,
      ShaderId::matmul_vec_f16_texel_shared, ShaderId::matmul_vec_f16_texel_subgroup,
      ShaderId::embedding_f16, VK_FORMAT_R32G32B32A32_UINT},
+// Block formats read their quants as uint4 texels and their scales from a
+// storage buffer (shaders/common/block_weights.glsl).
+#define VKINFER_BLOCK_KERNELS(ID, name)                                                      \
+  {WeightFormatId::ID, ShaderId::matmul_tiled_##name##_storage,                              \
+   ShaderId::matmul_tiled_##name##_texel, ShaderId::matmul_vec_##name##_storage_shared,      \
+   ShaderId::matmul_vec_##name##_storage_subgroup, ShaderId::matmul_vec_##name##_texel_shared, \
+   ShaderId::matmul_vec_##name##_texel_subgroup, ShaderId::embedding_##name,                 \
+   VK_FORMAT_R32G32B32A32_UINT}
+    VKINFER_BLOCK_KERNELS(kQ8_0, q8_0),
+    VKINFER_BLOCK_KERNELS(kQ4_0, q4_0),
+    VKINFER_BLOCK_KERNELS(kQ4_1, q4_1),
+    VKINFER_BLOCK_KERNELS(kQ5_0, q5_0),
+    VKINFER_BLOCK_KERNELS(kQ5_1, q5_1),
+    VKINFER_BLOCK_KERNELS(kQ4_K, q4_k),
+    VKINFER_BLOCK_KERNELS(kQ6_K, q6_k),
+#undef VKINFER_BLOCK_KERNELS
 };
 
 }  // namespace

@@ -1,8 +1,8 @@
 // Which shaders read each device weight format (weights/weight_format.h).
 // Matmul and embedding look their variant up here by the Weight's format,
 // never by the file's element type; a format with no row here (bf16, widened
-// at load; block formats until their kernels land) fails kUnsupported naming
-// the format and the op.
+// at load) fails kUnsupported naming the format and the op. Block formats'
+// kernels bind two more storage buffers: the scales of W and of GLU's W_up.
 #pragma once
 
 #include <vulkan/vulkan.h>

@@ -30,7 +30,26 @@ layout(std430, binding = 9) readonly buffer GammaUnused { float gamma_unused[]; 
 layout(std430, binding = 7) readonly buffer GammaBuffer { float gamma_data[]; };
 layout(std430, binding = 7) readonly buffer GammaBuffer4 { vec4 gamma_data4[]; };
 layout(std430, binding = 8) readonly buffer NormSums { float sums_data[]; };
-#if defined(WEIGHT_F16) && defined(WEIGHT_TEXEL)
+#if defined(WEIGHT_BLOCKS)
+// Block formats (common/block_weights.glsl): quants as uvec4 at bindings
+// 1-2, their scales as uints at 10-11.
+#include "common/block_weights.glsl"
+#if defined(WEIGHT_TEXEL)
+layout(binding = 1) uniform usamplerBuffer w_tex;
+layout(binding = 2) uniform usamplerBuffer w2_tex;
+#define W_RAW(i) texelFetch(w_tex, int(i))
+#define W2_RAW(i) texelFetch(w2_tex, int(i))
+#else
+layout(std430, binding = 1) readonly buffer WBuffer { uvec4 w_data[]; };
+layout(std430, binding = 2) readonly buffer W2Buffer { uvec4 w2_data[]; };
+#define W_RAW(i) w_data[i]
+#define W2_RAW(i) w2_data[i]
+#endif
+layout(std430, binding = 10) readonly buffer WMeta { uint w_meta_data[]; };
+layout(std430, binding = 11) readonly buffer W2Meta { uint w2_meta_data[]; };
+#define W_RAW_META(i) w_meta_data[i]
+#define W2_RAW_META(i) w2_meta_data[i]
+#elif defined(WEIGHT_F16) && defined(WEIGHT_TEXEL)
 layout(binding = 1) uniform usamplerBuffer w_tex;
 layout(binding = 2) uniform usamplerBuffer w2_tex;
 #define W_RAW(i) texelFetch(w_tex, int(i))
@@ -57,7 +76,18 @@ layout(std430, binding = 5) writeonly buffer YBuffer { float y_data[]; };
 
 // Weight rows are addressed in texels/vec4s of the bound buffer: a row starts
 // at w_row_index(row), and group g (8 values of K) is LOAD_W8_AT from there.
-#ifdef WEIGHT_F16
+#if defined(WEIGHT_BLOCKS)
+// A row's first block; the chunk is bound whole and the rows before the
+// first one computed are skipped here (pc.w_row0), since block rows are not
+// a multiple of every device's binding-offset alignment.
+uint w_row_index(uint row) { return (pc.w_row0 + row) * (pc.w_stride / BLOCK_ELEMENTS); }
+#define LOAD_W8_AT(RAW, row_base, g, lo, hi)                                  \
+  {                                                                          \
+    uint block_ = (row_base) + (g) / GROUPS_PER_BLOCK;                       \
+    uint sub_ = (g) % GROUPS_PER_BLOCK;                                      \
+    BLOCK_LOAD8(RAW, RAW##_META, block_, sub_, lo, hi)                       \
+  }
+#elif defined(WEIGHT_F16)
 uint w_row_index(uint row) { return row * (pc.w_stride / 8u); }
 #define LOAD_W8_AT(RAW, row_base, g, lo, hi)                                  \
   {                                                                          \

@@ -34,7 +34,8 @@ VKINFER_PARAMS_BEGIN
   uint sums_offset;  /* NORM (LayerNorm): W.gamma at +n, W.beta at +stride+n, */ \
   uint sums_stride;  /* then GLU's up weight's two rows */                 \
   float norm_eps;     \
-  uint flags;        /* MATMUL_FLAG_BIAS | MATMUL_FLAG_RESIDUAL */
+  uint flags;        /* MATMUL_FLAG_BIAS | MATMUL_FLAG_RESIDUAL */ \
+  uint w_row0;       /* block weights: rows of the bound chunk before row 0 */
 #ifdef __cplusplus
 struct MatmulParams { MATMUL_PARAMS_FIELDS };
 static_assert(sizeof(MatmulParams) <= 128);
