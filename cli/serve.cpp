@@ -19,6 +19,7 @@
 #include "engine/model/load_decoder.h"
 #include "engine/runtime/engine.h"
 #include "engine/text/chat_template.h"
+#include "engine/runtime/model_files.h"
 #include "engine/text/tokenizer.h"
 #include "server/batcher.h"
 #include "server/http_server.h"
@@ -72,8 +73,8 @@ int run_serve(const ServeFlags& flags) {
   if (!config.is_decoder())
     fail(ErrorCode::kInvalidArgument, "{} is an encoder; serve runs causal LMs", model);
   std::unique_ptr<Tokenizer> tokenizer;
-  if (Tokenizer::present(model)) tokenizer = Tokenizer::load(model);
-  std::optional<ChatTemplate> chat = tokenizer ? ChatTemplate::load(model) : std::nullopt;
+  if (model_tokenizer_present(model)) tokenizer = load_model_tokenizer(model);
+  std::optional<ChatTemplate> chat = tokenizer ? load_model_chat_template(model) : std::nullopt;
 
   // Global rank 0 serves HTTP and leads the batch; with --tp/--pp the other
   // ranks (threads here, or processes under mpirun) follow its steps.
@@ -98,6 +99,7 @@ int run_serve(const ServeFlags& flags) {
       }
       DecoderLimits limits;
       limits.batch = flags.max_running;
+      limits.quant = flags.run.quant;
       limits.ctx = flags.run.ctx;
       limits.max_rows_per_seq = flags.run.max_prefill_rows;
       const StageRange stage = flags.run.stages(config.decoder().num_layers).at(rank.coord.stage);

@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "engine/core/error.h"
 #include "engine/runtime/classifier.h"
+#include "engine/runtime/model_files.h"
 #include "engine/text/tokenizer.h"
 
 namespace vkinfer::cli {
@@ -43,7 +44,7 @@ Command add_tokenize_command(CLI::App& app) {
                       "truncation=True (0 = no truncation)")
       ->check(CLI::NonNegativeNumber);
   return {command, [flags] {
-            const auto tokenizer = Tokenizer::load(flags->model);
+            const auto tokenizer = load_model_tokenizer(flags->model);
             const Encoding encoding =
                 flags->no_special
                     ? (flags->pair ? tokenizer->encode_pair(flags->text, *flags->pair, false, flags->max_length)

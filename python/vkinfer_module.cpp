@@ -16,6 +16,7 @@
 
 #include "engine/core/error.h"
 #include "engine/runtime/classifier.h"
+#include "engine/runtime/model_files.h"
 #include "engine/text/tokenizer.h"
 #include "engine/vk/instance.h"
 #include "python/causal_lm.h"
@@ -312,7 +313,7 @@ PYBIND11_MODULE(_vkinfer, m) {
       .def_property_readonly("max_prefill_rows", &CausalLM::max_prefill_rows);
 
   py::class_<Tokenizer>(m, "Tokenizer", "A Hugging Face tokenizer (tokenizer.json, or vocab/merges files).")
-      .def_static("from_pretrained", [](const std::filesystem::path& path) { return Tokenizer::load(path); },
+      .def_static("from_pretrained", [](const std::filesystem::path& path) { return load_model_tokenizer(path); },
                   py::arg("path"))
       .def("encode", [](const Tokenizer& t, const std::string& text, bool add_special_tokens) {
              return t.encode(text, add_special_tokens).ids;

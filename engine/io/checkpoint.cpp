@@ -12,6 +12,7 @@
 
 #include "engine/core/error.h"
 #include "engine/core/half.h"
+#include "engine/io/gguf_checkpoint.h"
 
 namespace vkinfer {
 namespace {
@@ -123,6 +124,10 @@ void Checkpoint::add_file(std::unique_ptr<SafetensorsFile> file) {
 Checkpoint Checkpoint::open(const fs::path& dir) {
   Checkpoint checkpoint;
   checkpoint.dir_ = dir;
+  if (is_gguf_file(dir)) {
+    checkpoint.gguf_ = GgufCheckpoint::open(dir);
+    return checkpoint;
+  }
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
     fail(ErrorCode::kBadFile, "{}: not a directory (expected a Hugging Face model folder)",
@@ -184,7 +189,10 @@ Checkpoint Checkpoint::open(const fs::path& dir) {
   return checkpoint;
 }
 
-bool Checkpoint::has(const std::string& name) const { return tensors_.count(name) != 0; }
+bool Checkpoint::has(const std::string& name) const {
+  if (gguf_) return gguf_->has(name);
+  return tensors_.count(name) != 0;
+}
 
 const Checkpoint::Entry& Checkpoint::entry(const std::string& name) const {
   auto it = tensors_.find(name);
@@ -198,9 +206,13 @@ const Checkpoint::Entry& Checkpoint::entry(const std::string& name) const {
        json_quoted(name));
 }
 
-const TensorInfo& Checkpoint::info(const std::string& name) const { return *entry(name).tensor; }
+const TensorInfo& Checkpoint::info(const std::string& name) const {
+  if (gguf_) return gguf_->info(name);
+  return *entry(name).tensor;
+}
 
 std::vector<std::string> Checkpoint::names() const {
+  if (gguf_) return gguf_->names();
   std::vector<std::string> result;
   result.reserve(tensors_.size());
   for (const auto& [name, entry] : tensors_) result.push_back(name);
@@ -211,6 +223,10 @@ std::vector<std::string> Checkpoint::names() const {
 void Checkpoint::read(const std::string& name, DType dst_dtype, void* dst, int64_t row_begin,
                       int64_t row_count, int64_t col_begin, int64_t col_count,
                       int64_t dst_row_stride) const {
+  if (gguf_) {
+    gguf_->read(name, dst_dtype, dst, row_begin, row_count, col_begin, col_count, dst_row_stride);
+    return;
+  }
   const Entry& found = entry(name);
   const TensorInfo& tensor = *found.tensor;
   const std::string where =
@@ -230,7 +246,26 @@ void Checkpoint::read(const std::string& name, DType dst_dtype, void* dst, int64
               col_count, dst_row_stride);
 }
 
+std::optional<GgmlType> Checkpoint::block_type(const std::string& name) const {
+  if (gguf_) return gguf_->block_type(name);
+  entry(name);  // same errors as info() for an absent tensor
+  return std::nullopt;
+}
+
+void Checkpoint::read_blocks(const std::string& name, int64_t row_begin, int64_t row_count,
+                             int64_t col_begin, int64_t col_count, uint8_t* dst,
+                             size_t dst_row_bytes) const {
+  if (gguf_) {
+    gguf_->read_blocks(name, row_begin, row_count, col_begin, col_count, dst, dst_row_bytes);
+    return;
+  }
+  entry(name);
+  fail(ErrorCode::kInternal, "{}: tensor {} is not a block tensor; read_blocks() is for GGUF "
+       "block types (check block_type() first)", dir_.string(), json_quoted(name));
+}
+
 std::vector<float> Checkpoint::read_f32(const std::string& name) const {
+  if (gguf_) return gguf_->read_f32(name);
   const Entry& found = entry(name);
   const TensorInfo& tensor = *found.tensor;
   // Row-major storage makes any rank one row of all its elements; the count

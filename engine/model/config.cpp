@@ -14,6 +14,8 @@
 #include <sstream>
 
 #include "engine/core/error.h"
+#include "engine/io/gguf_checkpoint.h"  // is_gguf_file
+#include "engine/io/gguf_config.h"
 
 namespace vkinfer {
 namespace {
@@ -711,6 +713,10 @@ ModelConfig ModelConfig::parse(const json& raw, const std::string& source) {
 }
 
 ModelConfig ModelConfig::load(const fs::path& dir) {
+  // A .gguf file: its metadata, as the config.json it was converted from.
+  if (is_gguf_file(dir)) return parse(gguf_hf_config(*GgufFile::open(dir)), dir.string());
+  if (dir.extension() == ".gguf" && !fs::is_directory(dir))  // GgufFile::open says what is wrong (missing, not GGUF)
+    GgufFile::open(dir);
   const fs::path path = dir / "config.json";
   const std::string source = path.string();
   std::ifstream in(path, std::ios::binary);

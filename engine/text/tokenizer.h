@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,6 +32,12 @@ class Tokenizer {
 
   // Throws vkinfer::Error naming the file on missing/malformed input.
   static std::unique_ptr<Tokenizer> load(const std::filesystem::path& dir);
+  // Builds from the objects a folder's tokenizer.json, tokenizer_config.json
+  // and config.json hold (a GGUF file's metadata turned into them, see
+  // engine/io/gguf_tokenizer.h); `source` names them in errors.
+  static std::unique_ptr<Tokenizer> from_json(const nlohmann::json& tokenizer, const nlohmann::json& tokenizer_config,
+                                              const nlohmann::json& model_config,
+                                              const std::filesystem::path& source);
   // True when `dir` holds any tokenizer file load() looks for (a model run
   // from token ids needs none).
   static bool present(const std::filesystem::path& dir);

@@ -282,9 +282,7 @@ constexpr BosEosDefaults kRebuildsTemplate[] = {
     {"LlamaTokenizer", true, false}, {"CodeLlamaTokenizer", true, false}, {"GemmaTokenizer", true, false},
     {"CohereTokenizer", true, false}, {"GPTNeoXTokenizer", false, false}};
 
-std::unique_ptr<Tokenizer> load_tokenizer_json(const FolderConfig& cfg) {
-  const fs::path file = cfg.dir / "tokenizer.json";
-  const json root = read_json_file(file);
+std::unique_ptr<Tokenizer> load_tokenizer_json(const FolderConfig& cfg, const json& root, const fs::path& file) {
   if (!root.is_object()) fail(ErrorCode::kBadFile, "{}: expected a JSON object at the top level", file.string());
   const json& model = require(root, "model", json::value_t::object, file);
 
@@ -345,6 +343,11 @@ std::unique_ptr<Tokenizer> load_tokenizer_json(const FolderConfig& cfg) {
   return std::make_unique<PipelineTokenizer>(std::move(token_model), std::move(added), std::move(post), specials,
                                              config_value(cfg, "clean_up_tokenization_spaces", true),
                                              std::move(normalize));
+}
+
+std::unique_ptr<Tokenizer> load_tokenizer_json(const FolderConfig& cfg) {
+  const fs::path file = cfg.dir / "tokenizer.json";
+  return load_tokenizer_json(cfg, read_json_file(file), file);
 }
 
 std::unique_ptr<Tokenizer> load_classic_bpe(const FolderConfig& cfg) {
@@ -430,6 +433,19 @@ bool Tokenizer::present(const fs::path& dir) {
   for (const char* file : {"tokenizer.json", "vocab.json", "merges.txt", "vocab.txt", "tokenizer.model"})
     if (fs::exists(dir / file)) return true;
   return false;
+}
+
+std::unique_ptr<Tokenizer> Tokenizer::from_json(const json& tokenizer, const json& tokenizer_config,
+                                                const json& model_config, const fs::path& source) {
+  FolderConfig cfg;
+  cfg.dir = source;
+  cfg.tokenizer_config = tokenizer_config.is_object() ? tokenizer_config : json::object();
+  cfg.model_config = model_config.is_object() ? model_config : json::object();
+  try {
+    return load_tokenizer_json(cfg, tokenizer, source);
+  } catch (const json::exception& e) {
+    fail(ErrorCode::kBadFile, "{}: a tokenizer field has an unexpected type or value ({})", source.string(), e.what());
+  }
 }
 
 std::unique_ptr<Tokenizer> Tokenizer::load(const fs::path& dir) {

@@ -2,16 +2,15 @@
 // a row is a run of blocks of `block_elements` weights in `block_bytes`
 // bytes, scales inside; weight_format.h's table has the same numbers) back
 // into fp32, and each ggml type's WeightFormat.
-// The dequantizers here are plain scalar C++, written to compute in the same
-// order as the `gguf` Python package (gguf/quants.py), so they are the
-// reference the GPU kernels will later be tested against; they are not meant
-// to be fast.
+// The dequantizers themselves live in engine/io/ggml_dequantize.h (the GGUF
+// checkpoint needs them below engine/weights); this header re-exports them.
 #pragma once
 
 #include <cstdint>
 #include <span>
 #include <vector>
 
+#include "engine/io/ggml_dequantize.h"  // dequantize(), re-exported
 #include "engine/io/ggml_types.h"
 #include "engine/weights/weight_format.h"
 
@@ -19,13 +18,7 @@ namespace vkinfer {
 
 // The WeightFormat that holds tensors of `type` as they are in the file.
 const WeightFormat& weight_format(GgmlType type);
-
-// Dequantizes whole blocks: `bytes` must hold exactly
-// out.size() / block_elements blocks, and out.size() must be a multiple of
-// block_elements; kInternal otherwise (callers size both from one shape).
-// Works for one row, many rows or a whole tensor alike, since a tensor's
-// rows are contiguous runs of blocks.
-void dequantize(GgmlType type, std::span<const uint8_t> bytes, std::span<float> out);
-std::vector<float> dequantize(GgmlType type, std::span<const uint8_t> bytes, int64_t count);
+// The inverse: the ggml type whose blocks `format` holds.
+GgmlType ggml_type(const WeightFormat& format);
 
 }  // namespace vkinfer
