@@ -194,6 +194,7 @@ int run_bench(const BenchFlags& flags) {
   run_ranks(flags.run.rank_options(), [&](RankContext& rank) {
     DecoderLimits limits;
     limits.batch = 1;
+    limits.quant = flags.run.quant;
     const int64_t longest = *std::max_element(lengths.begin(), lengths.end());
     limits.ctx = flags.run.ctx > 0 ? flags.run.ctx
                                    : std::max<int64_t>(longest, flags.decode_depth + flags.decode_tokens) + 1;
@@ -251,6 +252,7 @@ int run_bench(const BenchFlags& flags) {
       auto single = make_single_communicator();
       DecoderLimits draft_limits;
       draft_limits.ctx = limits.ctx;
+      draft_limits.quant = limits.quant;
       draft_limits.max_rows_per_seq = limits.max_rows_per_seq;
       auto draft = load_decoder(flags.draft_model, rank.device, *single, flags.run.dtype(), draft_limits);
       Engine draft_engine(*draft);

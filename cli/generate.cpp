@@ -18,6 +18,7 @@
 #include "engine/model/load_decoder.h"
 #include "engine/io/npy.h"
 #include "engine/text/chat_template.h"
+#include "engine/runtime/model_files.h"
 #include "engine/text/tokenizer.h"
 #include "partition/ranks.h"
 
@@ -107,7 +108,7 @@ std::vector<int32_t> chat_prompt(const GenerateFlags& flags, const std::string& 
     if (!flags.system.empty()) messages.push_back({{"role", "system"}, {"content", flags.system}});
     messages.push_back({{"role", "user"}, {"content", flags.prompt}});
   }
-  const std::optional<ChatTemplate> chat_template = ChatTemplate::load(model);
+  const std::optional<ChatTemplate> chat_template = load_model_chat_template(model);
   if (!chat_template)
     fail(ErrorCode::kInvalidArgument, "{}: the model has no chat template (no \"chat_template\" in "
          "tokenizer_config.json, no chat_template.jinja or chat_template.json). HINT: drop --chat and pass the "
@@ -167,7 +168,7 @@ int run_speculative(const GenerateFlags& flags, const std::string& model, const 
   // Same size is not enough: every id must name the same token.
   std::unique_ptr<Tokenizer> draft_tokenizer;
   try {
-    draft_tokenizer = Tokenizer::load(flags.draft_model);
+    draft_tokenizer = load_model_tokenizer(flags.draft_model);
   } catch (const Error&) {  // a draft folder without tokenizer files: ids only
   }
   if (draft_tokenizer && tokenizer) {
@@ -183,6 +184,7 @@ int run_speculative(const GenerateFlags& flags, const std::string& model, const 
   run_ranks(flags.run.rank_options(), [&](RankContext& rank) {
     DecoderLimits limits;
     limits.batch = 1;
+    limits.quant = flags.run.quant;
     limits.ctx = flags.run.ctx;
     // The target keeps every row's logits (it verifies K + 1 rows at once),
     // so its prefill chunks stay small enough for that buffer.
@@ -194,6 +196,7 @@ int run_speculative(const GenerateFlags& flags, const std::string& model, const 
     auto single = make_single_communicator();
     DecoderLimits draft_limits;
     draft_limits.batch = 1;
+    draft_limits.quant = flags.run.quant;
     draft_limits.ctx = target->limits().ctx;
     draft_limits.max_rows_per_seq = flags.run.max_prefill_rows;
     auto draft = load_decoder(flags.draft_model, rank.device, *single, flags.run.dtype(), draft_limits);
@@ -244,7 +247,7 @@ int run_generate(const GenerateFlags& flags) {
   // Token ids need no tokenizer: a folder without tokenizer files runs from
   // --prompt-ids and prints ids, as transformers runs such a folder.
   std::unique_ptr<Tokenizer> tokenizer;
-  if (flags.prompt_ids.empty() || Tokenizer::present(model)) tokenizer = Tokenizer::load(model);
+  if (flags.prompt_ids.empty() || model_tokenizer_present(model)) tokenizer = load_model_tokenizer(model);
   std::vector<std::vector<int32_t>> prompts;
   std::vector<std::string> prompt_texts;
   if (!flags.chat && (!flags.system.empty() || !flags.messages_file.empty()))
@@ -283,6 +286,7 @@ int run_generate(const GenerateFlags& flags) {
     // prompts run in overlapping waves (a finished one's slot goes to the next).
     const int64_t count = static_cast<int64_t>(prompts.size());
     limits.batch = flags.max_running > 0 ? std::min(count, flags.max_running) : count;
+    limits.quant = flags.run.quant;
     limits.ctx = flags.run.ctx;
     limits.max_rows_per_seq = flags.run.max_prefill_rows;
     limits.all_logits = options.want_prefill_logits;

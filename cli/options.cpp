@@ -1,5 +1,7 @@
 #include "cli/options.h"
 
+#include "engine/weights/quant_recipe.h"
+
 #include <cstdlib>
 
 #include "cli/commands.h"
@@ -41,6 +43,9 @@ RankOptions RunFlags::rank_options() const {
 
 void add_run_flags(CLI::App* command, RunFlags& flags) {
   command->add_option("--dtype", flags.dtype_name, "Weight dtype on the device: f32 or f16 (default f32)");
+  command->add_option("--quant", flags.quant,
+                      std::string("Quantize the weight matrices at load: ") + quant_recipe_names() +
+                          " (q4_k_m: llama.cpp's Q4_K_M mix); a GGUF file's blocks are kept as they are");
   command->add_option("--ctx", flags.ctx, "Context length / KV-cache size (default: the model's maximum)");
   command->add_option("--max-prefill-rows", flags.max_prefill_rows,
                       "Largest prefill chunk per sequence; longer prompts are prefilled in chunks");

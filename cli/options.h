@@ -15,6 +15,7 @@ namespace vkinfer::cli {
 
 struct RunFlags {
   std::string dtype_name = "f32";
+  std::string quant;             // --quant recipe ("" = none), see quant_recipe.h
   int64_t ctx = 0;               // 0: the model's maximum
   int64_t max_prefill_rows = 512;
   int tp = 1;

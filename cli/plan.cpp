@@ -32,6 +32,7 @@ int run_plan(const PlanFlags& flags) {
   const RankOptions ranks = flags.run.rank_options();
   DecoderLimits limits;
   limits.batch = flags.batch;
+  limits.quant = flags.run.quant;
   limits.ctx = flags.run.ctx > 0 ? flags.run.ctx : decoder.max_positions;
   limits.max_rows_per_seq = std::min(flags.run.max_prefill_rows, limits.ctx);
   fmt::print("model {} ({}), {} layers, hidden {}, vocab {}\n", model, config.model_type,

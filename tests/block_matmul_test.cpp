@@ -14,6 +14,7 @@
 #include "engine/core/half.h"
 #include "engine/ops/embedding.h"
 #include "engine/ops/matmul.h"
+#include "engine/io/ggml_dequantize.h"
 #include "engine/weights/block_formats.h"
 #include "tests/reference/matmul_ref.h"
 #include "tests/support/compare.h"

@@ -11,6 +11,7 @@
 
 #include <deque>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "engine/model/decoder_weights.h"
@@ -30,6 +31,10 @@ struct DecoderLimits {
   int64_t ctx = 0;               // KV-cache positions per sequence
   int64_t max_rows_per_seq = 0;  // longest prefill chunk of one sequence
   bool all_logits = false;       // keep logits for every row (--logits-out)
+  // --quant: the recipe that quantizes the weight matrices at load
+  // (quant_recipe.h: "q8_0" ... "q4_k_m"); "" keeps --dtype. A GGUF file's
+  // block tensors keep their own blocks either way.
+  std::string quant;
   // Rows one step may carry: every slot's longest chunk (the activations'
   // size, as when sequences ran side by side).
   int64_t max_rows() const { return batch * max_rows_per_seq; }

@@ -92,24 +92,24 @@ uint64_t DecoderWeights::device_bytes() const {
 }
 
 uint64_t decoder_weight_bytes(const DecoderConfig& c, const RankShape& s, DType dtype,
-                              const StageRange& stage) {
-  const uint64_t e = dtype_size(dtype);
+                              const StageRange& stage, double matrix_bytes_per_weight) {
+  const double e = matrix_bytes_per_weight > 0 ? matrix_bytes_per_weight : double(dtype_size(dtype));
   auto padded = [](int64_t cols) { return uint64_t((cols + 7) / 8 * 8); };
   const int64_t embed_dim = c.word_embed_proj_dim ? c.word_embed_proj_dim : c.hidden_size;
   const int64_t qkv_rows = (s.heads + 2 * s.kv_heads) * c.head_dim;
   uint64_t layer = qkv_rows * padded(c.hidden_size) + c.hidden_size * padded(s.heads * c.head_dim) +
                    s.intermediate * padded(c.hidden_size) * (c.gated_mlp ? 2 : 1) +
                    c.hidden_size * padded(s.intermediate);
-  uint64_t total = layer * e * stage.layers();
-  const uint64_t vocab_matrix = s.vocab_local * padded(embed_dim) * e;
+  uint64_t total = uint64_t(layer * e * stage.layers());
+  const uint64_t vocab_matrix = uint64_t(s.vocab_local * padded(embed_dim) * e);
   // The embedding stage holds the table; the head stage its own head, or
   // the tied table again when it is a different stage.
   if (stage.has_embedding) total += vocab_matrix;
   if (stage.has_head && (!c.tie_word_embeddings || !stage.has_embedding)) total += vocab_matrix;
   if (stage.has_embedding && c.learned_positions)
-    total += (c.max_positions + c.position_offset) * padded(c.hidden_size) * e;
+    total += (c.max_positions + c.position_offset) * padded(c.hidden_size) * dtype_size(dtype);
   if (c.word_embed_proj_dim)
-    total += (int(stage.has_embedding) + int(stage.has_head)) * c.hidden_size * padded(embed_dim) * e;
+    total += uint64_t((int(stage.has_embedding) + int(stage.has_head)) * c.hidden_size * padded(embed_dim) * e);
   // fp32 gains and biases.
   total += (stage.layers() * 4 + (stage.has_head ? 2 : 0)) * c.hidden_size * 4 * 2;
   return total;
@@ -161,6 +161,35 @@ PlannedTensor vector(std::string key, int role, int64_t layer, Split split, std:
   PlannedTensor t = matrix(std::move(key), role, layer, split, std::move(parts), 0);
   t.kind = TensorKind::kVector;
   return t;
+}
+
+// What each matrix is to --quant's per-tensor rules (quant_recipe.h).
+void set_quant_kinds(std::vector<PlannedTensor>& plan) {
+  for (PlannedTensor& t : plan) {
+    if (t.kind != TensorKind::kMatrix) continue;
+    QuantTensorKind kind = QuantTensorKind::kOther;
+    switch (static_cast<Role>(t.role)) {
+      case kEmbed: kind = QuantTensorKind::kEmbedding; break;
+      case kLmHead: kind = QuantTensorKind::kOutput; break;
+      case kAttnOut: kind = QuantTensorKind::kAttnOut; break;
+      case kMlpUp: kind = QuantTensorKind::kFfnUp; break;
+      case kMlpGate: kind = QuantTensorKind::kFfnGate; break;
+      case kMlpDown: kind = QuantTensorKind::kFfnDown; break;
+      case kQkv: kind = QuantTensorKind::kAttnQkv; break;
+      default: break;
+    }
+    for (PlannedPart& part : t.parts) {
+      part.quant_kind = kind;
+      part.quantize = t.role != kPositions;
+    }
+    // q, k and v from three tensors (Llama and most others): each its own
+    // kind; one fused tensor (GPT-2, GPT-NeoX, Phi-3) stays kAttnQkv.
+    if (t.role == kQkv && t.parts.size() == 3 && t.parts[0].source != t.parts[1].source) {
+      t.parts[0].quant_kind = QuantTensorKind::kAttnQ;
+      t.parts[1].quant_kind = QuantTensorKind::kAttnK;
+      t.parts[2].quant_kind = QuantTensorKind::kAttnV;
+    }
+  }
 }
 
 }  // namespace
@@ -305,6 +334,7 @@ std::vector<PlannedTensor> decoder_tensor_plan(const WeightLoader& loader, const
     mlp_down.col_dim = Dim::kIntermediate;
     plan.push_back(mlp_down);
   }
+  set_quant_kinds(plan);
   return plan;
 }
 

@@ -52,8 +52,11 @@ DecoderWeights load_decoder_weights(const WeightLoader& loader, const DecoderCon
                                     const RankShape& shape, TpConfig tp, const StageRange& stage);
 
 // Bytes one rank's weights of `stage` take on the device, computed from the
-// config alone (for memory planning before anything is allocated).
+// config alone (for memory planning before anything is allocated). Matrices
+// take `matrix_bytes_per_weight` each (block formats: their average; 0: the
+// dtype's size).
 uint64_t decoder_weight_bytes(const DecoderConfig& config, const RankShape& shape, DType dtype,
-                              const StageRange& stage);
+                              const StageRange& stage,
+                              double matrix_bytes_per_weight = 0);
 
 }  // namespace vkinfer

@@ -19,7 +19,7 @@ struct MemoryPlan {
 
 MemoryPlan plan_decoder_memory(const DecoderConfig& config, const RankShape& shape,
                                const DecoderLimits& limits, DType dtype, uint64_t heap_bytes,
-                               const StageRange& stage);
+                               const StageRange& stage, double matrix_bytes_per_weight = 0);
 
 // Throws kOutOfMemory (with needed vs available) before allocating anything
 // when the rank's share does not fit the device heap. Without a stage, the

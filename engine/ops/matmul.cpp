@@ -100,8 +100,8 @@ void matmul(vk::CommandStream& stream, const MatmulArgs& args, const MatmulPolic
                      vk::BindingKind::kStorage, vk::BindingKind::kStorage, w_kind,
                      vk::BindingKind::kStorage, vk::BindingKind::kStorage, w_kind};
     if (!format.plain()) {
-      desc.bindings.push_back(vk::BindingKind::kStorage);
-      desc.bindings.push_back(vk::BindingKind::kStorage);
+      desc.bindings.push_back(w_kind);
+      desc.bindings.push_back(w_kind);
     }
     desc.written_bindings = 1u << 5;
     desc.push_constant_bytes = sizeof(params::MatmulParams);
@@ -201,11 +201,14 @@ void matmul(vk::CommandStream& stream, const MatmulArgs& args, const MatmulPolic
     const vk::Buffer& gamma = norm ? *norm->gamma.buffer : *args.x.buffer;
     vk::BufferRange gamma_texel(gamma);
     if (texel) x_texel.texel_format = gamma_texel.texel_format = VK_FORMAT_R32G32B32A32_SFLOAT;
+    vk::BufferRange meta = blocks ? vk::BufferRange(chunk.meta) : vk::BufferRange(dummy);
+    vk::BufferRange meta2 = up && blocks ? vk::BufferRange(up->meta) : meta;
+    if (texel && blocks) meta.texel_format = meta2.texel_format = VK_FORMAT_R32_UINT;
     const std::array<vk::BufferRange, 12> bindings = {
         *args.x.buffer, w, w2, args.bias ? *args.bias.buffer : dummy,
         args.residual ? *args.residual.buffer : dummy, *args.y.buffer, x_texel, gamma,
         norm && norm->sums ? *norm->sums.buffer : dummy, gamma_texel,
-        blocks ? chunk.meta : dummy, blocks && up ? up->meta : blocks ? chunk.meta : dummy};
+        meta, meta2};
     stream.dispatch(kernel, std::span<const vk::BufferRange>(bindings.data(), blocks ? 12 : 10), p,
                     groups_x, groups_y, 1, tiled ? "matmul_tiled" : "matmul_vec", cost);
   }

@@ -63,7 +63,8 @@ TensorSlices slices(const PlannedTensor& tensor, const SplitRanges& ranges) {
   }
   for (const PlannedPart& part : tensor.parts)
     for (const auto& [first, count] : part_windows(part, tensor.split, ranges))
-      out.windows.push_back({part.source, tensor.conv1d, first, count, col_begin, col_count});
+      out.windows.push_back({part.source, tensor.conv1d, first, count, col_begin, col_count,
+                             part.quant_kind, tensor.layer, part.quantize});
   return out;
 }
 

@@ -40,6 +40,11 @@ struct PlannedPart {
   int64_t unit = 1;
   int64_t stride = 0;          // 0: unit
   int64_t offset = 0;
+  // For --quant (quant_recipe.h): what kind of matrix this part is; q, k
+  // and v stacked from three tensors are three kinds, as llama.cpp
+  // quantizes attn_v apart from attn_q and attn_k.
+  QuantTensorKind quant_kind = QuantTensorKind::kOther;
+  bool quantize = true;
 };
 
 enum class TensorKind : uint8_t { kMatrix, kVector };

@@ -5,10 +5,9 @@
 // `block_elements` weights, `block_bytes` each, with the blocks' scales
 // either absent (plain formats: blocks of one element), inside each block
 // (GGUF) or in an array beside the weights (per-group scales, AWQ/GPTQ
-// style). Today's kernels read the plain f32 and f16 formats; the GGUF block
-// formats are in the table for the file layer (engine/weights/block_formats.h
-// dequantizes them on the host) but no kernel reads them yet, so --dtype
-// does not accept them.
+// style). Kernels read f32, f16 and the GGUF block formats (the device keeps
+// blocks split into quants and scales: block_layout.h); --dtype names the
+// plain ones and --quant (quant_recipe.h) the block ones.
 #pragma once
 
 #include <cstdint>
@@ -53,8 +52,8 @@ inline bool operator==(const WeightFormat& a, const WeightFormat& b) { return a.
 const WeightFormat& weight_format(WeightFormatId id);
 // The device format that holds `dtype` elements as they are.
 const WeightFormat& weight_format(DType dtype);
-// "f32" | "f16" | "bf16" (the plain formats only: no kernel reads a block
-// format yet); kInvalidArgument naming the known formats otherwise.
+// "f32" | "f16" | "bf16" (the plain formats; block formats come from
+// --quant or a GGUF file); kInvalidArgument naming the known formats otherwise.
 const WeightFormat& parse_weight_format(std::string_view name);
 
 }  // namespace vkinfer

@@ -1,10 +1,13 @@
 #include "engine/weights/weight_loader.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "engine/core/error.h"
 #include "engine/core/half.h"
 #include "engine/vk/device.h"
+#include "engine/weights/block_formats.h"
+#include "engine/weights/quantize.h"
 
 namespace vkinfer {
 namespace {
@@ -69,15 +72,78 @@ std::vector<float> WeightLoader::read_whole(const std::string& key, int64_t rows
   return host;
 }
 
+WeightFormat WeightLoader::format_for(const LinearSlice& slice) const {
+  if (const std::optional<GgmlType> type = checkpoint_.block_type(slice.name)) return weight_format(*type);
+  if (quant_ && slice.quantize)
+    return weight_format(quant_type_for(quant_->recipe, slice.quant_kind, slice.layer, quant_->num_layers,
+                                        slice.col_count, quant_->tied_output));
+  return weight_format(dtype_);
+}
+
+Weight WeightLoader::to_device_parts(const std::vector<LinearSlice>& slices, int64_t pad_rows) const {
+  // Consecutive windows of one format become one part (one dispatch per
+  // chunk); each part's writer walks its windows.
+  struct Run {
+    WeightFormat format;
+    std::vector<const LinearSlice*> windows;
+    int64_t rows = 0;
+  };
+  std::vector<Run> runs;
+  for (const LinearSlice& slice : slices) {
+    const WeightFormat format = format_for(slice);
+    if (runs.empty() || !(runs.back().format == format)) runs.push_back({format, {}, 0});
+    runs.back().windows.push_back(&slice);
+    runs.back().rows += slice.row_count;
+  }
+  runs.back().rows += pad_rows;  // zero rows: zero blocks dequantize to 0
+  const int64_t cols = slices.front().col_count;
+  std::vector<WeightPart> parts;
+  for (const Run& run : runs) {
+    const WeightFormat format = run.format;
+    const std::vector<const LinearSlice*> windows = run.windows;
+    auto write = [this, format, windows, cols](int64_t begin, int64_t count, void* dst, int64_t stride) {
+      const uint64_t row_bytes = format.row_bytes(stride);
+      int64_t window_first = 0;  // the part row where the current window starts
+      for (const LinearSlice* window : windows) {
+        const int64_t lo = std::max(begin, window_first);
+        const int64_t hi = std::min(begin + count, window_first + window->row_count);
+        if (lo < hi) {
+          uint8_t* out = static_cast<uint8_t*>(dst) + (lo - begin) * row_bytes;
+          LinearSlice rows = *window;
+          rows.row_begin += lo - window_first;
+          rows.row_count = hi - lo;
+          if (checkpoint_.block_type(rows.name)) {
+            checkpoint_.read_blocks(rows.name, rows.row_begin, rows.row_count, rows.col_begin, rows.col_count,
+                                    out, row_bytes);
+          } else {
+            std::vector<float> host(rows.row_count * cols);
+            read_slice(rows, host.data());
+            const GgmlType type = ggml_type(format);
+            for (int64_t r = 0; r < rows.row_count; ++r)
+              quantize_rows(type, host.data() + r * cols, 1, cols, out + r * row_bytes);
+          }
+        }
+        window_first += window->row_count;
+      }
+    };
+    parts.push_back(WeightPart{format, run.rows, write});
+  }
+  return create_weight(*device_, cols, parts);
+}
+
 Weight WeightLoader::linear(const std::string& key, const std::vector<LinearSlice>& slices,
                             int64_t pad_rows) const {
   const int64_t cols = slices.at(0).col_count;
   int64_t rows = pad_rows;
+  bool blocks = false;
   for (const auto& slice : slices) {
     if (slice.col_count != cols) fail(ErrorCode::kInternal, "stacked slices disagree in width");
     rows += slice.row_count;
+    if (mode_ == LoadMode::kDevice && checkpoint_.block_type(slice.name)) blocks = true;
   }
   if (mode_ == LoadMode::kShardRead) return to_device(rows, cols, read_whole(key, rows, cols));
+  // Block tensors (a GGUF file) and --quant: each window in its own format.
+  if (mode_ == LoadMode::kDevice && (blocks || quant_)) return to_device_parts(slices, pad_rows);
   std::vector<float> host(rows * cols, 0.0f);
   int64_t row = 0;
   for (const auto& slice : slices) {

@@ -3,10 +3,12 @@
 // implies before anything is read; an error names the tensor and both shapes.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "engine/io/checkpoint.h"
+#include "engine/weights/quant_recipe.h"
 #include "engine/weights/tensor.h"
 
 namespace vkinfer {
@@ -19,6 +21,20 @@ struct LinearSlice {
   bool conv1d = false;
   int64_t row_begin = 0, row_count = 0;
   int64_t col_begin = 0, col_count = 0;
+  // What --quant needs to pick this window's block type (quant_recipe.h):
+  // the matrix's kind and layer; `quantize` false keeps it in --dtype
+  // (learned position tables, read row by row like an embedding but never
+  // quantized by llama.cpp either).
+  QuantTensorKind quant_kind = QuantTensorKind::kOther;
+  int64_t layer = -1;
+  bool quantize = true;
+};
+
+// --quant: the recipe and the model facts its per-tensor rules need.
+struct LoadQuant {
+  QuantRecipe recipe;
+  int64_t num_layers = 0;
+  bool tied_output = false;  // the embedding is also the LM head
 };
 
 // Where loaded tensors go. kDevice: this rank's slices to the device.
@@ -67,6 +83,11 @@ class WeightLoader {
   Tensor vectors(const std::vector<std::tuple<std::string, int64_t, int64_t>>& parts) const;
   Tensor zeros(int64_t count) const;
 
+  // Weight matrices bound for the device are quantized by `quant` (device
+  // mode only; shards keep the checkpoint's values). Block tensors of a GGUF
+  // file keep their blocks whatever this says.
+  void set_quant(std::optional<LoadQuant> quant) { quant_ = std::move(quant); }
+
   DType dtype() const { return dtype_; }
   vk::Device& device() const { return *device_; }
   const Checkpoint& checkpoint() const { return checkpoint_; }
@@ -75,12 +96,18 @@ class WeightLoader {
   void read_slice(const LinearSlice& slice, float* dst) const;
   std::vector<float> read_whole(const std::string& key, int64_t rows, int64_t cols) const;
   Weight to_device(int64_t rows, int64_t cols, const std::vector<float>& host) const;
+  // The device format of one window: the file's block type, else --quant's
+  // choice, else --dtype.
+  WeightFormat format_for(const LinearSlice& slice) const;
+  // Stacks the windows as parts of their own formats (block_formats.h).
+  Weight to_device_parts(const std::vector<LinearSlice>& slices, int64_t pad_rows) const;
   Tensor vector_to_device(std::vector<float> host, float add = 0.0f) const;
   const Checkpoint& checkpoint_;
   vk::Device* device_;
   DType dtype_;
   LoadMode mode_;
   ShardSink* sink_;
+  std::optional<LoadQuant> quant_;
 };
 
 }  // namespace vkinfer

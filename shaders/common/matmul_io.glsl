@@ -35,20 +35,26 @@ layout(std430, binding = 8) readonly buffer NormSums { float sums_data[]; };
 // 1-2, their scales as uints at 10-11.
 #include "common/block_weights.glsl"
 #if defined(WEIGHT_TEXEL)
+// Scales through R32_UINT texel views too: lavapipe gathers those, where it
+// loads storage words lane by lane (one load per eight weights, each lane).
 layout(binding = 1) uniform usamplerBuffer w_tex;
 layout(binding = 2) uniform usamplerBuffer w2_tex;
+layout(binding = 10) uniform usamplerBuffer w_meta_tex;
+layout(binding = 11) uniform usamplerBuffer w2_meta_tex;
 #define W_RAW(i) texelFetch(w_tex, int(i))
 #define W2_RAW(i) texelFetch(w2_tex, int(i))
+#define W_RAW_META(i) texelFetch(w_meta_tex, int(i)).x
+#define W2_RAW_META(i) texelFetch(w2_meta_tex, int(i)).x
 #else
 layout(std430, binding = 1) readonly buffer WBuffer { uvec4 w_data[]; };
 layout(std430, binding = 2) readonly buffer W2Buffer { uvec4 w2_data[]; };
-#define W_RAW(i) w_data[i]
-#define W2_RAW(i) w2_data[i]
-#endif
 layout(std430, binding = 10) readonly buffer WMeta { uint w_meta_data[]; };
 layout(std430, binding = 11) readonly buffer W2Meta { uint w2_meta_data[]; };
+#define W_RAW(i) w_data[i]
+#define W2_RAW(i) w2_data[i]
 #define W_RAW_META(i) w_meta_data[i]
 #define W2_RAW_META(i) w2_meta_data[i]
+#endif
 #elif defined(WEIGHT_F16) && defined(WEIGHT_TEXEL)
 layout(binding = 1) uniform usamplerBuffer w_tex;
 layout(binding = 2) uniform usamplerBuffer w2_tex;
