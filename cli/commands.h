@@ -29,6 +29,7 @@ Command add_plan_command(CLI::App& app);
 Command add_bench_command(CLI::App& app);
 Command add_serve_command(CLI::App& app);
 Command add_perplexity_command(CLI::App& app);
+Command add_quantize_command(CLI::App& app);
 
 // The bundled default models (assets/), found next to the binary's source
 // tree or installed data dir.

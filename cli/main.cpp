@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
       vkinfer::cli::add_shard_command(app),    vkinfer::cli::add_plan_command(app),
       vkinfer::cli::add_bench_command(app),    vkinfer::cli::add_serve_command(app),
       vkinfer::cli::add_perplexity_command(app),
+      vkinfer::cli::add_quantize_command(app),
   };
   if (argc > 1 && argv[1][0] != '-') {
     std::string names;
