@@ -51,6 +51,7 @@ ModelSession::ModelSession(const SessionOptions& options) : tp_(options.tp) {
         DecoderLimits limits;
         limits.batch = options.slots;
         limits.ctx = options.ctx;
+        limits.quant = options.quant;
         limits.max_rows_per_seq = options.max_prefill_rows;
         // forward() hands back every row's logits (transformers' model
         // outputs have them); generate() asks for the last rows only.

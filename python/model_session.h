@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <exception>
 #include <filesystem>
+#include <string>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -31,6 +32,7 @@ namespace vkinfer::python {
 struct SessionOptions {
   std::filesystem::path model;
   DType dtype = DType::kF32;
+  std::string quant;         // --quant recipe ("" = none): weight matrices quantized at load
   int tp = 1;
   std::vector<int> devices;  // physical device per rank; empty: 0 for all
   int64_t ctx = 0;           // 0: the model's maximum

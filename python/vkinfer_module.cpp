@@ -18,6 +18,7 @@
 #include "engine/runtime/classifier.h"
 #include "engine/runtime/model_files.h"
 #include "engine/text/tokenizer.h"
+#include "engine/weights/quant_recipe.h"
 #include "engine/vk/instance.h"
 #include "python/causal_lm.h"
 #include "python/sentence_embedder.h"
@@ -137,12 +138,16 @@ std::vector<int> eos_list(py::handle object) {
 std::shared_ptr<CausalLM> load_causal_lm(const std::filesystem::path& path, const std::string& dtype, int tp,
                                          std::optional<std::vector<int>> devices, py::object quant, int64_t ctx,
                                          int64_t batch, int64_t max_prefill_rows) {
-  if (!quant.is_none())
-    fail(ErrorCode::kUnsupported, "quant={}: this build has no quantized weight formats (f32 and f16 only). "
-         "HINT: pass dtype='f16' to halve the weights' memory", std::string(py::repr(quant)));
   SessionOptions options;
   options.model = path;
   options.dtype = parse_dtype(dtype);
+  if (!quant.is_none()) {
+    if (!py::isinstance<py::str>(quant))
+      fail(ErrorCode::kInvalidArgument, "quant={}: pass a recipe name ({}) or None",
+           std::string(py::repr(quant)), quant_recipe_names());
+    options.quant = quant.cast<std::string>();
+    parse_quant_recipe(options.quant);  // a bad name fails here, before any device work
+  }
   options.tp = tp;
   if (devices) options.devices = *devices;
   options.ctx = ctx;

@@ -177,8 +177,21 @@ def test_a_failing_rank_raises_instead_of_hanging(monkeypatch):
 def test_bad_device_list_raises_value_error():
     with pytest.raises(ValueError, match="--devices lists 3 devices for --tp 2"):
         vkinfer.CausalLM.from_pretrained(model_dir("llama"), tp=2, devices=[0, 0, 0])
-    with pytest.raises(ValueError, match="quant"):
-        vkinfer.CausalLM.from_pretrained(model_dir("llama"), quant="q4_k")
+    with pytest.raises(ValueError, match="q3_k.*q4_k_m"):  # the error lists the recipes
+        vkinfer.CausalLM.from_pretrained(model_dir("llama"), quant="q3_k")
+
+
+@pytest.mark.parametrize("quant", ["q8_0", "q4_k_m"])
+def test_quantized_generate_equals_the_cli(quant):
+    # quant= quantizes at load exactly as `generate --quant` does: same ids.
+    prompt = golden("llama")["cases"][0]["prompt_ids"]
+    expected = run_cli(model_dir("llama"), prompt, "--max-new-tokens", "20", "--quant", quant)
+    model = vkinfer.CausalLM.from_pretrained(model_dir("llama"), quant=quant)
+    new = model.generate(np.array(prompt), max_new_tokens=20)[0, len(prompt):].tolist()
+    assert new[:len(expected)] == expected
+    # and quantization changed something: the fp32 logits differ from the quantized ones
+    fp32 = vkinfer.CausalLM.from_pretrained(model_dir("llama"))
+    assert not np.array_equal(model.forward([prompt]), fp32.forward([prompt]))
 
 
 def test_calls_from_several_threads_take_turns(llama):
