@@ -356,10 +356,11 @@ Command add_generate_command(CLI::App& app) {
   auto flags = std::make_shared<GenerateFlags>();
   auto* command = app.add_subcommand(
       "generate",
-      "Generate text with a causal LM (GPT-2, Llama, OPT, GPT-J, GPT-NeoX) from a Hugging Face "
-      "folder. Greedy by default; --temperature/--top-k/--top-p sample like transformers' "
+      "Generate text with a causal LM (GPT-2, Llama, Mistral, Qwen2, Gemma, Phi-3, OPT, GPT-J, "
+      "GPT-NeoX) from a Hugging Face folder or a GGUF file. Greedy by default; --temperature/--top-k/--top-p sample like transformers' "
       "generate(do_sample=True). Without --model, runs the bundled KJV GPT-2 on a default prompt.");
-  command->add_option("--model", flags->model, "Hugging Face model folder, or a `vkinfer shard` output");
+  command->add_option("--model", flags->model,
+                      "Hugging Face model folder, a `vkinfer shard` output, or a llama.cpp .gguf file");
   command->add_option("--prompt", flags->prompt, "Prompt text");
   command->add_option("--prompt-ids", flags->prompt_ids, "Exact prompt token ids, e.g. 1,2,3");
   command->add_flag("--chat", flags->chat,

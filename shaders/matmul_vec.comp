@@ -50,6 +50,24 @@ void accumulate(uint g, vec4 xlo[MAX_M], vec4 xhi[MAX_M], vec4 glo, vec4 ghi) {
       xlo[i] *= glo;
       xhi[i] *= ghi;
     }
+#if defined(WEIGHT_BLOCKS)
+  // Block weights are a * q + b per group: a * dot(x, q) + b * sum(x), so
+  // the eight weights are never scaled one by one (sum(x) once per row of X).
+  float x_sum[MAX_M];
+  [[unroll]] for (uint i = 0u; i < MAX_M; ++i) x_sum[i] = dot(xlo[i], vec4(1.0)) + dot(xhi[i], vec4(1.0));
+  [[unroll]] for (uint r = 0u; r < ROWS; ++r) {
+    vec4 qlo, qhi;
+    float a, b;
+    LOAD_Q8_AT(W_RAW, w_row_base[r], g, qlo, qhi, a, b);
+    [[unroll]] for (uint i = 0u; i < MAX_M; ++i)
+      acc[r][i] += a * (dot(xlo[i], qlo) + dot(xhi[i], qhi)) + b * x_sum[i];
+    if (GLU) {
+      LOAD_Q8_AT(W2_RAW, w_row_base[r], g, qlo, qhi, a, b);
+      [[unroll]] for (uint i = 0u; i < MAX_M; ++i)
+        acc2[r][i] += a * (dot(xlo[i], qlo) + dot(xhi[i], qhi)) + b * x_sum[i];
+    }
+  }
+#else
   [[unroll]] for (uint r = 0u; r < ROWS; ++r) {
     vec4 wlo, whi;
     LOAD_W8_AT(W_RAW, w_row_base[r], g, wlo, whi);
@@ -59,6 +77,7 @@ void accumulate(uint g, vec4 xlo[MAX_M], vec4 xhi[MAX_M], vec4 glo, vec4 ghi) {
       [[unroll]] for (uint i = 0u; i < MAX_M; ++i) acc2[r][i] += dot(xlo[i], wlo) + dot(xhi[i], whi);
     }
   }
+#endif
 }
 
 void main() {

@@ -32,17 +32,23 @@ TEST(WeightFormat, PlainFormatsMatchTheirElementTypes) {
 }
 
 TEST(WeightFormat, BlockFormatRowArithmetic) {
-  // GGUF q8_0's shape: 32 weights per block, an fp16 scale + 32 int8 in 34
-  // bytes. Not in the table yet; the descriptor alone must do the sums.
-  const WeightFormat q8{WeightFormatId::kF32, "q8_0", 32, 34, ScaleLayout::kInBlock};
+  // GGUF q8_0: 32 weights per block, an fp16 scale + 32 int8 in 34 bytes.
+  const WeightFormat& q8 = weight_format(WeightFormatId::kQ8_0);
   EXPECT_FALSE(q8.plain());
   EXPECT_EQ(q8.padded_cols(53), 64);
   EXPECT_EQ(q8.row_bytes(64), 2u * 34u);
   expect_error([&] { q8.row_bytes(48); }, ErrorCode::kInternal, {"48", "32-weight blocks"});
   expect_error([&] { q8.element(); }, ErrorCode::kUnsupported, {"q8_0", "block-quantized"});
-  expect_error([&] {
-    create_weight(testing::test_device(), q8, 2, 64, [](int64_t, int64_t, void*, int64_t) {});
-  }, ErrorCode::kUnsupported, {"q8_0"});
+  // On the device each block is split into its 32 quant bytes and its
+  // 2-byte scale (block_layout.h): 3 rows x 2 blocks.
+  Weight weight = create_weight(testing::test_device(), q8, 3, 64,
+                                [](int64_t, int64_t, void*, int64_t) {});
+  ASSERT_EQ(weight.chunks.size(), 1u);
+  EXPECT_EQ(weight.chunks[0].format, q8);
+  EXPECT_EQ(weight.chunks[0].buffer.size(), 3u * 2u * 32u);
+  EXPECT_GE(weight.chunks[0].meta.size(), 12u);  // Buffer may round small sizes up
+  EXPECT_EQ(weight.bytes(), weight.chunks[0].buffer.size() + weight.chunks[0].meta.size());
+  EXPECT_FALSE(weight.mixed());
 }
 
 TEST(WeightFormat, CreateWeightKeepsTheFormat) {

@@ -374,6 +374,21 @@ DecoderWeights load_decoder_weights(const WeightLoader& loader, const DecoderCon
     if (matrix_dst) *matrix_dst = load_matrix(loader, t, ranges);
     else *vector_dst = load_vector(loader, t, ranges);
   }
+  // A gated MLP runs gate and up in one dispatch per chunk, so the two must
+  // agree chunk by chunk in format (llama.cpp writes ffn_gate and ffn_up in
+  // one type; a file that does not is refused here, at load).
+  for (size_t i = 0; i < w.layers.size(); ++i) {
+    const Weight& gate = w.layers[i].mlp_gate;
+    const Weight& up = w.layers[i].mlp_up;
+    if (gate.empty() || up.empty()) continue;
+    bool same = gate.chunks.size() == up.chunks.size();
+    for (size_t c = 0; same && c < gate.chunks.size(); ++c)
+      same = gate.chunks[c].format == up.chunks[c].format && gate.chunks[c].row_count == up.chunks[c].row_count;
+    if (!same)
+      fail(ErrorCode::kUnsupported, "{}: layer {}'s MLP gate ({}) and up ({}) weights are in different formats; "
+           "vkinfer runs them as one fused GLU and needs them alike", loader.checkpoint().dir().string(),
+           stage.first_layer + int64_t(i), gate.format.name, up.format.name);
+  }
   return w;
 }
 

@@ -17,7 +17,11 @@
 // use are bit-identical to it.
 //
 // BLOCK_LOAD8(RAW, META, block, s, lo, hi) gives weights 8s..8s+7 of a block;
-// RAW(i) fetches quant texel i, META(i) meta word i.
+// RAW(i) fetches quant texel i, META(i) meta word i. BLOCK_AFFINE8 gives the
+// same weights as a * q + b (q the raw quants as floats), so a GEMV takes
+// a * dot(x, q) + b * sum(x) and leaves the per-weight scaling out of its
+// inner loop; its rounding differs from dequantize-then-multiply, so the
+// kernels that must match the reference bit for bit use BLOCK_LOAD8.
 
 float block_half_lo(uint word) { return unpackHalf2x16(word).x; }
 float block_half_hi(uint word) { return unpackHalf2x16(word).y; }
@@ -43,6 +47,16 @@ uvec4 block_fifth_bits(uint bits, uint b) { return ((uvec4(bits) >> (uvec4(0u, 1
     lo = d * block_i8x4(q.x);                                                    \
     hi = d * block_i8x4(q.y);                                                    \
   }
+#define BLOCK_AFFINE8(RAW, META, blk, s, qlo, qhi, a, b)                         \
+  {                                                                              \
+    uvec4 t = RAW((blk) * 2u + ((s) >> 1u));                                     \
+    uvec2 q = ((s) & 1u) == 0u ? t.xy : t.zw;                                    \
+    uint dw = META((blk) >> 1u);                                                 \
+    a = ((blk) & 1u) == 0u ? block_half_lo(dw) : block_half_hi(dw);              \
+    b = 0.0;                                                                     \
+    qlo = block_i8x4(q.x);                                                       \
+    qhi = block_i8x4(q.y);                                                       \
+  }
 #elif defined(WEIGHT_Q4_0) || defined(WEIGHT_Q4_1)
 // 32 weights: d (Q4_1: and m); 16 bytes whose low nibbles are weights 0..15
 // and high nibbles 16..31. Q4_0: x = (q - 8) * d; Q4_1: x = q * d + m.
@@ -54,12 +68,25 @@ uvec4 block_fifth_bits(uint bits, uint b) { return ((uvec4(bits) >> (uvec4(0u, 1
   float d = ((blk) & 1u) == 0u ? block_half_lo(dw) : block_half_hi(dw);          \
   const float m = 0.0;
 #define BLOCK_VALUE(q, d, m) (vec4(ivec4(q) - 8) * (d))
+#define BLOCK_OFFSET(d, m) (-8.0 * (d))
 #else
 #define BLOCK_SCALES(META, blk, d, m)                                            \
   uint dw = META(blk);                                                           \
   float d = block_half_lo(dw), m = block_half_hi(dw);
 #define BLOCK_VALUE(q, d, m) (vec4(q) * (d) + (m))
+#define BLOCK_OFFSET(d, m) (m)
 #endif
+#define BLOCK_AFFINE8(RAW, META, blk, s, qlo, qhi, a, b)                         \
+  {                                                                              \
+    uvec4 t = RAW(blk);                                                          \
+    uvec2 q = ((s) & 1u) == 0u ? t.xy : t.zw;                                    \
+    uint shift = ((s) >> 1u) * 4u;                                               \
+    BLOCK_SCALES(META, blk, d, m)                                                \
+    a = d;                                                                       \
+    b = BLOCK_OFFSET(d, m);                                                      \
+    qlo = vec4(block_nibbles(q.x, shift));                                       \
+    qhi = vec4(block_nibbles(q.y, shift));                                       \
+  }
 #define BLOCK_LOAD8(RAW, META, blk, s, lo, hi)                                   \
   {                                                                              \
     uvec4 t = RAW(blk);                                                          \
@@ -77,9 +104,22 @@ uvec4 block_fifth_bits(uint bits, uint b) { return ((uvec4(bits) >> (uvec4(0u, 1
 #define QUANT_TEXELS 1u
 #if defined(WEIGHT_Q5_0)
 #define BLOCK_VALUE(q, d, m) (vec4(ivec4(q) - 16) * (d))
+#define BLOCK_OFFSET(d, m) (-16.0 * (d))
 #else
 #define BLOCK_VALUE(q, d, m) (vec4(q) * (d) + (m))
+#define BLOCK_OFFSET(d, m) (m)
 #endif
+#define BLOCK_AFFINE8(RAW, META, blk, s, qlo, qhi, a, b)                         \
+  {                                                                              \
+    uvec4 t = RAW(blk);                                                          \
+    uvec2 q = ((s) & 1u) == 0u ? t.xy : t.zw;                                    \
+    uint shift = ((s) >> 1u) * 4u;                                               \
+    uint dw = META((blk) * 2u), qh = META((blk) * 2u + 1u);                      \
+    a = block_half_lo(dw);                                                       \
+    b = BLOCK_OFFSET(a, block_half_hi(dw));                                      \
+    qlo = vec4(block_nibbles(q.x, shift) | block_fifth_bits(qh, 8u * (s)));      \
+    qhi = vec4(block_nibbles(q.y, shift) | block_fifth_bits(qh, 8u * (s) + 4u)); \
+  }
 #define BLOCK_LOAD8(RAW, META, blk, s, lo, hi)                                   \
   {                                                                              \
     uvec4 t = RAW(blk);                                                          \
@@ -118,6 +158,20 @@ uvec2 q4k_scale_min(uvec3 scales, uint j) {
     lo = d * vec4(block_nibbles(q.x, shift)) - dm;                               \
     hi = d * vec4(block_nibbles(q.y, shift)) - dm;                               \
   }
+#define BLOCK_AFFINE8(RAW, META, blk, s, qlo, qhi, a, b)                         \
+  {                                                                              \
+    uint sub = (s) >> 2u, at = ((s) & 3u) * 8u;                                  \
+    uvec4 t = RAW((blk) * 8u + (sub >> 1u) * 2u + (at >> 4u));                   \
+    uvec2 q = (at & 8u) == 0u ? t.xy : t.zw;                                     \
+    uint shift = (sub & 1u) * 4u;                                                \
+    uint dw = META((blk) * 4u);                                                  \
+    uvec3 scales = uvec3(META((blk) * 4u + 1u), META((blk) * 4u + 2u), META((blk) * 4u + 3u)); \
+    uvec2 sm = q4k_scale_min(scales, sub);                                       \
+    a = block_half_lo(dw) * float(sm.x);                                         \
+    b = -(block_half_hi(dw) * float(sm.y));                                      \
+    qlo = vec4(block_nibbles(q.x, shift));                                       \
+    qhi = vec4(block_nibbles(q.y, shift));                                       \
+  }
 #elif defined(WEIGHT_Q6_K)
 // 256 weights in two halves of 128: 128 bytes of low nibbles, 64 bytes of
 // high 2-bit pairs, 16 int8 scales (one per 16 weights), d. In half n,
@@ -140,6 +194,21 @@ uvec2 q4k_scale_min(uvec3 scales, uint j) {
     float d = block_half_lo(META((blk) * 5u + 4u)) * float(sc);                  \
     lo = d * vec4(ivec4(block_nibbles(ql.x, shift) | (((uvec4(qh.x) >> (uvec4(0u, 8u, 16u, 24u) + 2u * k_)) & 3u) << 4)) - 32); \
     hi = d * vec4(ivec4(block_nibbles(ql.y, shift) | (((uvec4(qh.y) >> (uvec4(0u, 8u, 16u, 24u) + 2u * k_)) & 3u) << 4)) - 32); \
+  }
+#define BLOCK_AFFINE8(RAW, META, blk, s, qlo, qhi, a, b)                         \
+  {                                                                              \
+    uint half_ = (s) >> 4u, r_ = ((s) & 15u) * 8u, k_ = r_ >> 5u, l_ = r_ & 31u; \
+    uvec4 tl = RAW((blk) * 12u + ((64u * half_ + 32u * (k_ & 1u) + l_) >> 4u));  \
+    uvec4 th = RAW((blk) * 12u + 8u + ((32u * half_ + l_) >> 4u));              \
+    uvec2 ql = (l_ & 8u) == 0u ? tl.xy : tl.zw;                                  \
+    uvec2 qh = (l_ & 8u) == 0u ? th.xy : th.zw;                                  \
+    uint shift = (k_ >> 1u) * 4u;                                                \
+    uint sc_index = 8u * half_ + (l_ >> 4u) + 2u * k_;                           \
+    int sc = bitfieldExtract(int(META((blk) * 5u + (sc_index >> 2u))), int(8u * (sc_index & 3u)), 8); \
+    a = block_half_lo(META((blk) * 5u + 4u)) * float(sc);                        \
+    b = -32.0 * a;                                                               \
+    qlo = vec4(block_nibbles(ql.x, shift) | (((uvec4(qh.x) >> (uvec4(0u, 8u, 16u, 24u) + 2u * k_)) & 3u) << 4)); \
+    qhi = vec4(block_nibbles(ql.y, shift) | (((uvec4(qh.y) >> (uvec4(0u, 8u, 16u, 24u) + 2u * k_)) & 3u) << 4)); \
   }
 #else
 #error "block_weights.glsl: define one WEIGHT_Q* format"

@@ -93,6 +93,13 @@ uint w_row_index(uint row) { return (pc.w_row0 + row) * (pc.w_stride / BLOCK_ELE
     uint sub_ = (g) % GROUPS_PER_BLOCK;                                      \
     BLOCK_LOAD8(RAW, RAW##_META, block_, sub_, lo, hi)                       \
   }
+// The same group as quants and an affine map: weight = a * q + b.
+#define LOAD_Q8_AT(RAW, row_base, g, qlo, qhi, a, b)                           \
+  {                                                                          \
+    uint block_ = (row_base) + (g) / GROUPS_PER_BLOCK;                       \
+    uint sub_ = (g) % GROUPS_PER_BLOCK;                                      \
+    BLOCK_AFFINE8(RAW, RAW##_META, block_, sub_, qlo, qhi, a, b)             \
+  }
 #elif defined(WEIGHT_F16)
 uint w_row_index(uint row) { return row * (pc.w_stride / 8u); }
 #define LOAD_W8_AT(RAW, row_base, g, lo, hi)                                  \
