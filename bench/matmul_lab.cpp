@@ -1,7 +1,9 @@
 // Kernel lab for matmul: every variant (GEMV/GEMM x fp32/fp16 x storage/
 // texel x subgroup/shared) checked against the reference on a small shape,
 // then timed on GPU timestamps at model shapes. Reports GB/s of weights
-// (GEMV) and GFLOPS (GEMM) as benchmark counters.
+// (GEMV) and GFLOPS (GEMM) as benchmark counters. GGUF block formats get a
+// row per format at the GPT-2 shapes with the device's own policy
+// ("blocks/..."), their GB/s counting the block bytes they read.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -9,7 +11,10 @@
 #include <cmath>
 
 #include "bench/lab_support.h"
+#include "engine/io/ggml_dequantize.h"
 #include "engine/ops/matmul.h"
+#include "engine/weights/block_formats.h"
+#include "engine/weights/quantize.h"
 #include "tests/reference/matmul_ref.h"
 #include "tests/support/compare.h"
 #include "tests/support/gpu.h"
@@ -91,7 +96,66 @@ void run(benchmark::State& state, Variant variant, DType dtype, ops::MatmulKind 
   state.counters["GFLOPS"] = 2.0 * M * N * K * iterations / total_ns;
 }
 
+// A block-format weight of random values quantized by the host quantizer,
+// and its dequantization (the reference's weights).
+Weight block_weight(GgmlType type, int64_t N, int64_t K, uint32_t seed, std::vector<float>* dequantized) {
+  const std::vector<float> values = testing::random_vector(N * K, seed, 0.05f);
+  const std::vector<uint8_t> blocks = quantize_rows(type, values, N, K);
+  if (dequantized) *dequantized = dequantize(type, blocks, N * K);
+  const uint64_t row_bytes = weight_format(type).row_bytes(K);
+  return create_weight(lab_device(), weight_format(type), N, K,
+                       [&](int64_t begin, int64_t count, void* dst, int64_t) {
+                         std::copy_n(blocks.data() + begin * row_bytes, count * row_bytes,
+                                     static_cast<uint8_t*>(dst));
+                       });
+}
+
+void run_blocks(benchmark::State& state, GgmlType type, ops::MatmulKind kind, int64_t M, int64_t N, int64_t K) {
+  vk::Device& device = lab_device();
+  const ops::KernelPolicy policy = testing::test_policy();
+  std::vector<float> w_ref;
+  Weight w = block_weight(type, N, K, 4, &w_ref);
+  const std::vector<float> x_host = testing::random_vector(M * K, 3);
+  Tensor x = Tensor::create(device, M, K);
+  x.upload(device, x_host);
+  Tensor y = Tensor::create(device, M, N);
+  ops::MatmulArgs args;
+  args.x = x; args.M = M; args.weight = &w; args.y = y;
+  vk::CommandStream stream(device, {.profile = true});
+  ops::matmul(stream, args, policy.matmul, kind);
+  stream.finish();
+  // Checked at the timed shape: sums of K <= 3072 products of O(0.05).
+  const auto expected = reference::matmul(x_host, w_ref, nullptr, nullptr, nullptr, M, N, K, ops::Act::kNone);
+  const auto got = y.download(device);
+  for (size_t i = 0; i < got.size(); ++i)
+    if (std::fabs(got[i] - expected[i]) > 1e-3 + 1e-3 * std::fabs(expected[i])) {
+      state.SkipWithError("block kernel disagrees with the reference");
+      return;
+    }
+  const double total_ns = lab::time_on_gpu(state, stream, [&] { ops::matmul(stream, args, policy.matmul, kind); });
+  const double iterations = static_cast<double>(state.iterations());
+  state.counters["GB/s"] = double(N) * weight_format(type).row_bytes(K) * iterations / total_ns;
+  state.counters["GFLOPS"] = 2.0 * M * N * K * iterations / total_ns;
+}
+
+void register_blocks() {
+  struct Shape { const char* name; int64_t M, N, K; ops::MatmulKind kind; };
+  const Shape shapes[] = {
+      {"gemv_768x3072", 1, 3072, 768, ops::MatmulKind::kAuto},
+      {"gemv_3072x768", 1, 768, 3072, ops::MatmulKind::kAuto},
+      {"gemm_128x3072x768", 128, 3072, 768, ops::MatmulKind::kTiled},
+  };
+  for (GgmlType type : {GgmlType::kF16, GgmlType::kQ8_0, GgmlType::kQ4_0, GgmlType::kQ4_1, GgmlType::kQ5_0,
+                        GgmlType::kQ5_1, GgmlType::kQ4_K, GgmlType::kQ6_K})
+    for (const Shape& s : shapes) {
+      const std::string name = std::string("blocks/") + s.name + "/" + weight_format(type).name;
+      benchmark::RegisterBenchmark(name.c_str(), run_blocks, type, s.kind, s.M, s.N, s.K)
+          ->UseManualTime()->Unit(benchmark::kMillisecond)->MinTime(0.2);
+    }
+}
+
 void register_all() {
+  register_blocks();
   struct Shape { const char* name; int64_t M, N, K; ops::MatmulKind kind; };
   const Shape shapes[] = {
       // GPT-2-124M decode: qkv, attention out, MLP up, MLP down, LM head; the
