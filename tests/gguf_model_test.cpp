@@ -6,12 +6,17 @@
 // one clear error each.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+
 #include <nlohmann/json.hpp>
 
 #include "engine/core/half.h"
 #include "engine/io/checkpoint.h"
 #include "engine/io/gguf_checkpoint.h"
 #include "engine/io/gguf_names.h"
+#include "engine/io/gguf_writer.h"
 #include "engine/io/npy.h"
 #include "engine/model/config.h"
 #include "engine/model/load_decoder.h"
@@ -201,6 +206,70 @@ TEST(GgufTokenizer, EncodesLikeTheFolder) {
     ++checked;
   }
   EXPECT_GE(checked, 3);  // llama (SentencePiece), gpt2, qwen2
+}
+
+// tokenizer.ggml.pre "smollm" (and starcoder, refact): llama.cpp splits
+// every digit off before GPT-2's regex, which is HF's Digits(individual)
+// then ByteLevel. The gpt2 file's vocabulary under that pre-tokenizer must
+// encode as the gpt2 folder's tokenizer.json does with its pre_tokenizer
+// replaced by that sequence.
+TEST(GgufTokenizer, DigitSplittingPreTokenizers) {
+  const std::unique_ptr<GgufFile> source = GgufFile::open(gguf_dir() + "gpt2_f16.gguf");
+  // Merges that join digits ("12", "34"): without the digit split GPT-2's
+  // regex keeps "1234" in one piece and they apply, so the test can tell.
+  nlohmann::json tokenizer = testing::load_json_file(test_data_dir() + "/models/gpt2/tokenizer.json");
+  const int64_t vocab = source->get_strings("tokenizer.ggml.tokens").size();
+  tokenizer["model"]["vocab"]["12"] = vocab;
+  tokenizer["model"]["vocab"]["34"] = vocab + 1;
+  for (const char* merge : {"1 2", "3 4"}) {
+    const std::string m = merge;
+    if (tokenizer["model"]["merges"].empty() || tokenizer["model"]["merges"][0].is_string())
+      tokenizer["model"]["merges"].push_back(m);
+    else
+      tokenizer["model"]["merges"].push_back({m.substr(0, 1), m.substr(2)});
+  }
+  nlohmann::json without_split = tokenizer;
+  without_split["pre_tokenizer"] = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true},
+                                    {"use_regex", true}};
+  const auto plain = Tokenizer::from_json(without_split, nlohmann::json::object(), nlohmann::json::object(),
+                                          "gpt2 with digit merges");
+  tokenizer["pre_tokenizer"] = {{"type", "Sequence"},
+                                {"pretokenizers", nlohmann::json::array(
+                                     {{{"type", "Digits"}, {"individual_digits", true}},
+                                      {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true},
+                                       {"use_regex", true}}})}};
+  const auto expected = Tokenizer::from_json(tokenizer, nlohmann::json::object(), nlohmann::json::object(),
+                                             "smollm-style gpt2");
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("vkinfer_gguf_pre_" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  for (const char* pre : {"smollm", "starcoder"}) {
+    GgufWriter writer;
+    for (const auto& [key, value] : source->metadata()) {
+      if (key == "tokenizer.ggml.pre") continue;
+      GgufValue copy = value;  // the metadata, no tensors, plus the digit merges below
+      auto append = [&](GgufValue element) { copy.array.push_back(std::move(element)); };
+      GgufValue str;
+      str.type = GgufValueType::kString;
+      if (key == "tokenizer.ggml.tokens")
+        for (const char* token : {"12", "34"}) { str.string = token; append(str); }
+      if (key == "tokenizer.ggml.merges")
+        for (const char* merge : {"1 2", "3 4"}) { str.string = merge; append(str); }
+      if (key == "tokenizer.ggml.token_type")
+        for (int i = 0; i < 2; ++i) { GgufValue normal = copy.array.front(); normal.bits = 1; append(normal); }
+      writer.add_value(key, copy);
+    }
+    writer.add_string("tokenizer.ggml.pre", pre);
+    const std::string path = (dir / (std::string(pre) + ".gguf")).string();
+    writer.write(path);
+    const auto from_gguf = load_model_tokenizer(path);
+    for (const std::string text : {"Room 1234 has 56 chairs", "pi is 3.14159, e is 2.71828", "no digits here"}) {
+      const std::vector<int32_t> ids = from_gguf->encode(text).ids;
+      EXPECT_EQ(ids, expected->encode(text).ids) << pre << ": " << text;
+      const bool has_digit_merge = text.find("12") != std::string::npos || text.find("34") != std::string::npos;
+      EXPECT_EQ(ids != plain->encode(text).ids, has_digit_merge) << pre << ": " << text;
+    }
+  }
+  std::filesystem::remove_all(dir);
 }
 
 TEST(GgufTokenizer, ChatTemplateFromMetadata) {

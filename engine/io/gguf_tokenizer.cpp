@@ -135,6 +135,7 @@ GgufTokenizerFiles gguf_tokenizer_files(const GgufFile& file) {
   if (model == "gpt2") {
     const std::string pre = file.has("tokenizer.ggml.pre") ? file.get_string("tokenizer.ggml.pre") : "default";
     bool ignore_merges = false;
+    bool clean_spaces = true;
     tok["normalizer"] = nullptr;
     if (pre == "gpt2" || pre == "default") {
       tok["pre_tokenizer"] = byte_level(true);
@@ -144,9 +145,17 @@ GgufTokenizerFiles gguf_tokenizer_files(const GgufFile& file) {
     } else if (pre == "qwen2") {
       tok["normalizer"] = {{"type", "NFC"}};
       tok["pre_tokenizer"] = split_then_bytes(kQwen2Split);
+    } else if (pre == "smollm" || pre == "starcoder" || pre == "refact") {
+      // llama.cpp splits off every digit (\p{N}) before GPT-2's regex: the
+      // HF files say Digits(individual_digits) then ByteLevel (SmolLM,
+      // StarCoder); SmolLM also keeps spaces before punctuation on decode.
+      tok["pre_tokenizer"] = {{"type", "Sequence"},
+                              {"pretokenizers", json::array({{{"type", "Digits"}, {"individual_digits", true}},
+                                                             byte_level(true)})}};
+      clean_spaces = pre != "smollm";
     } else {
       fail(ErrorCode::kUnsupported, "{}: tokenizer.ggml.pre \"{}\" is not a pre-tokenizer vkinfer builds "
-           "(gpt2, default, llama-bpe, qwen2)", where, pre);
+           "(gpt2, default, llama-bpe, qwen2, smollm, starcoder, refact)", where, pre);
     }
     json merges = json::array();
     for (const std::string& m : file.has("tokenizer.ggml.merges") ? file.get_strings("tokenizer.ggml.merges")
@@ -163,7 +172,7 @@ GgufTokenizerFiles gguf_tokenizer_files(const GgufFile& file) {
                     {"vocab", vocab}, {"merges", merges}};
     tok["decoder"] = {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}};
     add_bos = flag("tokenizer.ggml.add_bos_token", false);
-    config["clean_up_tokenization_spaces"] = true;
+    config["clean_up_tokenization_spaces"] = clean_spaces;
   } else if (model == "llama") {
     const std::vector<float> scores = file.get_floats("tokenizer.ggml.scores");
     if (static_cast<int64_t>(scores.size()) != n)
