@@ -16,6 +16,7 @@
 #include "engine/io/checkpoint.h"
 #include "engine/io/gguf_checkpoint.h"
 #include "engine/io/gguf_names.h"
+#include "engine/io/gguf_rope_freqs.h"
 #include "engine/io/gguf_writer.h"
 #include "engine/io/npy.h"
 #include "engine/model/config.h"
@@ -270,6 +271,33 @@ TEST(GgufTokenizer, DigitSplittingPreTokenizers) {
     }
   }
   std::filesystem::remove_all(dir);
+}
+
+// Llama 3.1+ files hold rope_scaling as rope_freqs.weight; the four
+// numbers come back from the divisors, for the real models' shapes, and a
+// table that follows no llama3 rule is refused.
+TEST(GgufRopeFreqs, RecoversLlama3Scaling) {
+  struct Real { double factor, theta; int64_t head_dim; };
+  for (const Real& r : {Real{32, 500000, 64}, Real{8, 500000, 128}, Real{32, 500000, 128}}) {
+    Llama3RopeScaling s;
+    s.factor = r.factor;
+    s.low_freq_factor = 1;
+    s.high_freq_factor = 4;
+    s.original_max_positions = 8192;
+    const std::vector<float> divisors = llama3_rope_divisors(s, r.theta, r.head_dim);
+    const auto back = llama3_rope_from_divisors(divisors, r.theta, r.head_dim, "test");
+    ASSERT_TRUE(back.has_value());
+    EXPECT_EQ(back->factor, s.factor);
+    EXPECT_EQ(back->low_freq_factor, 1.0);
+    EXPECT_EQ(back->high_freq_factor, 4.0);
+    EXPECT_EQ(back->original_max_positions, 8192.0);
+  }
+  EXPECT_FALSE(llama3_rope_from_divisors(std::vector<float>(32, 1.0f), 500000, 64, "test").has_value());
+  Llama3RopeScaling s{32, 1, 4, 8192};
+  std::vector<float> bent = llama3_rope_divisors(s, 500000, 64);
+  bent.back() = 7.0f;  // the longest wavelength must be divided by the factor
+  expect_error([&] { llama3_rope_from_divisors(bent, 500000, 64, "bent.gguf"); }, ErrorCode::kUnsupported,
+               {"bent.gguf", "rope_freqs.weight"});
 }
 
 TEST(GgufTokenizer, ChatTemplateFromMetadata) {

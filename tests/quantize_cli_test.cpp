@@ -11,6 +11,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -78,11 +80,20 @@ TEST_P(QuantizeRoundTrip, FileGeneratesWhatQuantOnTheFolderGenerates) {
   ASSERT_TRUE(std::filesystem::is_regular_file(out));
   EXPECT_EQ(files_in(tmp.path()), std::vector<std::string>{c.name + ".gguf"});  // no temp file left
 
-  const nlohmann::json folder = generate({"--model", c.dir.string(), "--quant", c.recipe, "--prompt-ids", c.prompt_ids});
-  const nlohmann::json file = generate({"--model", out, "--prompt-ids", c.prompt_ids});
+  // The same blocks on the device: the same ids, and the same logits to the bit.
+  const std::string folder_logits = (tmp.path() / "folder.npy").string(), file_logits = (tmp.path() / "file.npy").string();
+  const nlohmann::json folder = generate({"--model", c.dir.string(), "--quant", c.recipe, "--prompt-ids", c.prompt_ids,
+                                          "--logits-out", folder_logits});
+  const nlohmann::json file = generate({"--model", out, "--prompt-ids", c.prompt_ids, "--logits-out", file_logits});
   ASSERT_TRUE(folder.contains("new_ids") && file.contains("new_ids"));
   EXPECT_EQ(folder["new_ids"].size(), 8u);
   EXPECT_EQ(file["new_ids"], folder["new_ids"]) << c.name << " " << c.recipe;
+  auto bytes = [](const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  EXPECT_FALSE(bytes(folder_logits).empty());
+  EXPECT_TRUE(bytes(file_logits) == bytes(folder_logits)) << c.name << ": the logits differ";
 }
 
 const std::string kIds = "3,17,42,5,99";
@@ -91,6 +102,8 @@ INSTANTIATE_TEST_SUITE_P(
     Models, QuantizeRoundTrip,
     ::testing::Values(Case{"llama_q8_0", test_model("llama"), "q8_0", {"--no-tokenizer"}, kIds},
                       Case{"llama_q4_k_m", test_model("llama"), "q4_k_m", {"--no-tokenizer"}, kIds},
+                      // rope_scaling llama3 goes out as rope_freqs.weight and comes back as the config.
+                      Case{"llama3_rope_q8_0", test_model("llama3_rope"), "q8_0", {"--no-tokenizer"}, kIds},
                       Case{"gpt2_q8_0", test_model("gpt2"), "q8_0", {}, kIds},
                       Case{"gpt2_q4_k_m", test_model("gpt2"), "q4_k_m", {}, kIds},
                       Case{"qwen2_q8_0", test_model("qwen2"), "q8_0", {}, kIds},

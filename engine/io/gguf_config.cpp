@@ -4,10 +4,12 @@
 #include "engine/io/gguf_config.h"
 
 #include <climits>
+#include <cstring>
 #include <cmath>
 
 #include "engine/core/error.h"
 #include "engine/io/gguf_names.h"
+#include "engine/io/gguf_rope_freqs.h"
 
 namespace vkinfer {
 
@@ -127,9 +129,21 @@ json gguf_hf_config(const GgufFile& file) {
            prefix, type);
     }
   }
-  if (file.find("rope_freqs.weight"))
-    fail(ErrorCode::kUnsupported, "{}: tensor rope_freqs.weight (Llama 3.1 rope scaling) is not supported from GGUF",
-         where);
+  if (const GgufTensor* freqs = file.find("rope_freqs.weight")) {
+    // Llama 3.1+: rope_scaling "llama3" travels as per-frequency divisors.
+    if (freqs->type != GgmlType::kF32 || freqs->dims.size() != 1)
+      fail(ErrorCode::kBadFile, "{}: rope_freqs.weight is not a 1-D F32 tensor", where);
+    std::vector<float> divisors(freqs->dims[0]);
+    std::memcpy(divisors.data(), freqs->data, divisors.size() * sizeof(float));
+    const double theta = config.value("rope_theta", 10000.0);
+    if (const auto scaling = llama3_rope_from_divisors(divisors, theta, head_dim, where))
+      config["rope_scaling"] = {{"rope_type", "llama3"},
+                                {"factor", scaling->factor},
+                                {"low_freq_factor", scaling->low_freq_factor},
+                                {"high_freq_factor", scaling->high_freq_factor},
+                                {"original_max_position_embeddings",
+                                 static_cast<int64_t>(std::llround(scaling->original_max_positions))}};
+  }
   if (file.find("rope_factors_long.weight") || file.find("rope_factors_short.weight"))
     fail(ErrorCode::kUnsupported, "{}: Phi-3 long-rope factors (rope_factors_long/short) are not supported", where);
 

@@ -6,11 +6,13 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
 #include <fstream>
 #include <optional>
 #include <set>
 
 #include "engine/core/error.h"
+#include "engine/io/gguf_rope_freqs.h"
 
 namespace vkinfer {
 
@@ -122,6 +124,15 @@ bool post_adds_bos(const json& post) {
   return false;
 }
 
+// bos/eos/pad ids from config.json, as the converter writes them.
+void add_token_ids(GgufWriter& w, const json& config) {
+  for (const auto& [field, key] : {std::pair{"bos_token_id", "tokenizer.ggml.bos_token_id"},
+                                   std::pair{"eos_token_id", "tokenizer.ggml.eos_token_id"},
+                                   std::pair{"pad_token_id", "tokenizer.ggml.padding_token_id"}}) {
+    if (const auto id = config_id(config, field); id && *id <= UINT32_MAX) w.add_u32(key, static_cast<uint32_t>(*id));
+  }
+}
+
 }  // namespace
 
 void add_gguf_config_metadata(GgufWriter& w, const GgufArchitecture& arch, const json& config,
@@ -160,17 +171,28 @@ void add_gguf_config_metadata(GgufWriter& w, const GgufArchitecture& arch, const
   if (present(config, "rope_scaling")) {
     const json& scaling = config["rope_scaling"];
     const std::string type = scaling.is_object() ? scaling.value("type", scaling.value("rope_type", "")) : "";
+    if (type == "llama3" && arch_name == "llama") {
+      // As convert_hf_to_gguf.py writes it: the per-frequency divisors as
+      // the tensor rope_freqs.weight, no metadata (gguf_rope_freqs.h).
+      Llama3RopeScaling s;
+      s.factor = scaling.value("factor", 8.0);
+      s.low_freq_factor = scaling.value("low_freq_factor", 1.0);
+      s.high_freq_factor = scaling.value("high_freq_factor", 4.0);
+      s.original_max_positions = scaling.value("original_max_position_embeddings", 8192.0);
+      const std::vector<float> divisors =
+          llama3_rope_divisors(s, config.value("rope_theta", 10000.0), head_dim);
+      std::vector<uint8_t> bytes(divisors.size() * sizeof(float));
+      std::memcpy(bytes.data(), divisors.data(), bytes.size());
+      w.add_tensor("rope_freqs.weight", {static_cast<int64_t>(divisors.size())}, GgmlType::kF32, std::move(bytes));
+      return add_token_ids(w, config);
+    }
     if (type != "linear" || !scaling.contains("factor") || !scaling["factor"].is_number())
       fail(ErrorCode::kUnsupported, "{}: rope_scaling {} cannot be written to GGUF for vkinfer to read back "
-           "(it reads linear)", where, scaling.dump());
+           "(it reads linear and llama3)", where, scaling.dump());
     w.add_string(prefix + "rope.scaling.type", "linear");
     w.add_f32(prefix + "rope.scaling.factor", static_cast<float>(scaling["factor"].get<double>()));
   }
-  for (const auto& [field, key] : {std::pair{"bos_token_id", "tokenizer.ggml.bos_token_id"},
-                                   std::pair{"eos_token_id", "tokenizer.ggml.eos_token_id"},
-                                   std::pair{"pad_token_id", "tokenizer.ggml.padding_token_id"}}) {
-    if (const auto id = config_id(config, field); id && *id <= UINT32_MAX) w.add_u32(key, static_cast<uint32_t>(*id));
-  }
+  add_token_ids(w, config);
 }
 
 bool add_gguf_tokenizer_metadata(GgufWriter& w, const std::filesystem::path& dir, int64_t vocab_size) {
