@@ -15,7 +15,7 @@ endforeach()
 
 # GGUF block formats (common/block_weights.glsl), in the same four matmul
 # flavours, and their embedding gather.
-foreach(block q8_0 q4_0 q4_1 q5_0 q5_1 q4_k q6_k)
+foreach(block q8_0 q4_0 q4_1 q5_0 q5_1 q4_k q5_k q6_k)
   string(TOUPPER ${block} BLOCK)
   foreach(access storage texel)
     set(defines WEIGHT_BLOCKS WEIGHT_${BLOCK})

@@ -76,13 +76,13 @@ TEST(BlockFormats, DequantizeEqualsGgufPackage) {
     seen.push_back(name);
   }
   EXPECT_EQ(seen, (std::vector<std::string>{"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0",
-                                            "Q5_1", "Q4_K", "Q6_K"}));
+                                            "Q5_1", "Q4_K", "Q6_K", "Q5_K"}));
 }
 
 TEST(BlockFormats, TableAgreesWithWeightFormats) {
   for (GgmlType type : {GgmlType::kF32, GgmlType::kF16, GgmlType::kBF16, GgmlType::kQ8_0,
                         GgmlType::kQ4_0, GgmlType::kQ4_1, GgmlType::kQ5_0, GgmlType::kQ5_1,
-                        GgmlType::kQ4_K, GgmlType::kQ6_K}) {
+                        GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K}) {
     const BlockFormat& block = block_format(type);
     const WeightFormat& weights = weight_format(type);
     EXPECT_EQ(block.block_elements, weights.block_elements) << block.name;

@@ -26,7 +26,7 @@ namespace {
 using testing::test_device;
 
 constexpr GgmlType kBlockTypes[] = {GgmlType::kQ8_0, GgmlType::kQ4_0, GgmlType::kQ4_1, GgmlType::kQ5_0,
-                                    GgmlType::kQ5_1, GgmlType::kQ4_K, GgmlType::kQ6_K};
+                                    GgmlType::kQ5_1, GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K};
 
 void put_half(uint8_t* at, float value) {
   const uint16_t h = f32_to_f16(value);
@@ -53,6 +53,7 @@ std::vector<uint8_t> random_blocks(GgmlType type, int64_t blocks, uint32_t seed)
         put_half(block + 2, -40 * scale(rng));
         break;
       case GgmlType::kQ4_K:  // d * 6-bit scale * nibble - dmin * 6-bit min
+      case GgmlType::kQ5_K:
         put_half(block, scale(rng) / 8);
         put_half(block + 2, scale(rng) / 8);
         break;

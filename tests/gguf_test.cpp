@@ -254,7 +254,7 @@ class GgufBadFile : public ::testing::Test {
   void SetUp() override {
     valid_ = read_file(data_path("small.gguf"));
     layout_ = walk(valid_);
-    ASSERT_EQ(layout_.tensors.size(), 12u);
+    ASSERT_EQ(layout_.tensors.size(), 13u);
     path_ = (dir_.path() / "bad.gguf").string();
   }
   // Writes `bytes` and expects open() to fail with `code` and the needles
@@ -282,7 +282,7 @@ class GgufBadFile : public ::testing::Test {
 
 TEST_F(GgufBadFile, TheValidCopyOpens) {
   std::ofstream(path_, std::ios::binary).write(valid_.data(), static_cast<std::streamsize>(valid_.size()));
-  EXPECT_EQ(GgufFile::open(path_)->tensors().size(), 12u);
+  EXPECT_EQ(GgufFile::open(path_)->tensors().size(), 13u);
   // Version 2 has the same layout; it reads too.
   const std::string v2 = edited(4, 2, 4);
   std::ofstream(path_, std::ios::binary | std::ios::trunc).write(v2.data(), static_cast<std::streamsize>(v2.size()));

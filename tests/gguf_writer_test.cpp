@@ -306,8 +306,8 @@ TEST(GgufWriter, BadTensorsAreRefused) {
                ErrorCode::kInvalidArgument, {"64 bytes", "at most 63"});
   expect_error([&] { w.add_tensor("", {1}, GgmlType::kF32, std::vector<uint8_t>(4)); },
                ErrorCode::kInvalidArgument, {"empty tensor name"});
-  expect_error([&] { w.add_tensor("z", {256}, static_cast<GgmlType>(13), std::vector<uint8_t>(176)); },
-               ErrorCode::kInvalidArgument, {"'z'", "Q5_K"});
+  expect_error([&] { w.add_tensor("z", {256}, static_cast<GgmlType>(16), std::vector<uint8_t>(66)); },
+               ErrorCode::kInvalidArgument, {"'z'", "IQ2_XXS"});
   EXPECT_EQ(w.tensor_count(), 1u);
 }
 

@@ -92,6 +92,36 @@ void block_q4_k(const uint8_t* b, float* y) {
   }
 }
 
+// Q5_K: Q4_K's d, dmin and packed 6-bit scales and mins, then 32 bytes of
+// fifth bits (bit s of qh[l] belongs to weight l of sub-block s) and Q4_K's
+// 128 bytes of nibbles: x = (d * scale) * (nibble + 16 * bit) - dmin * min.
+void block_q5_k(const uint8_t* b, float* y) {
+  const float d = half_at(b);
+  const float dmin = half_at(b + 2);
+  const uint8_t* sc = b + 4;
+  const uint8_t* qh = b + 16;
+  const uint8_t* qs = b + 48;
+  for (int s = 0; s < 8; ++s) {
+    int scale = 0;
+    int min = 0;
+    if (s < 4) {
+      scale = sc[s] & 63;
+      min = sc[s + 4] & 63;
+    } else {
+      scale = (sc[s + 4] & 0x0f) | ((sc[s - 4] >> 6) << 4);
+      min = (sc[s + 4] >> 4) | ((sc[s] >> 6) << 4);
+    }
+    const float ds = d * static_cast<float>(scale);
+    const float dm = dmin * static_cast<float>(min);
+    const uint8_t* chunk = qs + 32 * (s / 2);
+    const int shift = (s % 2) * 4;
+    for (int l = 0; l < 32; ++l) {
+      const int q = ((chunk[l] >> shift) & 0x0f) | (((qh[l] >> s) & 1) << 4);
+      y[32 * s + l] = ds * static_cast<float>(q) - dm;
+    }
+  }
+}
+
 // Q6_K: 128 bytes of low nibbles (ql), 64 bytes of high 2-bit pairs (qh), 16
 // int8 scales (one per 16 weights), then d. Each 128-weight half uses 64 ql
 // bytes and 32 qh bytes: weight 32k + l (k = 0..3) takes the low (k even) or
@@ -140,6 +170,7 @@ void dequantize(GgmlType type, std::span<const uint8_t> bytes, std::span<float> 
       case GgmlType::kQ5_0: block_q5(b, y, false); break;
       case GgmlType::kQ5_1: block_q5(b, y, true); break;
       case GgmlType::kQ4_K: block_q4_k(b, y); break;
+      case GgmlType::kQ5_K: block_q5_k(b, y); break;
       case GgmlType::kQ6_K: block_q6_k(b, y); break;
     }
   }

@@ -21,6 +21,7 @@ enum class GgmlType : uint32_t {
   kQ5_1 = 7,
   kQ8_0 = 8,
   kQ4_K = 12,
+  kQ5_K = 13,
   kQ6_K = 14,
   kBF16 = 30,
 };

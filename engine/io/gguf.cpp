@@ -391,7 +391,7 @@ std::unique_ptr<GgufFile> GgufFile::open(const std::filesystem::path& path) {
       }
       fail(ErrorCode::kUnsupported,
            "{} has type {} ({}), which vkinfer does not read (it reads F32, F16, BF16, Q8_0, "
-           "Q4_0, Q4_1, Q5_0, Q5_1, Q4_K and Q6_K)",
+           "Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K and Q6_K)",
            where, name, raw_type);
     }
     tensor.type = tensor.format->type;

@@ -30,6 +30,7 @@ const WeightKernels kKernels[] = {
     VKINFER_BLOCK_KERNELS(kQ5_0, q5_0),
     VKINFER_BLOCK_KERNELS(kQ5_1, q5_1),
     VKINFER_BLOCK_KERNELS(kQ4_K, q4_k),
+    VKINFER_BLOCK_KERNELS(kQ5_K, q5_k),
     VKINFER_BLOCK_KERNELS(kQ6_K, q6_k),
 #undef VKINFER_BLOCK_KERNELS
 };

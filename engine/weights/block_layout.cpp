@@ -31,6 +31,7 @@ constexpr Split kSplits[] = {
     {WeightFormatId::kQ5_0, {16, 8}, {{0, 2, 0, true}, {2, 4, 4, true}, {6, 16, 0, false}}, 3},
     {WeightFormatId::kQ5_1, {16, 8}, {{0, 8, 0, true}, {8, 16, 0, false}}, 2},
     {WeightFormatId::kQ4_K, {128, 16}, {{0, 16, 0, true}, {16, 128, 0, false}}, 2},
+    {WeightFormatId::kQ5_K, {160, 16}, {{0, 16, 0, true}, {16, 32, 0, false}, {48, 128, 32, false}}, 3},
     {WeightFormatId::kQ6_K, {192, 20}, {{0, 192, 0, false}, {192, 16, 0, true}, {208, 2, 16, true}}, 3},
 };
 

@@ -39,7 +39,7 @@ GgmlType q4_k_m_type(QuantTensorKind kind, int64_t layer, int64_t num_layers, bo
     case QuantTensorKind::kAttnV:
     case QuantTensorKind::kFfnDown:
       return quant_use_more_bits(layer, num_layers) ? GgmlType::kQ6_K : GgmlType::kQ4_K;
-    case QuantTensorKind::kAttnQkv: return GgmlType::kQ6_K;  // llama.cpp: Q5_K (not in vkinfer)
+    case QuantTensorKind::kAttnQkv: return GgmlType::kQ6_K;  // llama.cpp: Q5_K (vkinfer does not quantize to it)
     case QuantTensorKind::kAttnQ:
     case QuantTensorKind::kAttnK:
     case QuantTensorKind::kAttnOut:

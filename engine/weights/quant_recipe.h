@@ -13,8 +13,8 @@
 //       use_more_bits(i, n) = i < n/8 || i >= 7n/8 || (i - n/8) % 3 == 2
 //     (integer division: the first and last eighth of the layers and every
 //     third layer between), Q4_K elsewhere;
-//   - a fused attn_qkv: llama.cpp uses Q5_K, which vkinfer does not have
-//     yet; Q6_K is the nearest type it has that is not worse;
+//   - a fused attn_qkv: llama.cpp uses Q5_K, which vkinfer reads but does not write
+//     (no quantizer for it yet); Q6_K is the nearest type it writes that is not worse;
 //   - everything else (q, k, attn_out, gate, up, an untied embedding,
 //     other matrices): Q4_K.
 // Why: the error a layer's quantization adds is not equally harmful

@@ -418,6 +418,7 @@ void quantize_block(GgmlType type, const float* x, uint8_t* b) {
     case GgmlType::kQ5_1: block_q5_1(x, b); return;
     case GgmlType::kQ4_K: block_q4_k(x, b); return;
     case GgmlType::kQ6_K: block_q6_k(x, b); return;
+    case GgmlType::kQ5_K: break;  // refused by quantized_bytes
   }
   fail(ErrorCode::kInternal, "quantize: unknown ggml type {}", static_cast<uint32_t>(type));
 }
@@ -433,6 +434,10 @@ uint64_t quantized_bytes(GgmlType type, int64_t rows, int64_t cols) {
   if (format == nullptr) {
     fail(ErrorCode::kInvalidArgument, "quantize: ggml type {} ({}) is not one vkinfer writes",
          static_cast<uint32_t>(type), ggml_type_name(static_cast<uint32_t>(type)));
+  }
+  if (type == GgmlType::kQ5_K) {
+    // Read (GGUF files) but not written: no --quant recipe uses it.
+    fail(ErrorCode::kInvalidArgument, "quantize: vkinfer reads Q5_K but does not quantize to it");
   }
   if (rows < 0 || cols < 0) {
     fail(ErrorCode::kInvalidArgument, "quantize {}: negative shape {} x {}", format->name, rows, cols);

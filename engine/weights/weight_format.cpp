@@ -21,6 +21,7 @@ constexpr WeightFormat kFormats[] = {
     {WeightFormatId::kQ5_1, "q5_1", 32, 24, ScaleLayout::kInBlock},
     {WeightFormatId::kQ4_K, "q4_k", 256, 144, ScaleLayout::kInBlock},
     {WeightFormatId::kQ6_K, "q6_k", 256, 210, ScaleLayout::kInBlock},
+    {WeightFormatId::kQ5_K, "q5_k", 256, 176, ScaleLayout::kInBlock},
 };
 
 }  // namespace

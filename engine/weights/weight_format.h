@@ -26,7 +26,7 @@ enum class ScaleLayout : uint8_t {
 enum class WeightFormatId : uint8_t {
   kF32, kF16, kBF16,
   // GGUF's in-block formats (ggml's names); see block_formats.h.
-  kQ8_0, kQ4_0, kQ4_1, kQ5_0, kQ5_1, kQ4_K, kQ6_K,
+  kQ8_0, kQ4_0, kQ4_1, kQ5_0, kQ5_1, kQ4_K, kQ6_K, kQ5_K,
 };
 
 struct WeightFormat {

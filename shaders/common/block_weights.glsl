@@ -172,6 +172,48 @@ uvec2 q4k_scale_min(uvec3 scales, uint j) {
     qlo = vec4(block_nibbles(q.x, shift));                                       \
     qhi = vec4(block_nibbles(q.y, shift));                                       \
   }
+#elif defined(WEIGHT_Q5_K)
+// Q4_K with a fifth bit: d, dmin and the packed 6-bit scales and mins (meta,
+// four words, as Q4_K); quants are 32 bytes of fifth bits (bit s of byte l:
+// weight l of sub-block s) then Q4_K's 128 bytes of nibbles (10 texels).
+// x = (d * sc) * (nibble + 16 * bit) - dmin * m.
+#define BLOCK_ELEMENTS 256u
+#define QUANT_TEXELS 10u
+uint q4k_byte(uvec3 scales, uint j) { return (scales[j >> 2u] >> (8u * (j & 3u))) & 0xffu; }
+uvec2 q4k_scale_min(uvec3 scales, uint j) {
+  if (j < 4u) return uvec2(q4k_byte(scales, j) & 63u, q4k_byte(scales, j + 4u) & 63u);
+  const uint packed = q4k_byte(scales, j + 4u);
+  return uvec2((packed & 15u) | ((q4k_byte(scales, j - 4u) >> 6u) << 4u),
+               (packed >> 4u) | ((q4k_byte(scales, j) >> 6u) << 4u));
+}
+// Weights at..at+7 of sub-block `sub` as 5-bit values, and the scale pair.
+#define Q5K_QUANTS(RAW, META, blk, s, qlo, qhi, d, dm)                          \
+  uint sub = (s) >> 2u, at = ((s) & 3u) * 8u;                                  \
+  uvec4 t = RAW((blk) * 10u + 2u + (sub >> 1u) * 2u + (at >> 4u));             \
+  uvec2 q = (at & 8u) == 0u ? t.xy : t.zw;                                     \
+  uvec4 th = RAW((blk) * 10u + (at >> 4u));                                    \
+  uvec2 h = (at & 8u) == 0u ? th.xy : th.zw;                                   \
+  uint shift = (sub & 1u) * 4u;                                                \
+  uint dw = META((blk) * 4u);                                                  \
+  uvec3 scales = uvec3(META((blk) * 4u + 1u), META((blk) * 4u + 2u), META((blk) * 4u + 3u)); \
+  uvec2 sm = q4k_scale_min(scales, sub);                                       \
+  float d = block_half_lo(dw) * float(sm.x), dm = block_half_hi(dw) * float(sm.y); \
+  uvec4 qlo = block_nibbles(q.x, shift) | (((uvec4(h.x) >> (uvec4(0u, 8u, 16u, 24u) + sub)) & 1u) << 4); \
+  uvec4 qhi = block_nibbles(q.y, shift) | (((uvec4(h.y) >> (uvec4(0u, 8u, 16u, 24u) + sub)) & 1u) << 4);
+#define BLOCK_LOAD8(RAW, META, blk, s, lo, hi)                                   \
+  {                                                                              \
+    Q5K_QUANTS(RAW, META, blk, s, qlo_, qhi_, d, dm)                             \
+    lo = d * vec4(qlo_) - dm;                                                    \
+    hi = d * vec4(qhi_) - dm;                                                    \
+  }
+#define BLOCK_AFFINE8(RAW, META, blk, s, qlo, qhi, a, b)                         \
+  {                                                                              \
+    Q5K_QUANTS(RAW, META, blk, s, qlo_, qhi_, d, dm)                             \
+    a = d;                                                                       \
+    b = -dm;                                                                     \
+    qlo = vec4(qlo_);                                                            \
+    qhi = vec4(qhi_);                                                            \
+  }
 #elif defined(WEIGHT_Q6_K)
 // 256 weights in two halves of 128: 128 bytes of low nibbles, 64 bytes of
 // high 2-bit pairs, 16 int8 scales (one per 16 weights), d. In half n,

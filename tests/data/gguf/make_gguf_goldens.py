@@ -31,8 +31,8 @@ rng = np.random.default_rng(20)
 
 # Byte offsets of the fp16 scale fields inside one block.
 HALF_FIELDS = {T.Q8_0: [0], T.Q4_0: [0], T.Q4_1: [0, 2], T.Q5_0: [0], T.Q5_1: [0, 2],
-               T.Q4_K: [0, 2], T.Q6_K: [208]}
-TYPES = [T.F32, T.F16, T.BF16, T.Q8_0, T.Q4_0, T.Q4_1, T.Q5_0, T.Q5_1, T.Q4_K, T.Q6_K]
+               T.Q4_K: [0, 2], T.Q5_K: [0, 2], T.Q6_K: [208]}
+TYPES = [T.F32, T.F16, T.BF16, T.Q8_0, T.Q4_0, T.Q4_1, T.Q5_0, T.Q5_1, T.Q4_K, T.Q6_K, T.Q5_K]
 
 
 def finite_halves(n):
@@ -89,6 +89,7 @@ TENSORS = [
     ("blk.0.q5_1", T.Q5_1, (2, 32)),
     ("blk.0.q4_k", T.Q4_K, (2, 256)),
     ("blk.0.q6_k", T.Q6_K, (1, 512)),
+    ("blk.0.q5_k", T.Q5_K, (1, 256)),
     ("blk.0.cube.q8_0", T.Q8_0, (2, 3, 32)),
     ("output_norm.weight", T.F32, (7,)),
 ]
