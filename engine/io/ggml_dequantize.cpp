@@ -67,21 +67,27 @@ void block_q5(const uint8_t* b, float* y, bool with_min) {
 // then 128 bytes of nibbles. Sub-block s (32 weights) uses scale/min s; the
 // nibbles come in four 32-byte chunks, chunk c's low nibbles being sub-block
 // 2c and its high nibbles sub-block 2c + 1.
+// Sub-block s's 6-bit scale and min from the 12 packed bytes of Q4_K and
+// Q5_K: s < 4 in the low 6 bits of bytes s and s + 4; s >= 4 has its low 4
+// bits in bytes 8..11 and its high 2 bits on top of bytes 0..7.
+void k_scale_min(const uint8_t* sc, int s, int& scale, int& min) {
+  if (s < 4) {
+    scale = sc[s] & 63;
+    min = sc[s + 4] & 63;
+  } else {
+    scale = (sc[s + 4] & 0x0f) | ((sc[s - 4] >> 6) << 4);
+    min = (sc[s + 4] >> 4) | ((sc[s] >> 6) << 4);
+  }
+}
+
 void block_q4_k(const uint8_t* b, float* y) {
   const float d = half_at(b);
   const float dmin = half_at(b + 2);
   const uint8_t* sc = b + 4;
   const uint8_t* qs = b + 16;
   for (int s = 0; s < 8; ++s) {
-    int scale = 0;
-    int min = 0;
-    if (s < 4) {
-      scale = sc[s] & 63;
-      min = sc[s + 4] & 63;
-    } else {  // low 4 bits in bytes 8..11, high 2 bits on top of bytes 0..7
-      scale = (sc[s + 4] & 0x0f) | ((sc[s - 4] >> 6) << 4);
-      min = (sc[s + 4] >> 4) | ((sc[s] >> 6) << 4);
-    }
+    int scale = 0, min = 0;
+    k_scale_min(sc, s, scale, min);
     const float ds = d * static_cast<float>(scale);
     const float dm = dmin * static_cast<float>(min);
     const uint8_t* chunk = qs + 32 * (s / 2);
@@ -102,15 +108,8 @@ void block_q5_k(const uint8_t* b, float* y) {
   const uint8_t* qh = b + 16;
   const uint8_t* qs = b + 48;
   for (int s = 0; s < 8; ++s) {
-    int scale = 0;
-    int min = 0;
-    if (s < 4) {
-      scale = sc[s] & 63;
-      min = sc[s + 4] & 63;
-    } else {
-      scale = (sc[s + 4] & 0x0f) | ((sc[s - 4] >> 6) << 4);
-      min = (sc[s + 4] >> 4) | ((sc[s] >> 6) << 4);
-    }
+    int scale = 0, min = 0;
+    k_scale_min(sc, s, scale, min);
     const float ds = d * static_cast<float>(scale);
     const float dm = dmin * static_cast<float>(min);
     const uint8_t* chunk = qs + 32 * (s / 2);

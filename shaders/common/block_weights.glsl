@@ -34,6 +34,18 @@ uvec4 block_nibbles(uint word, uint shift) {
 // Bits b..b+3 of `bits`, each moved to bit 4 (the fifth bit of Q5 weights).
 uvec4 block_fifth_bits(uint bits, uint b) { return ((uvec4(bits) >> (uvec4(0u, 1u, 2u, 3u) + b)) & 1u) << 4; }
 
+#if defined(WEIGHT_Q4_K) || defined(WEIGHT_Q5_K)
+// The K-quants' 12 bytes of packed 6-bit scales and mins (three words):
+uint q4k_byte(uvec3 scales, uint j) { return (scales[j >> 2u] >> (8u * (j & 3u))) & 0xffu; }
+// sub-block j's scale (x) and min (y), as ggml packs them.
+uvec2 q4k_scale_min(uvec3 scales, uint j) {
+  if (j < 4u) return uvec2(q4k_byte(scales, j) & 63u, q4k_byte(scales, j + 4u) & 63u);
+  const uint packed = q4k_byte(scales, j + 4u);
+  return uvec2((packed & 15u) | ((q4k_byte(scales, j - 4u) >> 6u) << 4u),
+               (packed >> 4u) | ((q4k_byte(scales, j) >> 6u) << 4u));
+}
+#endif
+
 #if defined(WEIGHT_Q8_0)
 // 32 weights: d; 32 int8. x = q * d.
 #define BLOCK_ELEMENTS 32u
@@ -137,14 +149,6 @@ uvec4 block_fifth_bits(uint bits, uint b) { return ((uvec4(bits) >> (uvec4(0u, 1
 // four words: d | dmin << 16, then the 12 scale bytes.
 #define BLOCK_ELEMENTS 256u
 #define QUANT_TEXELS 8u
-uint q4k_byte(uvec3 scales, uint j) { return (scales[j >> 2u] >> (8u * (j & 3u))) & 0xffu; }
-// Sub-block j's 6-bit scale (x) and min (y), as ggml packs them.
-uvec2 q4k_scale_min(uvec3 scales, uint j) {
-  if (j < 4u) return uvec2(q4k_byte(scales, j) & 63u, q4k_byte(scales, j + 4u) & 63u);
-  const uint packed = q4k_byte(scales, j + 4u);
-  return uvec2((packed & 15u) | ((q4k_byte(scales, j - 4u) >> 6u) << 4u),
-               (packed >> 4u) | ((q4k_byte(scales, j) >> 6u) << 4u));
-}
 #define BLOCK_LOAD8(RAW, META, blk, s, lo, hi)                                   \
   {                                                                              \
     uint sub = (s) >> 2u, at = ((s) & 3u) * 8u;                                  \
@@ -179,13 +183,6 @@ uvec2 q4k_scale_min(uvec3 scales, uint j) {
 // x = (d * sc) * (nibble + 16 * bit) - dmin * m.
 #define BLOCK_ELEMENTS 256u
 #define QUANT_TEXELS 10u
-uint q4k_byte(uvec3 scales, uint j) { return (scales[j >> 2u] >> (8u * (j & 3u))) & 0xffu; }
-uvec2 q4k_scale_min(uvec3 scales, uint j) {
-  if (j < 4u) return uvec2(q4k_byte(scales, j) & 63u, q4k_byte(scales, j + 4u) & 63u);
-  const uint packed = q4k_byte(scales, j + 4u);
-  return uvec2((packed & 15u) | ((q4k_byte(scales, j - 4u) >> 6u) << 4u),
-               (packed >> 4u) | ((q4k_byte(scales, j) >> 6u) << 4u));
-}
 // Weights at..at+7 of sub-block `sub` as 5-bit values, and the scale pair.
 #define Q5K_QUANTS(RAW, META, blk, s, qlo, qhi, d, dm)                          \
   uint sub = (s) >> 2u, at = ((s) & 3u) * 8u;                                  \
