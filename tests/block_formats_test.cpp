@@ -20,18 +20,8 @@ namespace {
 
 using testing::expect_error;
 
-std::vector<uint8_t> from_hex(const std::string& hex) {
-  std::vector<uint8_t> bytes(hex.size() / 2);
-  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<uint8_t>(std::stoi(hex.substr(2 * i, 2), nullptr, 16));
-  return bytes;
-}
-
-std::vector<float> floats_from_hex(const std::string& hex) {
-  const std::vector<uint8_t> bytes = from_hex(hex);
-  std::vector<float> values(bytes.size() / 4);
-  std::memcpy(values.data(), bytes.data(), values.size() * 4);
-  return values;
-}
+using testing::floats_from_hex;
+using testing::from_hex;
 
 // Compares a dequantized run with the gguf package's. Both compute the same
 // fp32 products and sums in the same order, so on x86-64 they agree to the

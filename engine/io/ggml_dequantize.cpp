@@ -80,11 +80,12 @@ void k_scale_min(const uint8_t* sc, int s, int& scale, int& min) {
   }
 }
 
-void block_q4_k(const uint8_t* b, float* y) {
+// Q4_K and Q5_K (qh non-null): sub-block s's weights are
+// (d * scale) * (nibble + 16 * fifth bit) - dmin * min.
+void block_k(const uint8_t* b, const uint8_t* qh, const uint8_t* qs, float* y) {
   const float d = half_at(b);
   const float dmin = half_at(b + 2);
   const uint8_t* sc = b + 4;
-  const uint8_t* qs = b + 16;
   for (int s = 0; s < 8; ++s) {
     int scale = 0, min = 0;
     k_scale_min(sc, s, scale, min);
@@ -93,33 +94,18 @@ void block_q4_k(const uint8_t* b, float* y) {
     const uint8_t* chunk = qs + 32 * (s / 2);
     const int shift = (s % 2) * 4;
     for (int l = 0; l < 32; ++l) {
-      y[32 * s + l] = ds * static_cast<float>((chunk[l] >> shift) & 0x0f) - dm;
+      const int fifth = qh ? ((qh[l] >> s) & 1) << 4 : 0;
+      y[32 * s + l] = ds * static_cast<float>(((chunk[l] >> shift) & 0x0f) | fifth) - dm;
     }
   }
 }
 
+void block_q4_k(const uint8_t* b, float* y) { block_k(b, nullptr, b + 16, y); }
+
 // Q5_K: Q4_K's d, dmin and packed 6-bit scales and mins, then 32 bytes of
 // fifth bits (bit s of qh[l] belongs to weight l of sub-block s) and Q4_K's
-// 128 bytes of nibbles: x = (d * scale) * (nibble + 16 * bit) - dmin * min.
-void block_q5_k(const uint8_t* b, float* y) {
-  const float d = half_at(b);
-  const float dmin = half_at(b + 2);
-  const uint8_t* sc = b + 4;
-  const uint8_t* qh = b + 16;
-  const uint8_t* qs = b + 48;
-  for (int s = 0; s < 8; ++s) {
-    int scale = 0, min = 0;
-    k_scale_min(sc, s, scale, min);
-    const float ds = d * static_cast<float>(scale);
-    const float dm = dmin * static_cast<float>(min);
-    const uint8_t* chunk = qs + 32 * (s / 2);
-    const int shift = (s % 2) * 4;
-    for (int l = 0; l < 32; ++l) {
-      const int q = ((chunk[l] >> shift) & 0x0f) | (((qh[l] >> s) & 1) << 4);
-      y[32 * s + l] = ds * static_cast<float>(q) - dm;
-    }
-  }
-}
+// 128 bytes of nibbles.
+void block_q5_k(const uint8_t* b, float* y) { block_k(b, b + 16, b + 48, y); }
 
 // Q6_K: 128 bytes of low nibbles (ql), 64 bytes of high 2-bit pairs (qh), 16
 // int8 scales (one per 16 weights), then d. Each 128-weight half uses 64 ql

@@ -21,7 +21,6 @@ constexpr uint64_t kFixedHeaderBytes = 24;  // magic, version, two u64 counts
 constexpr uint32_t kMaxDims = 4;            // GGML_MAX_DIMS
 // Arrays of arrays are legal but nothing real nests deeper than 2; the cap
 // keeps a crafted file from recursing the parser off the stack.
-constexpr int kMaxArrayDepth = 8;
 // Smallest possible encodings, used to bound counts by the bytes left:
 // a metadata entry is a u64 key length, a u32 type and at least one byte;
 // a tensor info a u64 name length, u32 n_dims, one u64 dim, u32 type, u64
@@ -46,8 +45,9 @@ std::string shown(const std::string& text) {
   return out + "'";
 }
 
-// Bytes of one scalar value; 0 for string and array.
-uint64_t scalar_size(GgufValueType type) {
+}  // namespace
+
+uint64_t gguf_scalar_size(GgufValueType type) {
   switch (type) {
     case GgufValueType::kU8: case GgufValueType::kI8: case GgufValueType::kBool: return 1;
     case GgufValueType::kU16: case GgufValueType::kI16: return 2;
@@ -58,11 +58,13 @@ uint64_t scalar_size(GgufValueType type) {
   return 0;
 }
 
+namespace {
+
 // Smallest encoding of one value of `type`, for bounding array counts.
 uint64_t min_value_size(GgufValueType type) {
   if (type == GgufValueType::kString) return 8;
   if (type == GgufValueType::kArray) return 4 + 8;
-  return scalar_size(type);
+  return gguf_scalar_size(type);
 }
 
 // A bounds-checked little-endian reader over the mapped header.
@@ -125,9 +127,9 @@ GgufValue read_value(const std::string& file, Reader& reader, GgufValueType type
   if (type == GgufValueType::kString) {
     value.string = reader.string(where);
   } else if (type == GgufValueType::kArray) {
-    if (depth >= kMaxArrayDepth) {
+    if (depth >= kGgufMaxArrayDepth) {
       fail(ErrorCode::kBadFile, "{}: {} nests arrays more than {} deep", file, where,
-           kMaxArrayDepth);
+           kGgufMaxArrayDepth);
     }
     value.element_type = value_type(file, reader.u32(where + " element type"), where);
     const uint64_t count = reader.u64(where + " array length");
@@ -143,7 +145,7 @@ GgufValue read_value(const std::string& file, Reader& reader, GgufValueType type
       value.array.push_back(read_value(file, reader, value.element_type, where, depth + 1));
     }
   } else {
-    value.bits = reader.uint(static_cast<int>(scalar_size(type)), where);
+    value.bits = reader.uint(static_cast<int>(gguf_scalar_size(type)), where);
     if (type == GgufValueType::kBool && value.bits > 1) {
       fail(ErrorCode::kBadFile, "{}: {} is a bool holding {}, expected 0 or 1", file, where,
            value.bits);

@@ -38,6 +38,10 @@ enum class GgufValueType : uint32_t {
 
 // "UINT32", "ARRAY" ... as the gguf package spells them.
 const char* gguf_value_type_name(GgufValueType type);
+// Bytes of one scalar of `type` in a file; 0 for strings and arrays.
+uint64_t gguf_scalar_size(GgufValueType type);
+// How deep arrays of arrays may nest (the reader refuses deeper ones).
+constexpr int kGgufMaxArrayDepth = 8;
 
 // One metadata value. Scalars keep their little-endian bits in `bits`
 // (zero-extended); strings are in `string`; arrays list their elements

@@ -17,19 +17,8 @@ namespace {
 constexpr uint32_t kMagic = 0x46554747;  // "GGUF" as a little-endian u32
 constexpr uint32_t kVersion = 3;
 constexpr size_t kMaxNameBytes = 63;      // llama.cpp's GGML_MAX_NAME (64) less the NUL
-constexpr int kMaxArrayDepth = 8;         // what engine/io/gguf.cpp reads
 constexpr uint32_t kMaxDims = 4;
 
-uint64_t scalar_width(GgufValueType type) {
-  switch (type) {
-    case GgufValueType::kU8: case GgufValueType::kI8: case GgufValueType::kBool: return 1;
-    case GgufValueType::kU16: case GgufValueType::kI16: return 2;
-    case GgufValueType::kU32: case GgufValueType::kI32: case GgufValueType::kF32: return 4;
-    case GgufValueType::kU64: case GgufValueType::kI64: case GgufValueType::kF64: return 8;
-    case GgufValueType::kString: case GgufValueType::kArray: return 0;
-  }
-  return 0;
-}
 
 // Checks a caller-made value: a known type, scalar bits that fit the
 // width, bools 0/1, arrays whose elements all have the element type.
@@ -39,9 +28,9 @@ void check_value(const std::string& key, const GgufValue& value, int depth) {
          static_cast<uint32_t>(value.type));
   }
   if (value.type == GgufValueType::kArray) {
-    if (depth >= kMaxArrayDepth) {
+    if (depth >= kGgufMaxArrayDepth) {
       fail(ErrorCode::kInvalidArgument, "GGUF writer: key '{}' nests arrays more than {} deep", key,
-           kMaxArrayDepth);
+           kGgufMaxArrayDepth);
     }
     for (const GgufValue& element : value.array) {
       if (element.type != value.element_type) {
@@ -53,7 +42,7 @@ void check_value(const std::string& key, const GgufValue& value, int depth) {
     return;
   }
   if (value.type == GgufValueType::kString) return;
-  const uint64_t width = scalar_width(value.type);
+  const uint64_t width = gguf_scalar_size(value.type);
   if (width < 8 && (value.bits >> (8 * width)) != 0) {
     fail(ErrorCode::kInvalidArgument, "GGUF writer: key '{}' holds bits {:#x}, wider than a {}", key,
          value.bits, gguf_value_type_name(value.type));
@@ -120,7 +109,7 @@ void put_value(std::string& out, const GgufValue& value) {
       put_uint(out, value.array.size(), 8);
       for (const GgufValue& element : value.array) put_value(out, element);
       return;
-    default: put_uint(out, value.bits, scalar_width(value.type)); return;
+    default: put_uint(out, value.bits, gguf_scalar_size(value.type)); return;
   }
 }
 

@@ -1,5 +1,5 @@
 // GGUF block-quantized weights on the device (WEIGHT_BLOCKS with one of
-// WEIGHT_Q8_0, _Q4_0, _Q4_1, _Q5_0, _Q5_1, _Q4_K, _Q6_K), dequantized in
+// WEIGHT_Q8_0, _Q4_0, _Q4_1, _Q5_0, _Q5_1, _Q4_K, _Q5_K, _Q6_K), dequantized in
 // registers eight weights at a time; nothing is widened in memory.
 //
 // The loader splits each GGUF block into two arrays (engine/weights/
@@ -46,209 +46,131 @@ uvec2 q4k_scale_min(uvec3 scales, uint j) {
 }
 #endif
 
+// Each format's BLOCK_QUANTS(RAW, META, blk, s) declares the raw quants of
+// weights 8s..8s+7 (uvec4 q_lo, q_hi) and the block's scales; BLOCK_LOAD8
+// and BLOCK_AFFINE8 build on it, each in the arithmetic it needs. Its
+// locals end in '_' and must not reuse a caller's argument names
+// (matmul_io.glsl passes block_ and sub_).
 #if defined(WEIGHT_Q8_0)
 // 32 weights: d; 32 int8. x = q * d.
 #define BLOCK_ELEMENTS 32u
 #define QUANT_TEXELS 2u
+#define BLOCK_QUANTS(RAW, META, blk, s)                                          \
+  uvec4 t_ = RAW((blk) * 2u + ((s) >> 1u));                                    \
+  uvec2 q_ = ((s) & 1u) == 0u ? t_.xy : t_.zw;                                  \
+  uint dw_ = META((blk) >> 1u);                                                \
+  float d = ((blk) & 1u) == 0u ? block_half_lo(dw_) : block_half_hi(dw_);      \
+  vec4 q_lo = block_i8x4(q_.x), q_hi = block_i8x4(q_.y);
 #define BLOCK_LOAD8(RAW, META, blk, s, lo, hi)                                   \
-  {                                                                              \
-    uvec4 t = RAW((blk) * 2u + ((s) >> 1u));                                     \
-    uvec2 q = ((s) & 1u) == 0u ? t.xy : t.zw;                                    \
-    uint dw = META((blk) >> 1u);                                                 \
-    float d = ((blk) & 1u) == 0u ? block_half_lo(dw) : block_half_hi(dw);        \
-    lo = d * block_i8x4(q.x);                                                    \
-    hi = d * block_i8x4(q.y);                                                    \
-  }
+  { BLOCK_QUANTS(RAW, META, blk, s) lo = d * q_lo; hi = d * q_hi; }
 #define BLOCK_AFFINE8(RAW, META, blk, s, qlo, qhi, a, b)                         \
-  {                                                                              \
-    uvec4 t = RAW((blk) * 2u + ((s) >> 1u));                                     \
-    uvec2 q = ((s) & 1u) == 0u ? t.xy : t.zw;                                    \
-    uint dw = META((blk) >> 1u);                                                 \
-    a = ((blk) & 1u) == 0u ? block_half_lo(dw) : block_half_hi(dw);              \
-    b = 0.0;                                                                     \
-    qlo = block_i8x4(q.x);                                                       \
-    qhi = block_i8x4(q.y);                                                       \
-  }
-#elif defined(WEIGHT_Q4_0) || defined(WEIGHT_Q4_1)
-// 32 weights: d (Q4_1: and m); 16 bytes whose low nibbles are weights 0..15
-// and high nibbles 16..31. Q4_0: x = (q - 8) * d; Q4_1: x = q * d + m.
+  { BLOCK_QUANTS(RAW, META, blk, s) a = d; b = 0.0; qlo = q_lo; qhi = q_hi; }
+#elif defined(WEIGHT_Q4_0) || defined(WEIGHT_Q4_1) || defined(WEIGHT_Q5_0) || defined(WEIGHT_Q5_1)
+// 32 weights: d (Q4_1, Q5_1: and m); Q5: the fifth bits (bit j: weight j);
+// 16 bytes whose low nibbles are weights 0..15 and high nibbles 16..31.
+// Q4_0: x = (q - 8) * d; Q5_0: (q - 16) * d; Q4_1, Q5_1: q * d + m. Meta:
+// Q4_0 d (two blocks a word), Q4_1 d | m << 16, Q5 that word then qh.
 #define BLOCK_ELEMENTS 32u
 #define QUANT_TEXELS 1u
 #if defined(WEIGHT_Q4_0)
-#define BLOCK_SCALES(META, blk, d, m)                                            \
-  uint dw = META((blk) >> 1u);                                                   \
-  float d = ((blk) & 1u) == 0u ? block_half_lo(dw) : block_half_hi(dw);          \
-  const float m = 0.0;
-#define BLOCK_VALUE(q, d, m) (vec4(ivec4(q) - 8) * (d))
-#define BLOCK_OFFSET(d, m) (-8.0 * (d))
+#define BLOCK_SCALES(META, blk)                                                  \
+  uint dw_ = META((blk) >> 1u);                                                \
+  float d = ((blk) & 1u) == 0u ? block_half_lo(dw_) : block_half_hi(dw_), m = 0.0; \
+  uint qh_ = 0u;
+#elif defined(WEIGHT_Q4_1)
+#define BLOCK_SCALES(META, blk)                                                  \
+  uint dw_ = META(blk);                                                        \
+  float d = block_half_lo(dw_), m = block_half_hi(dw_);                        \
+  uint qh_ = 0u;
 #else
-#define BLOCK_SCALES(META, blk, d, m)                                            \
-  uint dw = META(blk);                                                           \
-  float d = block_half_lo(dw), m = block_half_hi(dw);
-#define BLOCK_VALUE(q, d, m) (vec4(q) * (d) + (m))
-#define BLOCK_OFFSET(d, m) (m)
+#define BLOCK_SCALES(META, blk)                                                  \
+  uint dw_ = META((blk) * 2u);                                                 \
+  float d = block_half_lo(dw_), m = block_half_hi(dw_);                        \
+  uint qh_ = META((blk) * 2u + 1u);
 #endif
-#define BLOCK_AFFINE8(RAW, META, blk, s, qlo, qhi, a, b)                         \
-  {                                                                              \
-    uvec4 t = RAW(blk);                                                          \
-    uvec2 q = ((s) & 1u) == 0u ? t.xy : t.zw;                                    \
-    uint shift = ((s) >> 1u) * 4u;                                               \
-    BLOCK_SCALES(META, blk, d, m)                                                \
-    a = d;                                                                       \
-    b = BLOCK_OFFSET(d, m);                                                      \
-    qlo = vec4(block_nibbles(q.x, shift));                                       \
-    qhi = vec4(block_nibbles(q.y, shift));                                       \
-  }
-#define BLOCK_LOAD8(RAW, META, blk, s, lo, hi)                                   \
-  {                                                                              \
-    uvec4 t = RAW(blk);                                                          \
-    uvec2 q = ((s) & 1u) == 0u ? t.xy : t.zw;                                    \
-    uint shift = ((s) >> 1u) * 4u;                                               \
-    BLOCK_SCALES(META, blk, d, m)                                                \
-    lo = BLOCK_VALUE(block_nibbles(q.x, shift), d, m);                           \
-    hi = BLOCK_VALUE(block_nibbles(q.y, shift), d, m);                           \
-  }
-#elif defined(WEIGHT_Q5_0) || defined(WEIGHT_Q5_1)
-// 32 weights: d (Q5_1: and m), the fifth bits (bit j: weight j), 16 bytes
-// of nibbles as Q4. Meta is two words: d | m << 16 (Q5_0: d), then qh.
-// Q5_0: x = (q - 16) * d; Q5_1: x = q * d + m.
-#define BLOCK_ELEMENTS 32u
-#define QUANT_TEXELS 1u
-#if defined(WEIGHT_Q5_0)
-#define BLOCK_VALUE(q, d, m) (vec4(ivec4(q) - 16) * (d))
-#define BLOCK_OFFSET(d, m) (-16.0 * (d))
+#if defined(WEIGHT_Q4_0)
+#define BLOCK_OFFSET 8
+#elif defined(WEIGHT_Q5_0)
+#define BLOCK_OFFSET 16
+#endif
+#ifdef BLOCK_OFFSET
+#define BLOCK_VALUE(q, d, m) (vec4(ivec4(q) - BLOCK_OFFSET) * (d))
+#define BLOCK_B(d, m) (-float(BLOCK_OFFSET) * (d))
 #else
 #define BLOCK_VALUE(q, d, m) (vec4(q) * (d) + (m))
-#define BLOCK_OFFSET(d, m) (m)
+#define BLOCK_B(d, m) (m)
 #endif
-#define BLOCK_AFFINE8(RAW, META, blk, s, qlo, qhi, a, b)                         \
-  {                                                                              \
-    uvec4 t = RAW(blk);                                                          \
-    uvec2 q = ((s) & 1u) == 0u ? t.xy : t.zw;                                    \
-    uint shift = ((s) >> 1u) * 4u;                                               \
-    uint dw = META((blk) * 2u), qh = META((blk) * 2u + 1u);                      \
-    a = block_half_lo(dw);                                                       \
-    b = BLOCK_OFFSET(a, block_half_hi(dw));                                      \
-    qlo = vec4(block_nibbles(q.x, shift) | block_fifth_bits(qh, 8u * (s)));      \
-    qhi = vec4(block_nibbles(q.y, shift) | block_fifth_bits(qh, 8u * (s) + 4u)); \
-  }
+#define BLOCK_QUANTS(RAW, META, blk, s)                                          \
+  uvec4 t_ = RAW(blk);                                                         \
+  uvec2 q_ = ((s) & 1u) == 0u ? t_.xy : t_.zw;                                  \
+  uint shift_ = ((s) >> 1u) * 4u;                                              \
+  BLOCK_SCALES(META, blk)                                                      \
+  uvec4 q_lo = block_nibbles(q_.x, shift_) | block_fifth_bits(qh_, 8u * (s));  \
+  uvec4 q_hi = block_nibbles(q_.y, shift_) | block_fifth_bits(qh_, 8u * (s) + 4u);
 #define BLOCK_LOAD8(RAW, META, blk, s, lo, hi)                                   \
-  {                                                                              \
-    uvec4 t = RAW(blk);                                                          \
-    uvec2 q = ((s) & 1u) == 0u ? t.xy : t.zw;                                    \
-    uint shift = ((s) >> 1u) * 4u;                                               \
-    uint dw = META((blk) * 2u), qh = META((blk) * 2u + 1u);                      \
-    float d = block_half_lo(dw), m = block_half_hi(dw);                          \
-    lo = BLOCK_VALUE(block_nibbles(q.x, shift) | block_fifth_bits(qh, 8u * (s)), d, m);      \
-    hi = BLOCK_VALUE(block_nibbles(q.y, shift) | block_fifth_bits(qh, 8u * (s) + 4u), d, m); \
-  }
-#elif defined(WEIGHT_Q4_K)
+  { BLOCK_QUANTS(RAW, META, blk, s) lo = BLOCK_VALUE(q_lo, d, m); hi = BLOCK_VALUE(q_hi, d, m); }
+#define BLOCK_AFFINE8(RAW, META, blk, s, qlo, qhi, a, b)                         \
+  { BLOCK_QUANTS(RAW, META, blk, s) a = d; b = BLOCK_B(d, m); qlo = vec4(q_lo); qhi = vec4(q_hi); }
+#elif defined(WEIGHT_Q4_K) || defined(WEIGHT_Q5_K)
 // 256 weights in 8 sub-blocks of 32: d, dmin; 12 bytes of 6-bit scales and
-// mins; 128 bytes where each 32-byte run holds sub-block 2c in its low
-// nibbles and 2c + 1 in its high ones. x = (d * sc) * q - dmin * m. Meta is
-// four words: d | dmin << 16, then the 12 scale bytes.
+// mins (meta: four words, d | dmin << 16 then the 12 bytes). Quants: Q5_K's
+// 32 bytes of fifth bits (bit s of byte l: weight l of sub-block s), then
+// 128 bytes where each 32-byte run holds sub-block 2c in its low nibbles
+// and 2c + 1 in its high ones. x = (d * sc) * q - dmin * m.
 #define BLOCK_ELEMENTS 256u
-#define QUANT_TEXELS 8u
-#define BLOCK_LOAD8(RAW, META, blk, s, lo, hi)                                   \
-  {                                                                              \
-    uint sub = (s) >> 2u, at = ((s) & 3u) * 8u;                                  \
-    uvec4 t = RAW((blk) * 8u + (sub >> 1u) * 2u + (at >> 4u));                   \
-    uvec2 q = (at & 8u) == 0u ? t.xy : t.zw;                                     \
-    uint shift = (sub & 1u) * 4u;                                                \
-    uint dw = META((blk) * 4u);                                                  \
-    uvec3 scales = uvec3(META((blk) * 4u + 1u), META((blk) * 4u + 2u), META((blk) * 4u + 3u)); \
-    uvec2 sm = q4k_scale_min(scales, sub);                                       \
-    float d = block_half_lo(dw) * float(sm.x), dm = block_half_hi(dw) * float(sm.y); \
-    lo = d * vec4(block_nibbles(q.x, shift)) - dm;                               \
-    hi = d * vec4(block_nibbles(q.y, shift)) - dm;                               \
-  }
-#define BLOCK_AFFINE8(RAW, META, blk, s, qlo, qhi, a, b)                         \
-  {                                                                              \
-    uint sub = (s) >> 2u, at = ((s) & 3u) * 8u;                                  \
-    uvec4 t = RAW((blk) * 8u + (sub >> 1u) * 2u + (at >> 4u));                   \
-    uvec2 q = (at & 8u) == 0u ? t.xy : t.zw;                                     \
-    uint shift = (sub & 1u) * 4u;                                                \
-    uint dw = META((blk) * 4u);                                                  \
-    uvec3 scales = uvec3(META((blk) * 4u + 1u), META((blk) * 4u + 2u), META((blk) * 4u + 3u)); \
-    uvec2 sm = q4k_scale_min(scales, sub);                                       \
-    a = block_half_lo(dw) * float(sm.x);                                         \
-    b = -(block_half_hi(dw) * float(sm.y));                                      \
-    qlo = vec4(block_nibbles(q.x, shift));                                       \
-    qhi = vec4(block_nibbles(q.y, shift));                                       \
-  }
-#elif defined(WEIGHT_Q5_K)
-// Q4_K with a fifth bit: d, dmin and the packed 6-bit scales and mins (meta,
-// four words, as Q4_K); quants are 32 bytes of fifth bits (bit s of byte l:
-// weight l of sub-block s) then Q4_K's 128 bytes of nibbles (10 texels).
-// x = (d * sc) * (nibble + 16 * bit) - dmin * m.
-#define BLOCK_ELEMENTS 256u
+#if defined(WEIGHT_Q5_K)
 #define QUANT_TEXELS 10u
-// Weights at..at+7 of sub-block `sub` as 5-bit values, and the scale pair.
-#define Q5K_QUANTS(RAW, META, blk, s, qlo, qhi, d, dm)                          \
-  uint sub = (s) >> 2u, at = ((s) & 3u) * 8u;                                  \
-  uvec4 t = RAW((blk) * 10u + 2u + (sub >> 1u) * 2u + (at >> 4u));             \
-  uvec2 q = (at & 8u) == 0u ? t.xy : t.zw;                                     \
-  uvec4 th = RAW((blk) * 10u + (at >> 4u));                                    \
-  uvec2 h = (at & 8u) == 0u ? th.xy : th.zw;                                   \
-  uint shift = (sub & 1u) * 4u;                                                \
-  uint dw = META((blk) * 4u);                                                  \
-  uvec3 scales = uvec3(META((blk) * 4u + 1u), META((blk) * 4u + 2u), META((blk) * 4u + 3u)); \
-  uvec2 sm = q4k_scale_min(scales, sub);                                       \
-  float d = block_half_lo(dw) * float(sm.x), dm = block_half_hi(dw) * float(sm.y); \
-  uvec4 qlo = block_nibbles(q.x, shift) | (((uvec4(h.x) >> (uvec4(0u, 8u, 16u, 24u) + sub)) & 1u) << 4); \
-  uvec4 qhi = block_nibbles(q.y, shift) | (((uvec4(h.y) >> (uvec4(0u, 8u, 16u, 24u) + sub)) & 1u) << 4);
+#define NIBBLE_TEXELS 2u  // after the fifth bits
+#define K_FIFTH_BITS(RAW, blk, at, sub)                                          \
+  uvec4 th_ = RAW((blk) * QUANT_TEXELS + ((at) >> 4u));                         \
+  uvec2 h_ = ((at) & 8u) == 0u ? th_.xy : th_.zw;                                \
+  q_lo |= ((uvec4(h_.x) >> (uvec4(0u, 8u, 16u, 24u) + (sub))) & 1u) << 4;      \
+  q_hi |= ((uvec4(h_.y) >> (uvec4(0u, 8u, 16u, 24u) + (sub))) & 1u) << 4;
+#else
+#define QUANT_TEXELS 8u
+#define NIBBLE_TEXELS 0u
+#define K_FIFTH_BITS(RAW, blk, at, sub)
+#endif
+#define BLOCK_QUANTS(RAW, META, blk, s)                                          \
+  uint k_sub_ = (s) >> 2u, k_at_ = ((s) & 3u) * 8u;                                \
+  uvec4 t_ = RAW((blk) * QUANT_TEXELS + NIBBLE_TEXELS + (k_sub_ >> 1u) * 2u + (k_at_ >> 4u)); \
+  uvec2 q_ = (k_at_ & 8u) == 0u ? t_.xy : t_.zw;                                  \
+  uint shift_ = (k_sub_ & 1u) * 4u;                                              \
+  uint dw_ = META((blk) * 4u);                                                 \
+  uvec3 scales_ = uvec3(META((blk) * 4u + 1u), META((blk) * 4u + 2u), META((blk) * 4u + 3u)); \
+  uvec2 sm_ = q4k_scale_min(scales_, k_sub_);                                    \
+  float d = block_half_lo(dw_) * float(sm_.x), dm = block_half_hi(dw_) * float(sm_.y); \
+  uvec4 q_lo = block_nibbles(q_.x, shift_), q_hi = block_nibbles(q_.y, shift_); \
+  K_FIFTH_BITS(RAW, blk, k_at_, k_sub_)
 #define BLOCK_LOAD8(RAW, META, blk, s, lo, hi)                                   \
-  {                                                                              \
-    Q5K_QUANTS(RAW, META, blk, s, qlo_, qhi_, d, dm)                             \
-    lo = d * vec4(qlo_) - dm;                                                    \
-    hi = d * vec4(qhi_) - dm;                                                    \
-  }
+  { BLOCK_QUANTS(RAW, META, blk, s) lo = d * vec4(q_lo) - dm; hi = d * vec4(q_hi) - dm; }
 #define BLOCK_AFFINE8(RAW, META, blk, s, qlo, qhi, a, b)                         \
-  {                                                                              \
-    Q5K_QUANTS(RAW, META, blk, s, qlo_, qhi_, d, dm)                             \
-    a = d;                                                                       \
-    b = -dm;                                                                     \
-    qlo = vec4(qlo_);                                                            \
-    qhi = vec4(qhi_);                                                            \
-  }
+  { BLOCK_QUANTS(RAW, META, blk, s) a = d; b = -dm; qlo = vec4(q_lo); qhi = vec4(q_hi); }
 #elif defined(WEIGHT_Q6_K)
 // 256 weights in two halves of 128: 128 bytes of low nibbles, 64 bytes of
 // high 2-bit pairs, 16 int8 scales (one per 16 weights), d. In half n,
-// weight 32k + l_ (k_ < 4, l_ < 32) takes the low (k_ < 2) or high nibble of
-// ql[64n + 32(k_ & 1) + l_] and bits 2k, 2k+1 of qh[32n + l_]:
+// weight 32k + l (k < 4, l < 32) takes the low (k < 2) or high nibble of
+// ql[64n + 32(k & 1) + l] and bits 2k, 2k+1 of qh[32n + l]:
 // x = (d * sc) * (q - 32). Quants: ql then qh (12 texels); meta: the 16
 // scales, then d (5 words).
 #define BLOCK_ELEMENTS 256u
 #define QUANT_TEXELS 12u
+#define BLOCK_QUANTS(RAW, META, blk, s)                                          \
+  uint half_ = (s) >> 4u, r_ = ((s) & 15u) * 8u, k_ = r_ >> 5u, l_ = r_ & 31u; \
+  uvec4 tl_ = RAW((blk) * 12u + ((64u * half_ + 32u * (k_ & 1u) + l_) >> 4u)); \
+  uvec4 th_ = RAW((blk) * 12u + 8u + ((32u * half_ + l_) >> 4u));             \
+  uvec2 ql_ = (l_ & 8u) == 0u ? tl_.xy : tl_.zw;                                \
+  uvec2 qh_ = (l_ & 8u) == 0u ? th_.xy : th_.zw;                                \
+  uint shift_ = (k_ >> 1u) * 4u;                                               \
+  uint sc_index_ = 8u * half_ + (l_ >> 4u) + 2u * k_;                          \
+  int sc_ = bitfieldExtract(int(META((blk) * 5u + (sc_index_ >> 2u))), int(8u * (sc_index_ & 3u)), 8); \
+  float d = block_half_lo(META((blk) * 5u + 4u)) * float(sc_);                 \
+  uvec4 q_lo = block_nibbles(ql_.x, shift_) | (((uvec4(qh_.x) >> (uvec4(0u, 8u, 16u, 24u) + 2u * k_)) & 3u) << 4); \
+  uvec4 q_hi = block_nibbles(ql_.y, shift_) | (((uvec4(qh_.y) >> (uvec4(0u, 8u, 16u, 24u) + 2u * k_)) & 3u) << 4);
 #define BLOCK_LOAD8(RAW, META, blk, s, lo, hi)                                   \
-  {                                                                              \
-    uint half_ = (s) >> 4u, r_ = ((s) & 15u) * 8u, k_ = r_ >> 5u, l_ = r_ & 31u;     \
-    uvec4 tl = RAW((blk) * 12u + ((64u * half_ + 32u * (k_ & 1u) + l_) >> 4u));    \
-    uvec4 th = RAW((blk) * 12u + 8u + ((32u * half_ + l_) >> 4u));                \
-    uvec2 ql = (l_ & 8u) == 0u ? tl.xy : tl.zw;                                   \
-    uvec2 qh = (l_ & 8u) == 0u ? th.xy : th.zw;                                   \
-    uint shift = (k_ >> 1u) * 4u;                                                 \
-    uint sc_index = 8u * half_ + (l_ >> 4u) + 2u * k_;                             \
-    int sc = bitfieldExtract(int(META((blk) * 5u + (sc_index >> 2u))), int(8u * (sc_index & 3u)), 8); \
-    float d = block_half_lo(META((blk) * 5u + 4u)) * float(sc);                  \
-    lo = d * vec4(ivec4(block_nibbles(ql.x, shift) | (((uvec4(qh.x) >> (uvec4(0u, 8u, 16u, 24u) + 2u * k_)) & 3u) << 4)) - 32); \
-    hi = d * vec4(ivec4(block_nibbles(ql.y, shift) | (((uvec4(qh.y) >> (uvec4(0u, 8u, 16u, 24u) + 2u * k_)) & 3u) << 4)) - 32); \
-  }
+  { BLOCK_QUANTS(RAW, META, blk, s) lo = d * vec4(ivec4(q_lo) - 32); hi = d * vec4(ivec4(q_hi) - 32); }
 #define BLOCK_AFFINE8(RAW, META, blk, s, qlo, qhi, a, b)                         \
-  {                                                                              \
-    uint half_ = (s) >> 4u, r_ = ((s) & 15u) * 8u, k_ = r_ >> 5u, l_ = r_ & 31u; \
-    uvec4 tl = RAW((blk) * 12u + ((64u * half_ + 32u * (k_ & 1u) + l_) >> 4u));  \
-    uvec4 th = RAW((blk) * 12u + 8u + ((32u * half_ + l_) >> 4u));              \
-    uvec2 ql = (l_ & 8u) == 0u ? tl.xy : tl.zw;                                  \
-    uvec2 qh = (l_ & 8u) == 0u ? th.xy : th.zw;                                  \
-    uint shift = (k_ >> 1u) * 4u;                                                \
-    uint sc_index = 8u * half_ + (l_ >> 4u) + 2u * k_;                           \
-    int sc = bitfieldExtract(int(META((blk) * 5u + (sc_index >> 2u))), int(8u * (sc_index & 3u)), 8); \
-    a = block_half_lo(META((blk) * 5u + 4u)) * float(sc);                        \
-    b = -32.0 * a;                                                               \
-    qlo = vec4(block_nibbles(ql.x, shift) | (((uvec4(qh.x) >> (uvec4(0u, 8u, 16u, 24u) + 2u * k_)) & 3u) << 4)); \
-    qhi = vec4(block_nibbles(ql.y, shift) | (((uvec4(qh.y) >> (uvec4(0u, 8u, 16u, 24u) + 2u * k_)) & 3u) << 4)); \
-  }
+  { BLOCK_QUANTS(RAW, META, blk, s) a = d; b = -32.0 * d; qlo = vec4(q_lo); qhi = vec4(q_hi); }
 #else
 #error "block_weights.glsl: define one WEIGHT_Q* format"
 #endif
