@@ -27,11 +27,14 @@ layout(std430, binding = 2) buffer VBuffer { float v_data[]; };
 layout(std430, binding = 3) readonly buffer SeqBuffer { uint seq_bounds[]; };  // [B][2] or row table
 layout(std430, binding = 4) writeonly buffer OBuffer { float o_data[]; };
 layout(std430, binding = 5) readonly buffer FreshBuffer { float fresh_data[]; };
+layout(std430, binding = 6) readonly buffer PageTable { uint page_table[]; };
 #ifdef KV_TEXEL
-layout(binding = 6) uniform samplerBuffer k_tex;
-layout(binding = 7) uniform samplerBuffer v_tex;
-layout(binding = 8) uniform samplerBuffer fresh_tex;
+layout(binding = 7) uniform samplerBuffer k_tex;
+layout(binding = 8) uniform samplerBuffer v_tex;
+layout(binding = 9) uniform samplerBuffer fresh_tex;
 #endif
+
+#include "common/kv_pages.glsl"
 
 #ifndef SUBGROUP
 shared float lane_state[WORKGROUP][HEAD_DIM + 2u];
@@ -97,7 +100,6 @@ void main() {
   const uint q_base = pc.q_offset + row * pc.q_stride + head * HEAD_DIM;
   for (uint d = 0u; d < HEAD_DIM; ++d) q[d] = q_data[q_base + d] * pc.scale;
 
-  const uint kv_base = seq * pc.kv_seq_stride + kv_head * pc.kv_head_stride;
   // Keys [key_begin, cached_end) come from the cache, the rest of the
   // visible ones from this step's rows (FRESH).
   // With FRESH (causal) this row holds key position key_end - 1, and a
@@ -110,9 +112,10 @@ void main() {
   const uint QUADS = HEAD_DIM / 4u;
   for (uint d = 0u; d < QUADS; ++d) q4[d] = vec4(q[4u * d], q[4u * d + 1u], q[4u * d + 2u], q[4u * d + 3u]);
   for (uint d = 0u; d < QUADS; ++d) acc4[d] = vec4(0.0);
-  for (uint j = key_begin + lane; j < cached_end; j += WORKGROUP)
-    visit_key(k_tex, v_tex, (pc.k_offset + kv_base + j * pc.kv_pos_stride) / 4u,
-              (pc.v_offset + kv_base + j * pc.kv_pos_stride) / 4u);
+  for (uint j = key_begin + lane; j < cached_end; j += WORKGROUP) {
+    const uint at = kv_index(seq, kv_head, j);
+    visit_key(k_tex, v_tex, (pc.k_offset + at) / 4u, (pc.v_offset + at) / 4u);
+  }
   if (FRESH)
     for (uint j = fresh_first + lane; j < key_end; j += WORKGROUP) {
       const uint base = pc.fresh_offset + (row + j - fresh_row_delta) * pc.fresh_stride + kv_head * HEAD_DIM;
@@ -121,8 +124,10 @@ void main() {
   for (uint d = 0u; d < HEAD_DIM; ++d) acc[d] = acc4[d / 4u][d % 4u];
 #else
   for (uint d = 0u; d < HEAD_DIM; ++d) acc[d] = 0.0;
-  for (uint j = key_begin + lane; j < cached_end; j += WORKGROUP)
-    visit_key(pc.k_offset + kv_base + j * pc.kv_pos_stride, pc.v_offset + kv_base + j * pc.kv_pos_stride, false);
+  for (uint j = key_begin + lane; j < cached_end; j += WORKGROUP) {
+    const uint at = kv_index(seq, kv_head, j);
+    visit_key(pc.k_offset + at, pc.v_offset + at, false);
+  }
   if (FRESH)
     for (uint j = fresh_first + lane; j < key_end; j += WORKGROUP) {
       const uint base = pc.fresh_offset + (row + j - fresh_row_delta) * pc.fresh_stride + kv_head * HEAD_DIM;
@@ -132,7 +137,7 @@ void main() {
   if (FRESH && head % pc.group == 0u) {
     // This row's key and value into the cache, at its position.
     const uint src = pc.fresh_offset + row * pc.fresh_stride + kv_head * HEAD_DIM;
-    const uint dst = kv_base + (key_end - 1u) * pc.kv_pos_stride;
+    const uint dst = kv_index(seq, kv_head, key_end - 1u);
     for (uint d = lane; d < HEAD_DIM; d += WORKGROUP) {
       k_data[pc.k_offset + dst + d] = fresh_data[src + d];
       v_data[pc.v_offset + dst + d] = fresh_data[src + pc.fresh_v_delta + d];

@@ -26,6 +26,9 @@ layout(binding = 0) uniform samplerBuffer a_tex;
 layout(binding = 1) uniform samplerBuffer b_tex;
 layout(std430, binding = 2) readonly buffer SeqBuffer { uint seq_bounds[]; };  // [B][2]
 layout(std430, binding = 3) writeonly buffer OutBuffer { float out_data[]; };
+layout(std430, binding = 4) readonly buffer PageTable { uint page_table[]; };
+
+#include "common/kv_pages.glsl"
 
 float acc[TILE_M][TILE_N];
 
@@ -36,9 +39,12 @@ float acc[TILE_M][TILE_N];
 #define ACCUMULATE_QUAD(quad, TAIL)                                                        \
   {                                                                                      \
     vec4 v[4][VEC];                                                                      \
+    /* A quad never straddles pages (pages hold a multiple of 4 positions). */           \
+    const uint quad_base = (pc.kv_offset + kv_index(seq, kv_head, 4u * (quad)) + n0) / 4u; \
     for (uint c = 0u; c < 4u; ++c) {                                                     \
       const uint key = TAIL ? min(4u * (quad) + c, key_end - 1u) : 4u * (quad) + c;      \
-      for (uint e = 0u; e < VEC; ++e) v[c][e] = texelFetch(b_tex, int(v_base + key * v_pos_texels + e)); \
+      const uint v_base = quad_base + (key - 4u * (quad)) * (pc.kv_pos_stride / 4u);       \
+      for (uint e = 0u; e < VEC; ++e) v[c][e] = texelFetch(b_tex, int(v_base + e));       \
     }                                                                                    \
     const bvec4 live = lessThan(uvec4(0u, 1u, 2u, 3u) + 4u * (quad), uvec4(key_end));   \
     for (uint i = 0u; i < TILE_M; ++i) {                                                 \
@@ -56,7 +62,7 @@ void main() {
   const uint z = gl_WorkGroupID.z;
   const uint seq = z / pc.heads;
   const uint head = z % pc.heads;
-  const uint kv_base = pc.kv_offset + seq * pc.kv_seq_stride + (head / pc.group) * pc.kv_head_stride;
+  const uint kv_head = head / pc.group;
   const uint n0 = (gl_WorkGroupID.x * LOCAL_N + gl_LocalInvocationID.x) * TILE_N;
   const uint local_m = LOCAL_M == 1u ? 0u : gl_LocalInvocationID.y;
   const uint i0 = (gl_WorkGroupID.y * LOCAL_M + local_m) * TILE_M;
@@ -84,7 +90,7 @@ void main() {
       q_base[i] = (pc.q_offset + (seq * pc.rows_per_seq + pc.row0 + min(i0 + i, pc.rows - 1u)) * pc.q_stride +
                    head * pc.head_dim) / 4u;
     // Keys past the last one read it again; their scores are not stored.
-    for (uint n = 0u; n < TILE_N; ++n) k_base[n] = (kv_base + min(n0 + n, pc.keys - 1u) * pc.kv_pos_stride) / 4u;
+    for (uint n = 0u; n < TILE_N; ++n) k_base[n] = (pc.kv_offset + kv_index(seq, kv_head, min(n0 + n, pc.keys - 1u))) / 4u;
     for (uint d = 0u; d < pc.head_dim / 4u; ++d) {
       vec4 k[TILE_N];
       for (uint n = 0u; n < TILE_N; ++n) k[n] = texelFetch(b_tex, int(k_base[n] + d));
@@ -110,8 +116,6 @@ void main() {
   const uint key_end = KEY_END(last_row);
   uint p_base[TILE_M];
   for (uint i = 0u; i < TILE_M; ++i) p_base[i] = (pc.s_offset + (z * pc.rows + min(i0 + i, pc.rows - 1u)) * pc.s_stride) / 4u;
-  const uint v_base = (kv_base + n0) / 4u;
-  const uint v_pos_texels = pc.kv_pos_stride / 4u;
   // P is zero outside each row's visible keys, so whole quads of keys from
   // the first visible one run without checks; only the last partial quad
   // needs them.

@@ -1,7 +1,8 @@
 #version 450
-// Copies the k and v heads of fused qkv rows into the KV cache
-// [B][kv_heads][ctx][head_dim] at positions past .. past + T - 1, or, for a
-// packed step batch, at each row's slot and position from the row table.
+// Copies the k and v heads of fused qkv rows into the KV cache (unpaged
+// [B][kv_heads][ctx][head_dim] or paged, common/kv_pages.glsl) at positions
+// past .. past + T - 1, or, for a packed step batch, at each row's slot and
+// position from the row table.
 #extension GL_GOOGLE_include_directive : require
 #include "params/attention.h"
 
@@ -11,6 +12,9 @@ layout(std430, binding = 0) readonly buffer Source { float src[]; };
 layout(std430, binding = 1) writeonly buffer KCache { float k_cache[]; };
 layout(std430, binding = 2) writeonly buffer VCache { float v_cache[]; };
 layout(std430, binding = 3) readonly buffer RowTable { uint row_table[]; };
+layout(std430, binding = 4) readonly buffer PageTable { uint page_table[]; };
+
+#include "common/kv_pages.glsl"
 
 void main() {
   const uint index = gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * gl_NumWorkGroups.x * 64u;
@@ -27,7 +31,7 @@ void main() {
     pos = row_table[row * ATTENTION_ROW_WORDS + ATTENTION_ROW_KEY_END] - 1u;
   }
   const uint src_index = pc.src_offset + row * pc.src_stride + within;
-  const uint dst = ((seq * pc.kv_heads + head) * pc.ctx + pos) * pc.head_dim + d;
+  const uint dst = kv_index(seq, head, pos) + d;
   k_cache[dst] = src[src_index];
   v_cache[dst] = src[src_index + pc.v_src_delta];
 }

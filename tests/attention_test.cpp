@@ -83,10 +83,9 @@ void run_decoder_case(const DecoderCase& c, const ops::ReducePolicy& policy, int
     ops::KvStoreArgs store;
     store.k_src = ops::View(qkv.buffer, static_cast<uint32_t>(c.H * c.D), static_cast<uint32_t>(qkv_width));
     store.v_delta = static_cast<uint32_t>(c.KVH * c.D);
-    store.k_cache = &k_cache;
-    store.v_cache = &v_cache;
+    store.cache = ops::cache_layout(k_cache, v_cache, c.KVH, c.ctx, c.D);
     store.batch = c.B; store.rows_per_seq = rows_per_seq; store.num_kv_heads = c.KVH;
-    store.head_dim = c.D; store.ctx = c.ctx; store.past = first;
+    store.head_dim = c.D; store.past = first;
     if (step == 0 || !fresh) ops::kv_store(stream, store);
     if (step == 0) { stream.finish(); continue; }
 
@@ -243,19 +242,45 @@ TEST(Attention, EncoderPaddingMask) {
 // chunk after a cached prefix), with the row table the decoder builds. The
 // earlier positions reach the cache through kv_store's packed mode; the new
 // rows through the attention op (fresh). One sequence alone with scratch
-// takes the GEMM path at its slot's offset.
+// takes the GEMM path as the cache's first sequence. Paged, the cache is a
+// pool of 4-position pages handed out to the slots in a scrambled order
+// (with spare pages nobody owns), as a KvCache's page table maps them after
+// requests of different lengths came and went.
 struct PackedSequence {
   uint32_t slot;
   int64_t past, rows;
 };
 
 void run_packed_case(const std::vector<PackedSequence>& seqs, int64_t H, int64_t KVH, int64_t D,
-                     const ops::ReducePolicy& policy, bool scratch, int64_t window = 0) {
+                     const ops::ReducePolicy& policy, bool scratch, int64_t window = 0, bool paged = false) {
   vk::Device& device = test_device();
   const int64_t slots = 4, ctx = 40, width = (H + 2 * KVH) * D;
-  vk::Buffer k_cache = vk::Buffer::create(device, slots * KVH * ctx * D * 4, vk::MemoryKind::kDevice);
-  vk::Buffer v_cache = vk::Buffer::create(device, slots * KVH * ctx * D * 4, vk::MemoryKind::kDevice);
-  std::vector<float> poison(slots * KVH * ctx * D, 777.0f);
+  constexpr uint32_t kPageShift = 2;
+  constexpr int64_t kPage = 1 << kPageShift;
+  const int64_t pages_per_seq = ctx / kPage, pages = slots * pages_per_seq + 3;
+  std::vector<uint32_t> page_table(slots * pages_per_seq);
+  for (size_t i = 0; i < page_table.size(); ++i)
+    page_table[i] = static_cast<uint32_t>((i * 7 + 5) % pages);  // 7 is prime to 43 pages: a permutation
+  // The element of (slot, kv head, position, dim) in either layout.
+  auto cache_index = [&](int64_t slot, int64_t h, int64_t j, int64_t d) {
+    if (!paged) return ((slot * KVH + h) * ctx + j) * D + d;
+    const int64_t page = page_table[slot * pages_per_seq + j / kPage];
+    return ((page * KVH + h) * kPage + j % kPage) * D + d;
+  };
+  const int64_t cache_floats = (paged ? pages * kPage : slots * ctx) * KVH * D;
+  vk::Buffer k_cache = vk::Buffer::create(device, cache_floats * 4, vk::MemoryKind::kDevice);
+  vk::Buffer v_cache = vk::Buffer::create(device, cache_floats * 4, vk::MemoryKind::kDevice);
+  vk::Buffer page_table_buffer = vk::Buffer::create(device, page_table.size() * 4, vk::MemoryKind::kDevice);
+  device.upload(page_table_buffer, 0, page_table.data(), page_table.size() * 4);
+  ops::KvLayout layout = ops::cache_layout(k_cache, v_cache, KVH, ctx, D);
+  if (paged) {
+    layout.head_stride = static_cast<uint32_t>(kPage * D);
+    layout.seq_stride = static_cast<uint32_t>(KVH * kPage * D);
+    layout.page_table = &page_table_buffer;
+    layout.page_shift = kPageShift;
+    layout.pages_per_seq = static_cast<uint32_t>(pages_per_seq);
+  }
+  std::vector<float> poison(cache_floats, 777.0f);
   device.upload(k_cache, 0, poison.data(), poison.size() * 4);
   device.upload(v_cache, 0, poison.data(), poison.size() * 4);
   // Every position's q|k|v row of every sequence.
@@ -281,9 +306,8 @@ void run_packed_case(const std::vector<PackedSequence>& seqs, int64_t H, int64_t
   vk::CommandStream stream(device, {.profile = true});
   ops::KvStoreArgs store;
   store.v_delta = static_cast<uint32_t>(KVH * D);
-  store.k_cache = &k_cache;
-  store.v_cache = &v_cache;
-  store.num_kv_heads = KVH; store.head_dim = D; store.ctx = ctx;
+  store.cache = layout;
+  store.num_kv_heads = KVH; store.head_dim = D;
   auto [cached_table, cached_rows] = table_for(true);
   vk::Buffer cached_table_buffer = vk::Buffer::create(device, (cached_table.size() + 8) * 4, vk::MemoryKind::kDevice);
   std::optional<Tensor> cached_qkv;
@@ -308,7 +332,7 @@ void run_packed_case(const std::vector<PackedSequence>& seqs, int64_t H, int64_t
   ops::AttentionArgs args;
   args.q = ops::View(qkv.buffer, 0, static_cast<uint32_t>(width));
   args.out = out;
-  args.kv = ops::cache_layout(k_cache, v_cache, KVH, ctx, D);
+  args.kv = layout;
   args.row_table = &table_buffer;
   if (seqs.size() == 1) {
     args.single_slot = seqs[0].slot;
@@ -338,7 +362,7 @@ void run_packed_case(const std::vector<PackedSequence>& seqs, int64_t H, int64_t
       if (j >= c.past) std::copy_n(row, H * D, q.begin() + (j - c.past) * H * D);
       for (int64_t h = 0; h < KVH; ++h)
         for (int64_t d = 0; d < D; ++d) {
-          const int64_t at = ((c.slot * KVH + h) * ctx + j) * D + d;
+          const int64_t at = cache_index(c.slot, h, j, d);
           k_expected[at] = row[H * D + h * D + d];
           v_expected[at] = row[(H + KVH) * D + h * D + d];
         }
@@ -347,7 +371,8 @@ void run_packed_case(const std::vector<PackedSequence>& seqs, int64_t H, int64_t
                                          1.0 / std::sqrt(double(D)), window);
     std::vector<float> part(got.begin() + row0 * H * D, got.begin() + (row0 + c.rows) * H * D);
     EXPECT_CLOSE(expected, part, kAtol, kRtol) << "sequence " << i << " slot " << c.slot << " past " << c.past
-                                               << " rows " << c.rows << " D=" << D << " window " << window;
+                                               << " rows " << c.rows << " D=" << D << " window " << window
+                                               << (paged ? " paged" : "");
     row0 += c.rows;
   }
   std::vector<float> k_got(poison.size()), v_got(poison.size());
@@ -366,6 +391,27 @@ TEST(Attention, PackedStepBatchOfSequencesAtTheirOwnSlots) {
       run_packed_case(mixed, 4, 2, D, policy.reduce, false);
       run_packed_case(one, 6, 3, D, policy.reduce, true);
     }
+  }
+}
+
+// The same through a paged cache: every key and value goes to and comes from
+// the page its slot's table row names, by the fused kernel, kv_store and the
+// GEMM path (whose tiles of keys cross pages).
+TEST(Attention, PackedStepBatchThroughAPagedCache) {
+  const std::vector<PackedSequence> mixed = {{2, 5, 1}, {0, 0, 6}, {3, 9, 3}, {1, 17, 1}};
+  const std::vector<PackedSequence> one = {{1, 4, 21}};
+  std::vector<std::pair<std::string, ops::ReducePolicy>> policies;
+  for (const auto& [name, policy] : testing::all_policies(test_device().info()))
+    policies.emplace_back(name, policy.reduce);
+  if (test_device().info().enabled.texel_buffers)
+    for (const ops::ReducePolicy& policy : gemm_policies()) policies.emplace_back("gemm", policy);
+  for (const auto& [name, policy] : policies) {
+    SCOPED_TRACE(name);
+    for (int64_t D : {12, 16}) {
+      run_packed_case(mixed, 4, 2, D, policy, false, 0, true);
+      run_packed_case(one, 6, 3, D, policy, true, 0, true);
+    }
+    run_packed_case(one, 6, 3, 16, policy, true, 6, true);
   }
 }
 

@@ -36,7 +36,7 @@ uint64_t decoder_runtime_bytes(const DecoderConfig& c, const RankShape& s, const
                                const StageRange& stage) {
   const uint64_t rows = l.max_rows();
   const uint64_t logit_rows = l.all_logits ? rows : l.batch;
-  const uint64_t cache = KvCache::bytes(stage.layers(), l.batch, s.kv_heads, l.ctx, c.head_dim);
+  const uint64_t cache = KvCache::bytes(stage.layers(), l.batch, s.kv_heads, l.ctx, c.head_dim, l.kv_tokens);
   const uint64_t activations =
       rows * (4 * c.hidden_size + embed_dim(c) + (s.heads + 2 * s.kv_heads) * c.head_dim +
               s.heads * c.head_dim + s.intermediate + 1 + ops::kAttentionRowWords) * 4 +
@@ -146,8 +146,8 @@ void Decoder::prepare_pipelines(KvCache& cache) {
       StepBatch step;
       step.all_logits = all_rows;
       for (int64_t rows : candidates[i]) {
-        const int slot = cache.acquire();
-        if (slot < 0) fail(ErrorCode::kInternal, "decoder: no free KV slot to prepare pipelines");
+        const int slot = cache.acquire(rows);
+        if (slot < 0) fail(ErrorCode::kInternal, "decoder: no free KV slot or pages to prepare pipelines");
         step.sequences.push_back({slot, rows, 0});
         step.ids.insert(step.ids.end(), rows, 0);
       }
@@ -197,10 +197,10 @@ void Decoder::prepare_input_norms() {
 
 KvCache Decoder::make_cache() const {
   return KvCache(device_, stage_.layers(), limits_.batch, shape_.kv_heads, limits_.ctx,
-                 config_.head_dim);
+                 config_.head_dim, limits_.kv_tokens);
 }
 
-void Decoder::set_inputs(const KvCache& cache, const StepBatch& step) {
+void Decoder::set_inputs(KvCache& cache, const StepBatch& step) {
   const int64_t rows = static_cast<int64_t>(step.ids.size());
   if (rows == 0 || rows > limits_.max_rows() || step.sequences.empty() ||
       static_cast<int64_t>(step.sequences.size()) > limits_.batch)
@@ -228,6 +228,10 @@ void Decoder::set_inputs(const KvCache& cache, const StepBatch& step) {
     if (start + seq.rows > limits_.ctx)
       fail(ErrorCode::kInvalidArgument, "{} positions exceed the context of {}. HINT: raise --ctx",
            start + seq.rows, limits_.ctx);
+    // The kernels write through the page table: never past the slot's pages.
+    if (start + seq.rows > cache.capacity(seq.slot))
+      fail(ErrorCode::kInternal, "decoder step: slot {} writes {} positions of the {} it reserved",
+           seq.slot, start + seq.rows, cache.capacity(seq.slot));
     // Each sequence's rotary base comes from its own length.
     float hi = 0, lo = 0;
     if (config_.rotary != RotaryStyle::kNone)
@@ -253,6 +257,7 @@ void Decoder::set_inputs(const KvCache& cache, const StepBatch& step) {
     fail(ErrorCode::kInternal, "decoder step: {} ids for {} sequence rows", rows, row);
   single_slot_ = step.sequences.size() == 1 ? step.sequences[0].slot : -1;
   single_past_ = step.sequences.size() == 1 ? cache.length(single_slot_) : 0;
+  cache.sync_page_table();
   device_.upload(ids_, 0, step.ids.data(), rows * 4);
   device_.upload(row_table_, 0, rows_host_.data(), rows_host_.size() * sizeof(ops::AttentionRow));
   if (config_.learned_positions) device_.upload(position_rows_, 0, position_rows_host_.data(), rows * 4);
@@ -419,7 +424,7 @@ void Decoder::layer(vk::CommandStream& stream, KvCache& cache, size_t index, int
   ops::AttentionArgs attention;
   attention.q = ops::View(qkv_.buffer, 0, qkv_width);
   attention.out = attn_;
-  attention.kv = ops::cache_layout(cache.k(index), cache.v(index), shape_.kv_heads, limits_.ctx, D);
+  attention.kv = cache.layout(index);
   attention.row_table = &row_table_;
   attention.single_slot = single_slot_;
   attention.single_past = single_past_;

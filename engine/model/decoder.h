@@ -29,6 +29,9 @@ namespace vkinfer {
 struct DecoderLimits {
   int64_t batch = 1;             // KV-cache slots: sequences running at once
   int64_t ctx = 0;               // KV-cache positions per sequence
+  // Positions of the paged KV cache's pool, shared by the slots (0: batch x
+  // ctx, so every slot can hold a whole context at once; --kv-tokens).
+  int64_t kv_tokens = 0;
   int64_t max_rows_per_seq = 0;  // longest prefill chunk of one sequence
   bool all_logits = false;       // keep logits for every row (--logits-out)
   // --quant: the recipe that quantizes the weight matrices at load
@@ -111,7 +114,7 @@ class Decoder {
 
  private:
   // Checks the step against the cache and limits and uploads its row table.
-  void set_inputs(const KvCache& cache, const StepBatch& step);
+  void set_inputs(KvCache& cache, const StepBatch& step);
   void embed(vk::CommandStream& stream, int64_t rows);
   void layer(vk::CommandStream& stream, KvCache& cache, size_t index, int64_t rows);
   void head(vk::CommandStream& stream, const StepBatch& step);

@@ -26,31 +26,29 @@ struct AttentionSpec {
   VkBool32 fresh;
 };
 
-// Positions per (sequence, kv head) of the cache that `args.kv` describes,
-// which must be a cache_layout() with room for the fresh rows.
-int64_t fresh_cache_ctx(const AttentionArgs& args) {
+// Checks that `args.kv` is a cache layout (cache_layout() or a KvCache's
+// paged one) with room for the fresh rows.
+void check_fresh_cache(const AttentionArgs& args) {
   const KvLayout& kv = args.kv;
-  const int64_t ctx = kv.pos_stride ? kv.head_stride / kv.pos_stride : 0;
+  const int64_t run = kv.positions_per_run();
   if (!args.causal || kv.k_offset != 0 || kv.v_offset != 0 || kv.pos_stride != args.head_dim ||
-      kv.head_stride != ctx * args.head_dim || kv.seq_stride != args.num_kv_heads * kv.head_stride ||
-      (!args.row_table && args.past + args.rows_per_seq > ctx))
-    fail(ErrorCode::kInternal, "attention: fresh keys need causal attention over a cache_layout() "
+      kv.head_stride != run * args.head_dim || kv.seq_stride != args.num_kv_heads * kv.head_stride ||
+      (kv.paged() && (run % 4 != 0 || kv.pages_per_seq == 0)) ||
+      (!args.row_table && !kv.paged() && args.past + args.rows_per_seq > run))
+    fail(ErrorCode::kInternal, "attention: fresh keys need causal attention over a cache layout "
                                "with room for them");
-  return ctx;
 }
 
-// kv_store of `args.fresh` into the cache of `ctx` positions per head.
-void store_fresh(vk::CommandStream& stream, const AttentionArgs& args, int64_t ctx) {
+// kv_store of `args.fresh` into the cache `args.kv`.
+void store_fresh(vk::CommandStream& stream, const AttentionArgs& args) {
   KvStoreArgs store;
   store.k_src = args.fresh;
   store.v_delta = args.fresh_v_delta;
-  store.k_cache = args.kv.k;
-  store.v_cache = args.kv.v;
+  store.cache = args.kv;
   store.batch = args.batch;
   store.rows_per_seq = args.rows_per_seq;
   store.num_kv_heads = args.num_kv_heads;
   store.head_dim = args.head_dim;
-  store.ctx = ctx;
   store.past = args.past;
   store.row_table = args.row_table;
   kv_store(stream, store);
@@ -64,7 +62,9 @@ void attention(vk::CommandStream& stream, const AttentionArgs& args, const Reduc
     fail(ErrorCode::kInternal, "attention: {} heads not a multiple of {} kv heads", args.num_heads,
          args.num_kv_heads);
   const bool fresh = static_cast<bool>(args.fresh);
-  const int64_t fresh_ctx = fresh ? fresh_cache_ctx(args) : 0;
+  if (fresh) check_fresh_cache(args);
+  if (args.kv.paged() && (args.kv.page_shift == 0 || args.kv.page_shift > 16))
+    fail(ErrorCode::kInternal, "attention: pages of 2^{} positions", args.kv.page_shift);
   const bool packed = args.row_table != nullptr;
   if (packed && (!fresh || args.batch != 1))
     fail(ErrorCode::kInternal, "attention: a row table needs fresh keys and batch 1");
@@ -73,19 +73,17 @@ void attention(vk::CommandStream& stream, const AttentionArgs& args, const Reduc
     fail(ErrorCode::kInternal, "attention: a sliding window needs a causal row table");
   if (!packed || args.single_slot >= 0) {
     // The GEMM path reads uniform [B][T] rows. A packed step of one
-    // sequence is that with B = 1, its cache slot at an offset, and the row
-    // table's first words as its bounds.
+    // sequence is that with B = 1, its cache slot as the first sequence, and
+    // the row table's first words as its bounds.
     AttentionArgs gemm = args;
     if (packed) {
-      const uint32_t slot_offset = static_cast<uint32_t>(args.single_slot) * args.kv.seq_stride;
-      gemm.kv.k_offset += slot_offset;
-      gemm.kv.v_offset += slot_offset;
+      gemm.kv.first_seq += static_cast<uint32_t>(args.single_slot);
       gemm.past = args.single_past;
       gemm.seq_bounds = args.row_table;
       gemm.row_table = nullptr;
     }
     if (const int64_t block_rows = attention_gemm_block_rows(device.info(), gemm, policy)) {
-      if (fresh) store_fresh(stream, args, fresh_ctx);
+      if (fresh) store_fresh(stream, args);
       attention_gemm(stream, gemm, policy, block_rows);
       return;
     }
@@ -104,9 +102,9 @@ void attention(vk::CommandStream& stream, const AttentionArgs& args, const Reduc
     desc.shader = subgroup ? ShaderId::attention_subgroup_texel : ShaderId::attention_shared_texel;
   else
     desc.shader = subgroup ? ShaderId::attention_subgroup : ShaderId::attention_shared;
-  // 0 Q, 1-2 K/V cache, 3 bounds, 4 out, 5 fresh rows; texel views of K,
-  // V and the fresh rows at 6-8.
-  desc.bindings.assign(6, vk::BindingKind::kStorage);
+  // 0 Q, 1-2 K/V cache, 3 bounds, 4 out, 5 fresh rows, 6 page table;
+  // texel views of K, V and the fresh rows at 7-9.
+  desc.bindings.assign(7, vk::BindingKind::kStorage);
   if (texel) desc.bindings.insert(desc.bindings.end(), 3, vk::BindingKind::kTexel);
   desc.written_bindings = 1u << 4;
   if (fresh) desc.written_bindings |= (1u << 1) | (1u << 2);
@@ -127,9 +125,7 @@ void attention(vk::CommandStream& stream, const AttentionArgs& args, const Reduc
   p.o_stride = args.out.stride;
   p.k_offset = args.kv.k_offset;
   p.v_offset = args.kv.v_offset;
-  p.kv_seq_stride = args.kv.seq_stride;
-  p.kv_head_stride = args.kv.head_stride;
-  p.kv_pos_stride = args.kv.pos_stride;
+  set_kv_addressing(p, args.kv);
   p.past = static_cast<uint32_t>(args.past);
   p.causal = args.causal ? 1u : 0u;
   p.scale = args.scale;
@@ -142,13 +138,15 @@ void attention(vk::CommandStream& stream, const AttentionArgs& args, const Reduc
                   4.0 * args.batch * args.rows_per_seq * args.num_heads * keys * args.head_dim};
   // Without fresh rows, the K cache stands in for them (never read).
   const vk::Buffer& fresh_rows = fresh ? *args.fresh.buffer : *args.kv.k;
-  std::array<vk::BufferRange, 9> bindings{*args.q.buffer, *args.kv.k,  *args.kv.v,
-                                          packed ? *args.row_table : *args.seq_bounds,
-                                          *args.out.buffer, fresh_rows,
-                                          *args.kv.k,       *args.kv.v,       fresh_rows};
-  bindings[6].texel_format = bindings[7].texel_format = bindings[8].texel_format =
+  // Unpaged, the bounds stand in for the page table (never read).
+  const vk::Buffer& bounds = packed ? *args.row_table : *args.seq_bounds;
+  std::array<vk::BufferRange, 10> bindings{*args.q.buffer,   *args.kv.k, *args.kv.v, bounds,
+                                           *args.out.buffer, fresh_rows,
+                                           args.kv.paged() ? *args.kv.page_table : bounds,
+                                           *args.kv.k,       *args.kv.v, fresh_rows};
+  bindings[7].texel_format = bindings[8].texel_format = bindings[9].texel_format =
       VK_FORMAT_R32G32B32A32_SFLOAT;
-  stream.dispatch(kernel, std::span<const vk::BufferRange>(bindings.data(), texel ? 9 : 6), p, static_cast<uint32_t>(args.num_heads),
+  stream.dispatch(kernel, std::span<const vk::BufferRange>(bindings.data(), texel ? 10 : 7), p, static_cast<uint32_t>(args.num_heads),
                   static_cast<uint32_t>(args.batch * args.rows_per_seq), 1, "attention", cost);
 }
 
@@ -161,9 +159,9 @@ void kv_store(vk::CommandStream& stream, const KvStoreArgs& args) {
   vk::Device& device = stream.device();
   vk::KernelDesc desc;
   desc.shader = ShaderId::kv_store;
-  // 0 source rows, 1-2 K/V cache, 3 row table (the source stands in
-  // without one; never read then).
-  desc.bindings.assign(4, vk::BindingKind::kStorage);
+  // 0 source rows, 1-2 K/V cache, 3 row table, 4 page table (the source
+  // stands in for either when there is none; never read then).
+  desc.bindings.assign(5, vk::BindingKind::kStorage);
   desc.written_bindings = (1u << 1) | (1u << 2);
   desc.push_constant_bytes = sizeof(params::KvStoreParams);
   desc.local_size = {64, 1, 1};
@@ -176,15 +174,20 @@ void kv_store(vk::CommandStream& stream, const KvStoreArgs& args) {
   p.src_offset = args.k_src.offset;
   p.src_stride = args.k_src.stride;
   p.v_src_delta = args.v_delta;
-  p.ctx = static_cast<uint32_t>(args.ctx);
+  const KvLayout& cache = args.cache;
+  if (cache.k_offset != 0 || cache.v_offset != 0 || cache.pos_stride != args.head_dim)
+    fail(ErrorCode::kInternal, "kv_store: the cache must be a cache layout");
+  set_kv_addressing(p, cache);
   p.past = static_cast<uint32_t>(args.past);
   p.packed = args.row_table ? 1u : 0u;
   const uint64_t total = uint64_t(p.rows) * p.kv_heads * p.head_dim;
   const uint64_t groups = (total + 63) / 64;
   const uint32_t groups_x = static_cast<uint32_t>(std::min<uint64_t>(groups, 65535));
   const uint32_t groups_y = static_cast<uint32_t>((groups + groups_x - 1) / groups_x);
-  stream.dispatch(kernel, {*args.k_src.buffer, *args.k_cache, *args.v_cache,
-                                   args.row_table ? *args.row_table : *args.k_src.buffer}, p, groups_x, groups_y,
+  stream.dispatch(kernel, {*args.k_src.buffer, *cache.k, *cache.v,
+                           args.row_table ? *args.row_table : *args.k_src.buffer,
+                           cache.paged() ? *cache.page_table : *args.k_src.buffer},
+                  p, groups_x, groups_y,
                   1, "kv_store", {8.0 * total * 2, 0});
 }
 

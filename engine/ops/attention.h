@@ -12,11 +12,29 @@
 
 namespace vkinfer::ops {
 
+// Where key/value position p of kv head h of sequence s sits (elements):
+//   unpaged (page_table null): k_offset + (first_seq + s) * seq_stride
+//                              + h * head_stride + p * pos_stride;
+//   paged: the cache is a pool of pages of 2^page_shift positions; page
+//          table row first_seq + s (pages_per_seq uint32 entries) names the
+//          page P holding p, at k_offset + P * seq_stride + h * head_stride
+//          + (p mod page) * pos_stride.
+// (shaders/common/kv_pages.glsl computes the same.)
 struct KvLayout {
   const vk::Buffer* k = nullptr;
   const vk::Buffer* v = nullptr;
   uint32_t k_offset = 0, v_offset = 0;  // elements
   uint32_t seq_stride = 0, head_stride = 0, pos_stride = 0;
+  uint32_t first_seq = 0;
+  const vk::Buffer* page_table = nullptr;
+  uint32_t page_shift = 0, pages_per_seq = 0;
+
+  bool paged() const { return page_table != nullptr; }
+  // Positions one sequence's run of contiguous storage holds: a page, or
+  // (unpaged) what the head stride leaves room for.
+  int64_t positions_per_run() const {
+    return paged() ? int64_t(1) << page_shift : pos_stride ? head_stride / pos_stride : 0;
+  }
 };
 
 // One row of a packed step batch's row table (AttentionArgs::row_table), as
@@ -55,7 +73,7 @@ struct AttentionArgs {
   // fused kernel does so itself and reads them from here (one dispatch less
   // per decode step), the GEMM path runs kv_store first.
   View fresh;
-  // `kv` must then be a cache_layout().
+  // `kv` must then be a cache layout (cache_layout(), or KvCache::layout()).
   uint32_t fresh_v_delta = 0;
   // A packed step batch (decoders): rows of several sequences back to back,
   // batch 1 and rows_per_seq = the step's rows. Each row's cache slot,
@@ -65,7 +83,8 @@ struct AttentionArgs {
   const vk::Buffer* row_table = nullptr;
   // With a row table whose rows all belong to one sequence: its slot and
   // cached length, so that the GEMM path can run (it reads one sequence's
-  // cache at an offset); -1 when the step mixes sequences.
+  // cache as sequence 0 of kv.first_seq = slot); -1 when the step mixes
+  // sequences.
   int64_t single_slot = -1, single_past = 0;
   // Sliding-window attention (causal): a query at position p sees keys
   // p - window .. p only; 0 = no window. With a row table the fused kernel
@@ -91,13 +110,12 @@ constexpr uint64_t kMaxScoresBytes = 32ull << 20;
 constexpr int64_t kMinScoresBlockRows = 16;
 uint64_t attention_scores_bytes(int64_t batch, int64_t heads, int64_t rows_per_seq, int64_t keys);
 
-// Cache layout [B][kv_heads][ctx][head_dim] in `k_cache`/`v_cache`.
+// Into a cache layout (cache_layout() or KvCache::layout(); offsets 0).
 struct KvStoreArgs {
   View k_src;              // rows [B*T]: k head 0 at offset, v at offset + v_delta
   uint32_t v_delta = 0;
-  const vk::Buffer* k_cache = nullptr;
-  const vk::Buffer* v_cache = nullptr;
-  int64_t batch = 1, rows_per_seq = 1, num_kv_heads = 1, head_dim = 1, ctx = 1, past = 0;
+  KvLayout cache;
+  int64_t batch = 1, rows_per_seq = 1, num_kv_heads = 1, head_dim = 1, past = 0;
   // Packed step batch: each row's slot and position from this row table
   // (AttentionArgs::row_table); batch and past are then unused.
   const vk::Buffer* row_table = nullptr;
@@ -105,7 +123,7 @@ struct KvStoreArgs {
 
 void kv_store(vk::CommandStream& stream, const KvStoreArgs& args);
 
-// The cache's layout for AttentionArgs::kv.
+// An unpaged cache [B][kv_heads][ctx][head_dim] for AttentionArgs::kv.
 KvLayout cache_layout(const vk::Buffer& k_cache, const vk::Buffer& v_cache, int64_t num_kv_heads,
                       int64_t ctx, int64_t head_dim);
 

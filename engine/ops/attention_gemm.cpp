@@ -71,7 +71,7 @@ void attention_gemm(vk::CommandStream& stream, const AttentionArgs& args, const 
     vk::KernelDesc desc;
     desc.shader = shader;
     desc.bindings = {vk::BindingKind::kTexel, vk::BindingKind::kTexel, vk::BindingKind::kStorage,
-                     vk::BindingKind::kStorage};
+                     vk::BindingKind::kStorage, vk::BindingKind::kStorage};
     desc.written_bindings = 1u << 3;
     desc.push_constant_bytes = sizeof(params::AttentionGemmParams);
     desc.spec = vk::spec_values(spec);
@@ -93,9 +93,7 @@ void attention_gemm(vk::CommandStream& stream, const AttentionArgs& args, const 
   p.causal = args.causal ? 1u : 0u;
   p.q_offset = args.q.offset;
   p.q_stride = args.q.stride;
-  p.kv_seq_stride = args.kv.seq_stride;
-  p.kv_head_stride = args.kv.head_stride;
-  p.kv_pos_stride = args.kv.pos_stride;
+  set_kv_addressing(p, args.kv);
   p.o_offset = args.out.offset;
   p.o_stride = args.out.stride;
   p.head_dim = static_cast<uint32_t>(args.head_dim);
@@ -118,7 +116,9 @@ void attention_gemm(vk::CommandStream& stream, const AttentionArgs& args, const 
                           2.0 * pairs * args.head_dim};
     const uint32_t row_groups = ceil_div(rows, int64_t(tile_m) * score_spec.local_m);
 
-    std::array<vk::BufferRange, 4> bindings{*args.q.buffer, *args.kv.k, *args.seq_bounds, scores};
+    // Unpaged, the bounds stand in for the page table (never read).
+    const vk::Buffer& pages = args.kv.paged() ? *args.kv.page_table : *args.seq_bounds;
+    std::array<vk::BufferRange, 5> bindings{*args.q.buffer, *args.kv.k, *args.seq_bounds, scores, pages};
     bindings[0].texel_format = bindings[1].texel_format = VK_FORMAT_R32G32B32A32_SFLOAT;
     p.kv_offset = args.kv.k_offset;
     stream.dispatch(scores_kernel, bindings, p, ceil_div(keys, int64_t(lanes) * score_spec.tile_n),
@@ -130,7 +130,7 @@ void attention_gemm(vk::CommandStream& stream, const AttentionArgs& args, const 
     softmax_args.N = keys;
     softmax(stream, softmax_args, policy);
 
-    bindings = {scores, *args.kv.v, *args.seq_bounds, *args.out.buffer};
+    bindings = {scores, *args.kv.v, *args.seq_bounds, *args.out.buffer, pages};
     bindings[0].texel_format = bindings[1].texel_format = VK_FORMAT_R32G32B32A32_SFLOAT;
     p.kv_offset = args.kv.v_offset;
     stream.dispatch(mix_kernel, bindings, p, ceil_div(args.head_dim, int64_t(mix_spec.local_n) * tile_d),

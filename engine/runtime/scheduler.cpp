@@ -1,5 +1,6 @@
-// Scheduler: FIFO admission into free KV slots; decode rows first (they are
-// one each and keep running sequences moving), then prefill chunks.
+// Scheduler: FIFO admission into free KV slots with the pages a sequence
+// will fill; decode rows first (they are one each and keep running
+// sequences moving), then prefill chunks.
 #include "engine/runtime/scheduler.h"
 
 #include <algorithm>
@@ -24,7 +25,12 @@ void Scheduler::submit(Sequence* sequence) {
 
 std::vector<ScheduledRows> Scheduler::plan() {
   while (!waiting_.empty()) {
-    const int slot = cache_.acquire();
+    // Pages for every position it can write: the prompt and all but the
+    // last of its tokens (the last is sampled, never fed). FIFO: when the
+    // head does not fit, later ones wait too, so a long request is not
+    // starved by short ones.
+    const Sequence& head = *waiting_.front();
+    const int slot = cache_.acquire(reserved_positions(head));
     if (slot < 0) break;
     Sequence* sequence = waiting_.front();
     waiting_.pop_front();
@@ -46,6 +52,10 @@ std::vector<ScheduledRows> Scheduler::plan() {
     budget -= rows;
   }
   return step;
+}
+
+int64_t Scheduler::reserved_positions(const Sequence& sequence) const {
+  return std::min(sequence.prompt_length() + std::max<int64_t>(sequence.max_new_tokens, 1) - 1, cache_.ctx());
 }
 
 void Scheduler::retire(Sequence* sequence) {

@@ -1,5 +1,6 @@
 // Which sequences run in the next step. Between steps it admits waiting
-// sequences while KV-cache slots are free (so at most `slots` run at once)
+// sequences while a KV-cache slot is free and the cache's page pool holds
+// the positions the sequence will write (so at most `slots` run at once)
 // and plans each running one's rows: one row per decoding sequence, then
 // prefill chunks of the others within the step's row budget. Prefill and
 // decode mix in one step, so a new request starts while others decode.
@@ -31,6 +32,10 @@ class Scheduler {
   // Drops a sequence wherever it is (waiting, or running: then as retire);
   // a server uses it when a client goes away.
   void withdraw(Sequence* sequence);
+
+  // KV positions a sequence is admitted with: its prompt and the tokens it
+  // may feed back (max_new_tokens - 1), at most the context.
+  int64_t reserved_positions(const Sequence& sequence) const;
 
   bool idle() const { return running_.empty() && waiting_.empty(); }
   const std::vector<Sequence*>& running() const { return running_; }

@@ -1,6 +1,13 @@
 // Fused attention: out[row, head] = softmax(scale * q . K^T over the row's
 // visible keys) . V, with K/V addressed by strides so the same kernel reads a
-// KV cache [B][kv_heads][ctx][D] or the fused qkv rows of an encoder.
+// KV cache [B][kv_heads][ctx][D], a paged one (common/kv_pages.glsl), or the
+// fused qkv rows of an encoder.
+// Every K/V addressing below (kv_* and the page fields) means what
+// common/kv_pages.glsl says: page_shift 0 is an unpaged layout.
+#define KV_PAGE_PARAMS_FIELDS \
+  uint page_shift;      /* log2 positions per page; 0: unpaged */  \
+  uint pages_per_seq;   /* page-table entries per sequence */       \
+  uint kv_first_seq;    /* table row (or block) of sequence 0 */
 #ifndef VKINFER_PARAMS_ATTENTION_H
 #define VKINFER_PARAMS_ATTENTION_H
 #include "params/common.h"
@@ -24,7 +31,8 @@ VKINFER_PARAMS_BEGIN
   uint fresh_offset;    /* FRESH: k head 0 of row 0 in fused qkv */ \
   uint fresh_stride;                                               \
   uint fresh_v_delta;   /* v = k + this many elements */           \
-  uint packed;          /* 1: binding 3 is a row table (below) */
+  uint packed;          /* 1: binding 3 is a row table (below) */  \
+  KV_PAGE_PARAMS_FIELDS
 #ifdef __cplusplus
 struct AttentionParams { ATTENTION_PARAMS_FIELDS };
 static_assert(sizeof(AttentionParams) <= 128);
@@ -55,7 +63,8 @@ static_assert(sizeof(AttentionParams) <= 128);
   uint o_stride;                                                   \
   uint head_dim;                                                   \
   float scale;                                                     \
-  uint window;          /* causal sliding window; 0: none */
+  uint window;          /* causal sliding window; 0: none */       \
+  KV_PAGE_PARAMS_FIELDS
 #ifdef __cplusplus
 struct AttentionGemmParams { ATTENTION_GEMM_PARAMS_FIELDS };
 static_assert(sizeof(AttentionGemmParams) <= 128);
@@ -70,9 +79,12 @@ static_assert(sizeof(AttentionGemmParams) <= 128);
   uint src_offset;      /* element of k head 0 in row 0 */        \
   uint src_stride;                                                 \
   uint v_src_delta;     /* v = k + this many elements */           \
-  uint ctx;                                                        \
+  uint kv_seq_stride;                                              \
+  uint kv_head_stride;                                             \
+  uint kv_pos_stride;                                              \
   uint past;                                                       \
-  uint packed;          /* 1: slot and position from the row table */
+  uint packed;          /* 1: slot and position from the row table */ \
+  KV_PAGE_PARAMS_FIELDS
 #ifdef __cplusplus
 struct KvStoreParams { KV_STORE_PARAMS_FIELDS };
 static_assert(sizeof(KvStoreParams) <= 128);
