@@ -8,6 +8,10 @@
 // value would overflow C, a second radix select over the column picks the
 // lowest ids. That costs a handful of passes over the row but no scratch
 // memory beyond 256 entries, whatever the vocab size.
+// The same kernel serves the logprob pass (sample_logprobs): no penalty,
+// temperature 1 and C = top-N make it reduce the raw logits, and
+// SAMPLING_FLAG_CHOSEN makes it report the raw logit of the id the finish
+// chose (binding 4) in place of a Gumbel winner.
 #extension GL_GOOGLE_include_directive : require
 #ifdef SUBGROUP
 #extension GL_KHR_shader_subgroup_basic : require
@@ -29,6 +33,7 @@ layout(std430, binding = 0) readonly buffer LogitsBuffer { float logits[]; };
 layout(std430, binding = 1) readonly buffer SeenBuffer { uint seen[]; };
 layout(std430, binding = 2) writeonly buffer CandidateBuffer { Candidate candidates[]; };
 layout(std430, binding = 3) writeonly buffer StatsBuffer { Stats stats[]; };
+layout(std430, binding = 4) readonly buffer ChosenBuffer { uint chosen_ids[]; };
 
 // -inf, spelled out because GLSL has no literal for it.
 #define NEG_INF uintBitsToFloat(0xff800000u)
@@ -177,7 +182,15 @@ void main() {
       merge_stats(total_max, total_sum, red_max[i], red_sum[i]);
       merge_best(key, id, red_key[i], red_id[i]);
     }
-    stats[row] = Stats(total_max, total_sum, id, key);
+    if ((pc.flags & SAMPLING_FLAG_CHOSEN) != 0u) {
+      // NaN reads as -inf, as everywhere here; the id decides, not the value.
+      uint chosen = chosen_ids[row];
+      bool here = chosen >= pc.vocab_offset && chosen - pc.vocab_offset < pc.vocab_valid;
+      stats[row] = Stats(total_max, total_sum, here ? chosen : SAMPLING_NO_ID,
+                         here ? processed_logit(row, chosen - pc.vocab_offset) : NEG_INF);
+    } else {
+      stats[row] = Stats(total_max, total_sum, id, key);
+    }
     red_id[0] = id;
     red_key[0] = key;
   }

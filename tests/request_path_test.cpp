@@ -10,6 +10,7 @@
 #include "engine/ops/elementwise.h"
 #include "engine/runtime/engine.h"
 #include "engine/runtime/generator.h"
+#include "engine/runtime/scheduler.h"
 #include "engine/vk/device.h"
 #include "tests/support/expect_error.h"
 #include "tests/support/golden.h"
@@ -99,6 +100,56 @@ INSTANTIATE_TEST_SUITE_P(Models, RequestPath,
                            return info.param.model + "_batch" + std::to_string(info.param.batch) +
                                   (info.param.staged ? "_staged" : "");
                          });
+
+// Logprob requests add one dispatch of the candidates pipeline the warm-up
+// built, into buffers made at load: they create nothing either. Two
+// sequences (one greedy with 20 alternatives, one sampled with 0) share
+// steps, and every reported record names the token the step sampled.
+TEST(RequestPath, LogprobsCreateNothing) {
+  auto device = vk::Device::create(testing::test_instance(), 0, {});
+  auto comm = make_single_communicator();
+  DecoderLimits limits;
+  limits.batch = 2;
+  limits.max_rows_per_seq = 32;
+  limits.ctx = 96;
+  auto decoder = load_decoder(model_dir("llama"), *device, *comm, DType::kF32, limits);
+  Engine engine(*decoder);
+  const int32_t vocab = static_cast<int32_t>(decoder->config().vocab_size);
+  Scheduler scheduler(engine.cache(), engine.max_rows(), engine.max_chunk());
+  Sequence a, b;
+  a.prompt = prompt_of(9, vocab);
+  a.logprobs = 20;
+  b.prompt = prompt_of(40, vocab);
+  b.logprobs = 0;
+  b.sampling = {false, 0.8f, 7, 0.9f, 1.2f, 3};
+  for (Sequence* s : {&a, &b}) {
+    s->max_new_tokens = 12;
+    scheduler.submit(s);
+  }
+  const Counters before(*device);
+  vk::CommandStream stream(*device);
+  int reported = 0;
+  while (!scheduler.idle()) {
+    const std::vector<ScheduledRows> plan = scheduler.plan();
+    const std::vector<int32_t> tokens = engine.step(stream, plan);
+    for (size_t k = 0; k < plan.size(); ++k) {
+      if (tokens[k] < 0) continue;
+      Sequence& s = *plan[k].sequence;
+      const ops::TokenLogprobs& lp = engine.logprobs()[k];
+      EXPECT_EQ(lp.chosen.id, tokens[k]);
+      EXPECT_LE(lp.chosen.logprob, 0.0f);
+      EXPECT_EQ(lp.count, s.logprobs);
+      ++reported;
+      s.generated.push_back(tokens[k]);
+      if (static_cast<int64_t>(s.generated.size()) >= s.max_new_tokens) {
+        s.finished = true;
+        scheduler.retire(&s);
+      }
+    }
+  }
+  EXPECT_EQ(reported, 24);
+  expect_unchanged(before, *device, "logprob requests");
+}
 
 // The staged copies carry the same bytes: a greedy run through them gives
 // the tokens a run on mapped memory gives.

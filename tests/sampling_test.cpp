@@ -1,6 +1,7 @@
 // sampling op: sample_candidates and sample_finish against the reference of
 // transformers' processor chain, on odd vocab sizes with ties, -inf and NaN,
-// over both reduction variants, and split across fake tensor-parallel ranks.
+// over both reduction variants, and split across fake tensor-parallel ranks;
+// and the logprob pass against a host log-softmax of the raw logits.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -12,6 +13,7 @@
 #include "engine/core/error.h"
 #include "engine/ops/sampling.h"
 #include "tests/reference/sampling_ref.h"
+#include "tests/support/compare.h"
 #include "tests/support/gpu.h"
 
 namespace vkinfer {
@@ -480,6 +482,105 @@ TEST(Sampling, TensorParallelSplitsAgreeWithOneDevice) {
         EXPECT_EQ(split.seen, one.seen) << "R=" << ranks;
       }
     }
+}
+
+// The logprob pass after a sampling step (greedy with a penalty, sampling
+// with penalty, temperature, top-k and top-p: the reported values must
+// ignore all of them), on one device and split over fake ranks with padding
+// columns: the chosen id is the sampled one with its raw log-probability,
+// and the top-N are the host reference's, in its order, with its values.
+TEST(Sampling, LogprobsAreTheRawLogSoftmax) {
+  struct Case {
+    int64_t vocab;
+    float scale;
+    SamplingParams params;
+  };
+  const Case cases[] = {
+      {7, 1.0f, greedy(1.3f)},
+      {301, 2.0f, sampling(0.7f, 20, 0.9f, 1.3f, 11)},
+      {301, 1.0f, sampling(1.5f, 0, 1.0f, 1.0f, 12)},  // Gumbel-max path
+      {50257, 3.0f, greedy(1.3f)},
+      {50257, 1.0f, sampling(0.8f, 0, 0.95f, 1.2f, 13)},
+  };
+  vk::Device& device = test_device();
+  for (const auto& [name, policy] : reduce_policies())
+    for (const Case& k : cases)
+      for (int ranks : {1, 3})
+        for (int top_n : {0, 5, 20}) {
+          SCOPED_TRACE(name + " V=" + std::to_string(k.vocab) + " R=" + std::to_string(ranks) +
+                       " N=" + std::to_string(top_n) + " greedy=" + std::to_string(k.params.greedy));
+          const int64_t rows = 3;
+          const auto logits = make_logits(rows, k.vocab, uint32_t(k.vocab + top_n), k.scale);
+          const std::vector<std::vector<int32_t>> prompt = {{0, 1}, {2, 4}, {3}};
+          const int64_t slice = (k.vocab + ranks - 1) / ranks, cols = slice + 3;
+          const uint32_t c = ops::candidate_count(k.params, k.vocab), slots = ops::logprob_slots(top_n);
+          auto all_candidates = vk::Buffer::create(
+              device, ranks * rows * c * sizeof(params::SampleCandidate), vk::MemoryKind::kDevice);
+          auto all_stats = vk::Buffer::create(device, ranks * rows * sizeof(params::SampleStats),
+                                              vk::MemoryKind::kDevice);
+          std::vector<Tensor> local;
+          std::vector<ops::SamplerBuffers> buffers;
+          vk::CommandStream stream(device);
+          for (int r = 0; r < ranks; ++r) {
+            const int64_t valid = std::clamp<int64_t>(k.vocab - r * slice, 0, slice);
+            std::vector<float> host(rows * cols, 1e30f);  // padding must never show up
+            for (int64_t b = 0; b < rows; ++b)
+              for (int64_t j = 0; j < valid; ++j) host[b * cols + j] = logits[b * k.vocab + r * slice + j];
+            local.push_back(Tensor::create(device, rows, cols));
+            local.back().upload(device, host);
+            buffers.push_back(ops::SamplerBuffers::create(device, rows, k.vocab));
+            buffers.back().seed_seen_bitmap(stream, prompt);
+          }
+          for (int r = 0; r < ranks; ++r) {
+            const int64_t valid = std::clamp<int64_t>(k.vocab - r * slice, 0, slice);
+            ops::sample_candidates(stream, ops::View(local[r].buffer, 0, cols), rows, r * slice, valid,
+                                   k.params, 0, buffers[r], policy);
+            stream.copy(buffers[r].candidates, 0, all_candidates,
+                        r * rows * c * sizeof(params::SampleCandidate), rows * c * sizeof(params::SampleCandidate));
+            stream.copy(buffers[r].stats, 0, all_stats, r * rows * sizeof(params::SampleStats),
+                        rows * sizeof(params::SampleStats));
+          }
+          for (int r = 0; r < ranks; ++r) {
+            const int64_t valid = std::clamp<int64_t>(k.vocab - r * slice, 0, slice);
+            ops::sample_finish(stream, all_candidates, all_stats, ranks, rows, k.params, 0, buffers[r], policy);
+            ops::sample_logprobs(stream, ops::View(local[r].buffer, 0, cols), rows, r * slice, valid, top_n,
+                                 buffers[r], policy);
+          }
+          stream.finish();
+          const std::vector<uint32_t> ids = buffers[0].read_ids(rows);
+          for (int64_t b = 0; b < rows; ++b) {
+            // Gather row b of every rank, rank-major, as the engine's exchange does.
+            std::vector<params::SampleCandidate> cands;
+            std::vector<params::SampleStats> stats;
+            for (int r = 0; r < ranks; ++r) {
+              const auto* rc = static_cast<const params::SampleCandidate*>(buffers[r].logprob_candidates.mapped());
+              cands.insert(cands.end(), rc + b * slots, rc + (b + 1) * slots);
+              stats.push_back(static_cast<const params::SampleStats*>(buffers[r].logprob_stats.mapped())[b]);
+            }
+            const ops::TokenLogprobs got = ops::merge_logprobs(cands.data(), stats.data(), ranks, top_n);
+            const std::vector<float> row = row_of(logits, b, k.vocab);
+            const std::vector<double> ref = reference::log_softmax(row);
+            const auto top = reference::top_candidates(reference::process_logits(row, {}, 1.0f, 1.0f), top_n);
+            ASSERT_EQ(got.chosen.id, int32_t(ids[b])) << "row " << b;
+            ASSERT_EQ(got.count, int32_t(top.size())) << "row " << b;
+            std::vector<float> want{float(ref[ids[b]])}, have{got.chosen.logprob};
+            for (int i = 0; i < got.count; ++i) {
+              EXPECT_EQ(got.top[i].id, top[i].first) << "row " << b << " rank " << i;
+              if (std::isinf(ref[top[i].first])) {  // -inf and NaN logits: exactly -inf
+                EXPECT_EQ(got.top[i].logprob, -kInf) << "row " << b << " rank " << i;
+                continue;
+              }
+              want.push_back(float(ref[top[i].first]));
+              have.push_back(got.top[i].logprob);
+            }
+            // The device sums exp(x - max) in float, each lane over at most
+            // 50000 / 10 columns (lanes_for), and its exp() may be off by a
+            // few ulp: |relative error of the sum| <= 5000 * 2^-24 ~ 3e-4 in
+            // the worst case, which log() turns into that absolute error
+            // (observed errors are ~1e-6). The logits themselves are exact.
+            EXPECT_CLOSE(want, have, 3e-4, 0.0) << "row " << b;
+          }
+        }
 }
 
 }  // namespace

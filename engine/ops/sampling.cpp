@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "engine/core/error.h"
 #include "engine/vk/device.h"
 
 namespace vkinfer::ops {
+static_assert(kMaxTopLogprobs == int(SAMPLING_MAX_LOGPROBS));
 namespace {
 
 struct CandidatesSpec {
@@ -55,6 +57,46 @@ uint32_t sampling_flags(const SamplingParams& params, int64_t vocab_global) {
   return flags;
 }
 
+// The candidates kernel, for sampling (processed logits into
+// buffers.candidates/stats) and for the logprob pass (raw logits into
+// buffers.logprob_*). Both record the same pipeline, so the warm-up's
+// sampling step builds the one the logprob pass uses.
+void dispatch_candidates(vk::CommandStream& stream, View logits, int64_t rows, int64_t vocab_valid,
+                         const params::SampleCandidatesParams& p, SamplerBuffers& buffers,
+                         const vk::Buffer& candidates, const vk::Buffer& stats,
+                         const ReducePolicy& policy, const char* label) {
+  vk::Device& device = stream.device();
+  const bool subgroup = policy.subgroup && device.info().enabled.subgroup_arithmetic;
+  vk::KernelDesc desc;
+  desc.shader = subgroup ? ShaderId::sample_candidates_subgroup : ShaderId::sample_candidates_shared;
+  desc.bindings.assign(5, vk::BindingKind::kStorage);
+  desc.written_bindings = (1u << 2) | (1u << 3);
+  desc.push_constant_bytes = sizeof(params::SampleCandidatesParams);
+  // Up to 10 scans of the row: stats, 2 x 4 radix-select passes, compaction;
+  // plus the bitonic sort of 256 entries (36 steps).
+  CandidatesSpec spec{lanes_for(device, policy.workgroup,
+                                10 * uint64_t(vocab_valid) + 36 * SAMPLING_MAX_CANDIDATES)};
+  desc.spec = vk::spec_values(spec);
+  desc.local_size = {spec.workgroup, 1, 1};
+  const vk::Kernel& kernel = device.kernel(desc);
+  vk::OpCost cost{4.0 * double(rows) * double(vocab_valid) * 6, 0};
+  stream.dispatch(kernel, {*logits.buffer, buffers.seen, candidates, stats, buffers.out_ids}, p,
+                  static_cast<uint32_t>(rows), 1, 1, label, cost);
+}
+
+void check_slice(int64_t rows, View logits, int64_t vocab_offset, int64_t vocab_valid,
+                 const SamplerBuffers& buffers, const char* op) {
+  // A rank whose slice is all padding (vocab 7 over 8 ranks) has no valid
+  // columns and may start past the vocab.
+  if (vocab_offset < 0 || vocab_valid < 0 ||
+      (vocab_valid > 0 && vocab_offset + vocab_valid > buffers.vocab_global))
+    fail(ErrorCode::kInternal, "{}: slice [{}, {}) lies outside the vocab of {}", op,
+         vocab_offset, vocab_offset + vocab_valid, buffers.vocab_global);
+  if (rows > 1 && logits.stride < vocab_valid)
+    fail(ErrorCode::kInternal, "{}: row stride {} is shorter than {} columns", op,
+         logits.stride, vocab_valid);
+}
+
 void check_rows(int64_t rows, const SamplerBuffers& buffers, const char* op) {
   if (!buffers.seen.valid())
     fail(ErrorCode::kInternal, "{}: SamplerBuffers were not created", op);
@@ -83,6 +125,10 @@ SamplerBuffers SamplerBuffers::create(vk::Device& device, int64_t rows, int64_t 
   b.out_ids = vk::Buffer::create(device, rows * 4, vk::MemoryKind::kHostReadback);
   b.final_candidates = vk::Buffer::create(device, rows * max_c * sizeof(params::FinalCandidate),
                                           vk::MemoryKind::kHostReadback);
+  b.logprob_candidates = vk::Buffer::create(
+      device, rows * SAMPLING_MAX_LOGPROBS * sizeof(params::SampleCandidate), vk::MemoryKind::kHostReadback);
+  b.logprob_stats =
+      vk::Buffer::create(device, rows * sizeof(params::SampleStats), vk::MemoryKind::kHostReadback);
   return b;
 }
 
@@ -125,32 +171,8 @@ void sample_candidates(vk::CommandStream& stream, View logits, int64_t rows,
                        uint32_t step, SamplerBuffers& buffers, const ReducePolicy& policy) {
   validate(params);
   check_rows(rows, buffers, "sample_candidates");
-  // A rank whose slice is all padding (vocab 7 over 8 ranks) has no valid
-  // columns and may start past the vocab.
-  if (vocab_offset < 0 || vocab_valid < 0 ||
-      (vocab_valid > 0 && vocab_offset + vocab_valid > buffers.vocab_global))
-    fail(ErrorCode::kInternal, "sample_candidates: slice [{}, {}) lies outside the vocab of {}",
-         vocab_offset, vocab_offset + vocab_valid, buffers.vocab_global);
-  if (rows > 1 && logits.stride < vocab_valid)
-    fail(ErrorCode::kInternal, "sample_candidates: row stride {} is shorter than {} columns",
-         logits.stride, vocab_valid);
+  check_slice(rows, logits, vocab_offset, vocab_valid, buffers, "sample_candidates");
   if (rows == 0) return;
-  vk::Device& device = stream.device();
-  const bool subgroup = policy.subgroup && device.info().enabled.subgroup_arithmetic;
-
-  vk::KernelDesc desc;
-  desc.shader = subgroup ? ShaderId::sample_candidates_subgroup : ShaderId::sample_candidates_shared;
-  desc.bindings.assign(4, vk::BindingKind::kStorage);
-  desc.written_bindings = (1u << 2) | (1u << 3);
-  desc.push_constant_bytes = sizeof(params::SampleCandidatesParams);
-  // Up to 10 scans of the row: stats, 2 x 4 radix-select passes, compaction;
-  // plus the bitonic sort of 256 entries (36 steps).
-  CandidatesSpec spec{lanes_for(device, policy.workgroup,
-                                10 * uint64_t(vocab_valid) + 36 * SAMPLING_MAX_CANDIDATES)};
-  desc.spec = vk::spec_values(spec);
-  desc.local_size = {spec.workgroup, 1, 1};
-  const vk::Kernel& kernel = device.kernel(desc);
-
   const bool greedy = is_greedy(params);
   params::SampleCandidatesParams p{};
   p.logits_offset = logits.offset;
@@ -166,9 +188,8 @@ void sample_candidates(vk::CommandStream& stream, View logits, int64_t rows,
   p.seed_lo = static_cast<uint32_t>(params.seed);
   p.seed_hi = static_cast<uint32_t>(params.seed >> 32);
   p.step = step;
-  vk::OpCost cost{4.0 * double(rows) * double(vocab_valid) * 6, 0};
-  stream.dispatch(kernel, {*logits.buffer, buffers.seen, buffers.candidates, buffers.stats}, p,
-                  static_cast<uint32_t>(rows), 1, 1, "sample_candidates", cost);
+  dispatch_candidates(stream, logits, rows, vocab_valid, p, buffers, buffers.candidates,
+                      buffers.stats, policy, "sample_candidates");
 }
 
 void sample_finish(vk::CommandStream& stream, const vk::Buffer& all_candidates,
@@ -229,6 +250,78 @@ void sample_finish(vk::CommandStream& stream, const vk::Buffer& all_candidates,
                   {all_candidates, all_stats, buffers.seen, buffers.out_ids, buffers.final_candidates},
                   p, static_cast<uint32_t>(rows), 1, 1, "sample_finish",
                   vk::OpCost{double(need_candidates + need_stats), 0});
+}
+
+uint32_t logprob_slots(int top_n) {
+  if (top_n < 0 || top_n > kMaxTopLogprobs)
+    fail(ErrorCode::kInvalidArgument, "logprobs: {} alternatives asked, at most {} are reported",
+         top_n, kMaxTopLogprobs);
+  return static_cast<uint32_t>(std::max(top_n, 1));
+}
+
+void sample_logprobs(vk::CommandStream& stream, View logits, int64_t rows, int64_t vocab_offset,
+                     int64_t vocab_valid, int top_n, SamplerBuffers& buffers,
+                     const ReducePolicy& policy) {
+  check_rows(rows, buffers, "sample_logprobs");
+  check_slice(rows, logits, vocab_offset, vocab_valid, buffers, "sample_logprobs");
+  const uint32_t slots = logprob_slots(top_n);
+  if (rows == 0) return;
+  // No penalty, temperature 1, no greedy shortcut: the kernel's "processed"
+  // logits are then the raw ones and its stats the raw row's.
+  params::SampleCandidatesParams p{};
+  p.logits_offset = logits.offset;
+  p.logits_stride = logits.stride;
+  p.vocab_offset = static_cast<uint32_t>(vocab_offset);
+  p.vocab_valid = static_cast<uint32_t>(vocab_valid);
+  p.seen_words = buffers.seen_words;
+  p.candidates = slots;
+  p.flags = SAMPLING_FLAG_CHOSEN;
+  p.penalty = 1.0f;
+  p.temperature = 1.0f;
+  dispatch_candidates(stream, logits, rows, vocab_valid, p, buffers, buffers.logprob_candidates,
+                      buffers.logprob_stats, policy, "sample_logprobs");
+}
+
+TokenLogprobs merge_logprobs(const params::SampleCandidate* candidates,
+                             const params::SampleStats* stats, int ranks, int top_n) {
+  const uint32_t slots = logprob_slots(top_n);
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+  // log-sum-exp of the whole row from each rank's (max, sum exp of x - max).
+  double max_logit = -std::numeric_limits<double>::infinity();
+  for (int r = 0; r < ranks; ++r) max_logit = std::max<double>(max_logit, stats[r].max);
+  double sum = 0;
+  for (int r = 0; r < ranks; ++r)
+    if (stats[r].max != kNegInf) sum += double(stats[r].sum_exp) * std::exp(double(stats[r].max) - max_logit);
+  // A row without a finite logit has no distribution: every token is -inf.
+  const double lse = sum > 0 ? max_logit + std::log(sum) : std::numeric_limits<double>::infinity();
+  auto logprob = [&](float logit) {
+    return logit == kNegInf ? kNegInf : static_cast<float>(double(logit) - lse);
+  };
+
+  TokenLogprobs out;
+  for (int r = 0; r < ranks; ++r)
+    if (stats[r].gumbel_id != SAMPLING_NO_ID)
+      out.chosen = {static_cast<int32_t>(stats[r].gumbel_id), logprob(stats[r].gumbel_key)};
+  // The global top-N is the best N of the ranks' lists in the kernels'
+  // order (logit descending, lower id first; ids are unique, so the order is
+  // total): each pick is the best entry after the previous pick. At most
+  // 20 x ranks x 20 comparisons, and no storage.
+  auto before = [](const params::SampleCandidate& a, const params::SampleCandidate& b) {
+    return a.logit > b.logit || (a.logit == b.logit && a.id < b.id);
+  };
+  const params::SampleCandidate* previous = nullptr;
+  for (int k = 0; k < top_n; ++k) {
+    const params::SampleCandidate* best = nullptr;
+    for (uint64_t i = 0; i < uint64_t(ranks) * slots; ++i) {
+      const params::SampleCandidate& c = candidates[i];
+      if (c.id == SAMPLING_NO_ID || (previous && !before(*previous, c))) continue;
+      if (!best || before(c, *best)) best = &c;
+    }
+    if (!best) break;  // fewer valid tokens than top_n
+    out.top[out.count++] = {static_cast<int32_t>(best->id), logprob(best->logit)};
+    previous = best;
+  }
+  return out;
 }
 
 void sample(vk::CommandStream& stream, View logits, int64_t rows, const SamplingParams& params,

@@ -44,6 +44,11 @@ struct SamplerBuffers {
   vk::Buffer seen_staging;       // [rows, seen_words] host-visible, for seed_seen_bitmap
   vk::Buffer out_ids;            // [rows] uint32, host-visible
   vk::Buffer final_candidates;   // [rows, C] FinalCandidate, host-visible
+  // The logprob pass's results (sample_logprobs), host-visible: each row's
+  // top-N raw logits of this rank's slice (row stride N' = max(N, 1)) and the
+  // raw row's (max, sum exp) with the chosen id's logit.
+  vk::Buffer logprob_candidates;  // [rows, N'] SampleCandidate, N' <= SAMPLING_MAX_LOGPROBS
+  vk::Buffer logprob_stats;       // [rows] SampleStats (gumbel fields: the chosen id, its logit)
 
   static SamplerBuffers create(vk::Device& device, int64_t rows, int64_t vocab_global);
 
@@ -77,5 +82,26 @@ void sample_finish(vk::CommandStream& stream, const vk::Buffer& all_candidates,
 // One device: the whole vocab, [rows, vocab_global (+ padding)].
 void sample(vk::CommandStream& stream, View logits, int64_t rows, const SamplingParams& params,
             uint32_t step, SamplerBuffers& buffers, const ReducePolicy& policy);
+
+// Log-probabilities of the sampled tokens, for requests that ask for them
+// (others never run it, so they pay nothing). Recorded after sample_finish
+// (or sample) on the same logits and buffers: one dispatch of the candidates
+// kernel and pipeline over this rank's raw slice, without penalty or
+// temperature, keeping its top_n (0..20) and reporting the raw logit of the
+// id in buffers.out_ids. Each rank's result is N' candidates and one stats
+// record, so tensor-parallel ranks exchange those, never logits.
+void sample_logprobs(vk::CommandStream& stream, View logits, int64_t rows, int64_t vocab_offset,
+                     int64_t vocab_valid, int top_n, SamplerBuffers& buffers,
+                     const ReducePolicy& policy);
+// N': the candidates each rank's logprob pass keeps per row (max(top_n, 1)).
+uint32_t logprob_slots(int top_n);
+
+// On the host, after the stream finished: the ranks' logprob-pass results of
+// one row ([ranks][N'] candidates and [ranks] stats, rank-major) merged into
+// the token's: log-sum-exp over the ranks' (max, sum exp) in double, the
+// global top_n by (logit descending, id ascending), and the chosen id's
+// logit from the rank whose slice holds it.
+TokenLogprobs merge_logprobs(const params::SampleCandidate* candidates,
+                             const params::SampleStats* stats, int ranks, int top_n);
 
 }  // namespace vkinfer::ops

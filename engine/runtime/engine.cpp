@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 
 #include "engine/core/error.h"
 #include "engine/vk/device.h"
@@ -40,6 +41,11 @@ Engine::Engine(Decoder& decoder, StageLinks links)
   }
   batch_.ids.reserve(max_rows());
   batch_.sequences.reserve(slots);
+  // Logprob records are filled in place, so steps never allocate for them.
+  logprobs_.reserve(slots);
+  slot_logprobs_.resize(slots);
+  logprob_candidates_.resize(size_t(world) * SAMPLING_MAX_LOGPROBS);
+  logprob_stats_.resize(world);
   warm_up();
 }
 
@@ -59,7 +65,7 @@ void Engine::warm_up() {
   vk::CommandStream stream(device);
   Sequence sequence;
   sequence.prompt.assign(1, 0);
-  sequence.slot = cache_.acquire();
+  sequence.slot = cache_.acquire(1);
   step(stream, {{&sequence, 1}});
   cache_.release(sequence.slot);
   device.seal();
@@ -71,14 +77,20 @@ std::vector<int32_t> Engine::step(vk::CommandStream& stream, const std::vector<S
                                   bool all_logits) {
   if (plan.empty()) fail(ErrorCode::kInternal, "engine: an empty step");
   std::vector<int32_t> tokens(plan.size(), -1);
+  logprobs_.assign(plan.size(), ops::TokenLogprobs{});
   // Microbatches: contiguous runs of the plan's sequences, as even as the
   // count allows (a one-sequence step is one microbatch).
   const size_t count = std::min<size_t>(pipelined() ? links_.microbatches : 1, plan.size());
   for (size_t m = 0; m < count; ++m)
     run_microbatch(stream, plan, plan.size() * m / count, plan.size() * (m + 1) / count, all_logits,
                    static_cast<int>(m), tokens);
-  if (pipelined())  // the last stage sampled; every stage feeds the same tokens next
+  if (pipelined()) {  // the last stage sampled; every stage feeds the same tokens next
     links_.pp->broadcast(tokens.data(), tokens.size() * sizeof(int32_t), links_.pp->world() - 1);
+    // Every stage knows which sequences asked (the same plan), so all take
+    // part in this broadcast or none does.
+    if (std::any_of(plan.begin(), plan.end(), [](const ScheduledRows& e) { return e.sequence->logprobs >= 0; }))
+      links_.pp->broadcast(logprobs_.data(), logprobs_.size() * sizeof(ops::TokenLogprobs), links_.pp->world() - 1);
+  }
   return tokens;
 }
 
@@ -130,9 +142,12 @@ void Engine::run_microbatch(vk::CommandStream& stream, const std::vector<Schedul
     return;
   }
   sample(stream, sampled, logit_rows);
+  sample_logprobs(stream, sampled, logit_rows);
   for (size_t k = begin; k < end; ++k) {
     const Sequence& s = *plan[k].sequence;
-    if (!s.prefilling()) tokens[k] = static_cast<int32_t>(samplers_[s.slot].read_ids(1)[0]);
+    if (s.prefilling()) continue;
+    tokens[k] = static_cast<int32_t>(samplers_[s.slot].read_ids(1)[0]);
+    if (s.logprobs >= 0) logprobs_[k] = slot_logprobs_[s.slot];
   }
 }
 
@@ -197,6 +212,70 @@ void Engine::sample(vk::CommandStream& stream, const std::vector<Sequence*>& seq
     ops::sample_finish(stream, gathered_candidates_[s->slot], gathered_stats_[s->slot], comm.world(), 1,
                        s->sampling, static_cast<uint32_t>(s->generated.size()), samplers_[s->slot], policy);
   stream.finish();
+}
+
+void Engine::sample_logprobs(vk::CommandStream& stream, const std::vector<Sequence*>& sequences,
+                             const std::vector<int64_t>& logit_rows) {
+  if (std::none_of(sequences.begin(), sequences.end(), [](const Sequence* s) { return s->logprobs >= 0; }))
+    return;
+  const RankShape& shape = decoder_.shape();
+  Communicator& comm = decoder_.comm();
+  const ops::View logits(decoder_.logits());
+  // After sample(): out_ids holds each sequence's token, which the pass
+  // looks up in the raw logits. The slice is the one sample() reduced, so
+  // the pass runs the pipeline the warm-up built.
+  const bool whole = comm.world() == 1;
+  const int64_t vocab_begin = whole ? 0 : shape.vocab_begin;
+  const int64_t vocab_valid = whole ? decoder_.config().vocab_size : shape.vocab_valid;
+  for (size_t i = 0; i < sequences.size(); ++i) {
+    const Sequence& s = *sequences[i];
+    if (s.logprobs < 0) continue;
+    ops::sample_logprobs(stream, logits.at_row(logit_rows[i]), 1, vocab_begin, vocab_valid, s.logprobs,
+                         samplers_[s.slot], decoder_.policy().reduce);
+  }
+  stream.finish();
+  const size_t stats_bytes = sizeof(params::SampleStats);
+  auto candidate_bytes = [](const Sequence& s) {
+    return ops::logprob_slots(s.logprobs) * sizeof(params::SampleCandidate);
+  };
+  if (whole) {
+    for (const Sequence* s : sequences) {
+      if (s->logprobs < 0) continue;
+      const ops::SamplerBuffers& b = samplers_[s->slot];
+      slot_logprobs_[s->slot] = ops::merge_logprobs(
+          static_cast<const params::SampleCandidate*>(b.logprob_candidates.mapped()),
+          static_cast<const params::SampleStats*>(b.logprob_stats.mapped()), 1, s->logprobs);
+    }
+    return;
+  }
+  // Each rank's N' candidates and stats per sequence, in one all_gather.
+  size_t local_bytes = 0;
+  for (const Sequence* s : sequences)
+    if (s->logprobs >= 0) local_bytes += candidate_bytes(*s) + stats_bytes;
+  exchange_.resize(local_bytes);
+  size_t at = 0;
+  for (const Sequence* s : sequences) {
+    if (s->logprobs < 0) continue;
+    const ops::SamplerBuffers& b = samplers_[s->slot];
+    std::memcpy(exchange_.data() + at, b.logprob_candidates.mapped(), candidate_bytes(*s));
+    std::memcpy(exchange_.data() + at + candidate_bytes(*s), b.logprob_stats.mapped(), stats_bytes);
+    at += candidate_bytes(*s) + stats_bytes;
+  }
+  exchanged_.resize(local_bytes * comm.world());
+  comm.all_gather(exchange_.data(), local_bytes, exchanged_.data());
+  at = 0;
+  for (const Sequence* s : sequences) {
+    if (s->logprobs < 0) continue;
+    const size_t bytes = candidate_bytes(*s);
+    for (int r = 0; r < comm.world(); ++r) {
+      const uint8_t* part = exchanged_.data() + r * local_bytes + at;
+      std::memcpy(logprob_candidates_.data() + r * ops::logprob_slots(s->logprobs), part, bytes);
+      std::memcpy(&logprob_stats_[r], part + bytes, stats_bytes);
+    }
+    slot_logprobs_[s->slot] = ops::merge_logprobs(logprob_candidates_.data(), logprob_stats_.data(),
+                                                  comm.world(), s->logprobs);
+    at += bytes + stats_bytes;
+  }
 }
 
 }  // namespace vkinfer

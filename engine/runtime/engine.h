@@ -52,6 +52,10 @@ class Engine {
   // decoder keeps every row's logits (Decoder::logits()).
   std::vector<int32_t> step(vk::CommandStream& stream, const std::vector<ScheduledRows>& plan,
                             bool all_logits = false);
+  // After step(), per planned entry: the raw log-probabilities of the token
+  // sampled for it, where its sequence asked for them (Sequence::logprobs >=
+  // 0); on every stage and rank. Valid until the next step.
+  const std::vector<ops::TokenLogprobs>& logprobs() const { return logprobs_; }
 
   // What the load-time warm-up cost: pipelines it created and seconds spent
   // (creation plus, on drivers that compile at first dispatch, the JIT).
@@ -62,6 +66,11 @@ class Engine {
   void warm_up();
   void sample(vk::CommandStream& stream, const std::vector<Sequence*>& sequences,
               const std::vector<int64_t>& logit_rows);
+  // The logprob pass of the sequences that asked for one, after sample():
+  // fills slot_logprobs_ (tp > 1: one more all_gather, of N' candidates and
+  // one stats record per rank and sequence).
+  void sample_logprobs(vk::CommandStream& stream, const std::vector<Sequence*>& sequences,
+                       const std::vector<int64_t>& logit_rows);
   // One microbatch: plan entries [begin, end) through this stage, sampled
   // into `tokens` on the last stage.
   void run_microbatch(vk::CommandStream& stream, const std::vector<ScheduledRows>& plan, size_t begin,
@@ -78,6 +87,11 @@ class Engine {
   StepBatch batch_;                  // reused host inputs of the step
   std::vector<uint8_t> exchange_;    // tp > 1: this rank's candidates of the step, packed
   std::vector<uint8_t> exchanged_;   // tp > 1: every rank's
+  std::vector<ops::TokenLogprobs> logprobs_;       // [plan entries] of the last step
+  std::vector<ops::TokenLogprobs> slot_logprobs_;  // [slots] of the last logprob pass
+  // tp > 1: one sequence's logprob-pass results of every rank, rank-major.
+  std::vector<params::SampleCandidate> logprob_candidates_;  // [ranks][N']
+  std::vector<params::SampleStats> logprob_stats_;           // [ranks]
   uint64_t pipelines_built_ = 0;
   double pipeline_seconds_ = 0;
 };

@@ -18,6 +18,10 @@ struct Sequence {
   std::vector<int32_t> prompt;
   ops::SamplingParams sampling;
   int64_t max_new_tokens = 64;
+  // -1: no log-probabilities. 0..20: each step also reports the sampled
+  // token's raw log-probability and the top `logprobs` alternatives
+  // (Engine::logprobs()), at one more dispatch per token.
+  int logprobs = -1;
   // Dynamic rope_scaling: extra positions transformers would count for this
   // sequence (the left padding of a batched generate() call it emulates);
   // 0 for a sequence on its own.

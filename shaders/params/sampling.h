@@ -13,10 +13,17 @@
 #define SAMPLING_MAX_CANDIDATES 256u
 // Marks an empty candidate slot (a slice with fewer valid columns than C).
 #define SAMPLING_NO_ID 0xFFFFFFFFu
+// The most alternatives a logprob request may ask for (OpenAI's chat limit,
+// vLLM's and llama.cpp's for completions too).
+#define SAMPLING_MAX_LOGPROBS 20u
 
 #define SAMPLING_FLAG_PENALTY 1u  // apply the repetition penalty to seen ids
 #define SAMPLING_FLAG_GUMBEL 2u   // full-vocab sampling through the Gumbel-max trick
 #define SAMPLING_FLAG_GREEDY 4u   // argmax; finish ignores top-k/top-p/seed
+// The logprob pass (candidates kernel on the raw logits, after the finish):
+// the stats' gumbel fields report the row's chosen id (read from binding 4)
+// and its logit when this slice holds it, instead of a Gumbel winner.
+#define SAMPLING_FLAG_CHOSEN 8u
 
 VKINFER_PARAMS_BEGIN
 #define SAMPLE_CANDIDATES_PARAMS_FIELDS                                      \
@@ -57,8 +64,9 @@ struct SampleCandidate {
 struct SampleStats {
   float max;         // of the processed logits of the slice
   float sum_exp;     // sum exp(logit - max) over the slice
-  uint gumbel_id;    // Gumbel-max winner of the slice (SAMPLING_FLAG_GUMBEL)
-  float gumbel_key;  // its logit + Gumbel noise
+  uint gumbel_id;    // Gumbel-max winner of the slice (SAMPLING_FLAG_GUMBEL); with
+                     // SAMPLING_FLAG_CHOSEN the chosen id if the slice holds it, else NO_ID
+  float gumbel_key;  // its logit + Gumbel noise; with SAMPLING_FLAG_CHOSEN its logit
 };
 struct FinalCandidate {
   uint id;     // global token id of the merged top-C, SAMPLING_NO_ID when empty

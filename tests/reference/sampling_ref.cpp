@@ -93,4 +93,18 @@ std::vector<std::pair<int64_t, float>> top_candidates(const std::vector<float>& 
   return out;
 }
 
+std::vector<double> log_softmax(const std::vector<float>& logits) {
+  const double inf = std::numeric_limits<double>::infinity();
+  double max = -inf;
+  for (float x : logits)
+    if (!std::isnan(x)) max = std::max<double>(max, x);
+  double sum = 0;
+  for (float x : logits)
+    if (!std::isnan(x) && x != -inf) sum += std::exp(double(x) - max);
+  std::vector<double> out;
+  for (float x : logits)
+    out.push_back(std::isnan(x) || x == -inf || sum == 0 ? -inf : double(x) - max - std::log(sum));
+  return out;
+}
+
 }  // namespace vkinfer::reference

@@ -30,4 +30,8 @@ std::vector<double> sampling_distribution(const std::vector<float>& processed, i
 std::vector<std::pair<int64_t, float>> top_candidates(const std::vector<float>& processed,
                                                       int64_t count);
 
+// log_softmax of the raw logits in double (what logprobs report): NaN
+// counts as -inf; a row without a finite logit is -inf everywhere.
+std::vector<double> log_softmax(const std::vector<float>& logits);
+
 }  // namespace vkinfer::reference
