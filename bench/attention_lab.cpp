@@ -7,10 +7,13 @@
 #include <benchmark/benchmark.h>
 
 #include <cmath>
+#include <numeric>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "bench/lab_support.h"
+#include "engine/model/kv_cache.h"
 #include "engine/ops/attention.h"
 #include "engine/weights/tensor.h"
 #include "tests/reference/attention_ref.h"
@@ -79,22 +82,34 @@ struct Run {
 
 class Fixture {
  public:
-  Fixture(const Shape& s, uint32_t seed) : s_(s), S_(s.past + s.T), ctx_(S_) {
+  // Paged: the cache is a KvCache's pool of 16-position pages, handed out to
+  // the sequences in a scrambled order (as after requests came and went).
+  Fixture(const Shape& s, uint32_t seed, bool paged = false)
+      : s_(s), S_(s.past + s.T), ctx_(S_), paged_(paged) {
     vk::Device& device = lab_device();
     q_ = testing::random_vector(s.B * s.T * s.H * s.D, seed);
-    // Cache layout [B][KVH][ctx][D]; reference layout [B][S][KVH*D].
+    // Cache layout [B][KVH][ctx][D] or [page][KVH][16][D]; reference layout [B][S][KVH*D].
     k_ = testing::random_vector(s.B * S_ * s.KVH * s.D, seed + 1);
     v_ = testing::random_vector(k_.size(), seed + 2);
-    std::vector<float> k_cache(k_.size()), v_cache(v_.size());
+    pages_per_seq_ = KvCache::pages_for(ctx_);
+    const int64_t pages = s.B * pages_per_seq_;
+    for (int64_t i = 0; i < pages; ++i) page_table_.push_back(static_cast<uint32_t>((i * 7919) % pages));
+    if (paged && std::gcd(int64_t{7919}, pages) != 1) throw std::logic_error("page scramble is not a permutation");
+    const int64_t cache_floats = paged ? pages * kPage * s.KVH * s.D : int64_t(k_.size());
+    std::vector<float> k_cache(cache_floats), v_cache(cache_floats);
     for (int64_t b = 0; b < s.B; ++b)
       for (int64_t j = 0; j < S_; ++j)
         for (int64_t h = 0; h < s.KVH; ++h)
           for (int64_t d = 0; d < s.D; ++d) {
             const int64_t from = ((b * S_ + j) * s.KVH + h) * s.D + d;
-            const int64_t to = ((b * s.KVH + h) * ctx_ + j) * s.D + d;
+            const int64_t page = page_table_[b * pages_per_seq_ + j / kPage];
+            const int64_t to = paged ? ((page * s.KVH + h) * kPage + j % kPage) * s.D + d
+                                     : ((b * s.KVH + h) * ctx_ + j) * s.D + d;
             k_cache[to] = k_[from];
             v_cache[to] = v_[from];
           }
+    page_table_buf_ = vk::Buffer::create(device, page_table_.size() * 4, vk::MemoryKind::kDevice);
+    device.upload(page_table_buf_, 0, page_table_.data(), page_table_.size() * 4);
     k_buf_ = vk::Buffer::create(device, k_cache.size() * 4, vk::MemoryKind::kDevice);
     v_buf_ = vk::Buffer::create(device, v_cache.size() * 4, vk::MemoryKind::kDevice);
     device.upload(k_buf_, 0, k_cache.data(), k_cache.size() * 4);
@@ -120,6 +135,13 @@ class Fixture {
     a.q = q_dev_;
     a.out = out_;
     a.kv = ops::cache_layout(k_buf_, v_buf_, s_.KVH, ctx_, s_.D);
+    if (paged_) {
+      a.kv.head_stride = static_cast<uint32_t>(kPage * s_.D);
+      a.kv.seq_stride = static_cast<uint32_t>(s_.KVH * kPage * s_.D);
+      a.kv.page_table = &page_table_buf_;
+      a.kv.page_shift = KvCache::kPageShift;
+      a.kv.pages_per_seq = static_cast<uint32_t>(pages_per_seq_);
+    }
     a.seq_bounds = &seq_;
     a.batch = s_.B; a.rows_per_seq = s_.T; a.num_heads = s_.H; a.num_kv_heads = s_.KVH;
     a.head_dim = s_.D; a.past = s_.past; a.causal = true;
@@ -143,23 +165,26 @@ class Fixture {
   }
 
  private:
+  static constexpr int64_t kPage = KvCache::kPagePositions;
   Shape s_;
   int64_t S_, ctx_;
+  bool paged_;
+  int64_t pages_per_seq_ = 0;
   std::vector<float> q_, k_, v_;
-  std::vector<uint32_t> start_, end_;
-  vk::Buffer k_buf_, v_buf_, seq_, scores_;
+  std::vector<uint32_t> start_, end_, page_table_;
+  vk::Buffer k_buf_, v_buf_, seq_, scores_, page_table_buf_;
   Tensor q_dev_, out_;
 };
 
-void run(benchmark::State& state, Variant variant, Shape shape) {
+void run(benchmark::State& state, Variant variant, Shape shape, bool paged) {
   // The variant is checked on a small GQA case with padding, then on the
   // timed shape itself.
-  Fixture small({"check", 2, 19, 4, 2, 16, 5}, 31);
+  Fixture small({"check", 2, 19, 4, 2, 16, 5}, 31, paged);
   if (!small.matches_reference(variant.policy)) {
     state.SkipWithError("variant disagrees with the reference");
     return;
   }
-  Fixture fixture(shape, 41);
+  Fixture fixture(shape, 41, paged);
   if (!fixture.matches_reference(variant.policy)) {
     state.SkipWithError("variant disagrees with the reference at this shape");
     return;
@@ -189,14 +214,17 @@ void register_all() {
       // Llama-3.2-1B-shaped GQA (32 query heads on 8 KV heads) decode.
       {"llama1b_decode_512", 1, 1, 32, 8, 64, 511},
   };
+  // Each variant on the unpaged layout and on the KV cache's paged one
+  // (".../paged"), which pays a page-table read per key.
   for (const Variant& variant : variants())
-    for (const Shape& s : shapes) {
-      const std::string name = std::string(s.name) + "/" + variant.name;
-      benchmark::RegisterBenchmark(name.c_str(), run, variant, s)
-          ->UseManualTime()
-          ->Unit(benchmark::kMillisecond)
-          ->MinTime(0.2);
-    }
+    for (const Shape& s : shapes)
+      for (bool paged : {false, true}) {
+        const std::string name = std::string(s.name) + "/" + variant.name + (paged ? "/paged" : "");
+        benchmark::RegisterBenchmark(name.c_str(), run, variant, s, paged)
+            ->UseManualTime()
+            ->Unit(benchmark::kMillisecond)
+            ->MinTime(0.2);
+      }
 }
 
 }  // namespace
