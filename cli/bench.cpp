@@ -63,13 +63,6 @@ Stats summarize(std::vector<double> values) {
 
 nlohmann::json stats_json(const Stats& s) { return {{"median", s.median}, {"min", s.min}, {"max", s.max}}; }
 
-std::string cache_root() {
-  const char* xdg = std::getenv("XDG_CACHE_HOME");
-  const char* home = std::getenv("HOME");
-  std::filesystem::path root = xdg ? xdg : (home ? std::filesystem::path(home) / ".cache" : "/tmp");
-  return (root / "vkinfer").string();
-}
-
 // Prefill of a random prompt through the Engine and a Scheduler, chunked as
 // a request's would be, up to its first token; returns seconds. The sequence
 // stays in its slot (for decoding after) when `keep` is given, else retires.

@@ -34,6 +34,8 @@ Command add_quantize_command(CLI::App& app);
 // The bundled default models (assets/), found next to the binary's source
 // tree or installed data dir.
 std::string default_generate_model();
+// Where synthetic models are written: $XDG_CACHE_HOME/vkinfer or ~/.cache/vkinfer.
+std::string cache_root();
 std::string default_classify_model();
 
 // Parses "0,1,1" into indices.

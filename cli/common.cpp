@@ -23,6 +23,13 @@ std::string find_asset(const std::string& name) {
 }  // namespace
 
 std::string default_generate_model() { return find_asset("gpt2-kjv"); }
+
+std::string cache_root() {
+  const char* xdg = std::getenv("XDG_CACHE_HOME");
+  const char* home = std::getenv("HOME");
+  std::filesystem::path root = xdg ? xdg : (home ? std::filesystem::path(home) / ".cache" : "/tmp");
+  return (root / "vkinfer").string();
+}
 std::string default_classify_model() { return find_asset("bert-kjv-nsp"); }
 
 std::vector<int> parse_int_list(const std::string& text, const char* flag) {

@@ -4,22 +4,23 @@
 // then the server stops accepting, running requests end "cancelled" and the
 // process exits 0.
 #include <fmt/core.h>
-#include <pthread.h>
 
 #include <atomic>
-#include <csignal>
 #include <filesystem>
 #include <memory>
 #include <thread>
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/serve_embeddings.h"
+#include "cli/signal_waiter.h"
 #include "engine/core/error.h"
 #include "engine/model/config.h"
 #include "engine/model/load_decoder.h"
 #include "engine/runtime/engine.h"
 #include "engine/text/chat_template.h"
 #include "engine/runtime/model_files.h"
+#include "engine/runtime/synthetic_model.h"
 #include "engine/text/tokenizer.h"
 #include "server/batcher.h"
 #include "server/http_server.h"
@@ -29,49 +30,26 @@ namespace {
 
 struct ServeFlags {
   std::string model;
+  std::string synthetic;
   server::HttpOptions http;
   int64_t max_running = 4;
   size_t max_queue = 64;
   int64_t max_prompt_tokens = 0;
+  int64_t kv_tokens = 0;
   RunFlags run;
 };
 
-// Blocks SIGINT/SIGTERM in every thread made from here on, and waits for
-// them on one thread of its own, which runs `on_signal` once.
-class SignalWaiter {
- public:
-  explicit SignalWaiter(std::function<void()> on_signal) {
-    sigemptyset(&set_);
-    sigaddset(&set_, SIGINT);
-    sigaddset(&set_, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
-    thread_ = std::thread([this, on_signal] {
-      const timespec tick{0, 200'000'000};
-      while (!done_) {
-        if (sigtimedwait(&set_, nullptr, &tick) > 0) {
-          on_signal();
-          return;
-        }
-      }
-    });
-  }
-  ~SignalWaiter() {
-    done_ = true;
-    thread_.join();
-    pthread_sigmask(SIG_UNBLOCK, &set_, nullptr);
-  }
-
- private:
-  sigset_t set_;
-  std::atomic<bool> done_{false};
-  std::thread thread_;
-};
-
 int run_serve(const ServeFlags& flags) {
-  const std::string model = flags.model.empty() ? default_generate_model() : flags.model;
+  if (!flags.model.empty() && !flags.synthetic.empty())
+    fail(ErrorCode::kInvalidArgument, "give --model or --synthetic, not both");
+  const std::string model = !flags.synthetic.empty() ? synthetic_model(flags.synthetic, cache_root()).string()
+                            : flags.model.empty()    ? default_generate_model()
+                                                     : flags.model;
   const ModelConfig config = ModelConfig::load(model);
+  // A sentence-embedding encoder serves /v1/embeddings instead.
   if (!config.is_decoder())
-    fail(ErrorCode::kInvalidArgument, "{} is an encoder; serve runs causal LMs", model);
+    return run_serve_embeddings(
+        {model, flags.http, flags.max_running, flags.max_queue, flags.run});
   std::unique_ptr<Tokenizer> tokenizer;
   if (model_tokenizer_present(model)) tokenizer = load_model_tokenizer(model);
   std::optional<ChatTemplate> chat = tokenizer ? load_model_chat_template(model) : std::nullopt;
@@ -101,6 +79,7 @@ int run_serve(const ServeFlags& flags) {
       limits.batch = flags.max_running;
       limits.quant = flags.run.quant;
       limits.ctx = flags.run.ctx;
+      limits.kv_tokens = flags.kv_tokens;
       limits.max_rows_per_seq = flags.run.max_prefill_rows;
       const StageRange stage = flags.run.stages(config.decoder().num_layers).at(rank.coord.stage);
       auto decoder = load_decoder(model, rank.device, rank.comm, flags.run.dtype(), limits, stage);
@@ -120,8 +99,10 @@ int run_serve(const ServeFlags& flags) {
           };
         leading = &batcher;
         http->ready(batcher, served);
-        fmt::print(stderr, "vkinfer: ready ({} KV slots of {} positions, {} rank(s))\n", flags.max_running,
-                   served.ctx, rank.world.world());
+        fmt::print(stderr, "vkinfer: ready ({} sequences of up to {} positions sharing a KV cache of {} "
+                   "positions in pages of {}, {} rank(s))\n",
+                   flags.max_running, served.ctx, engine.cache().pages() * KvCache::kPagePositions,
+                   KvCache::kPagePositions, rank.world.world());
         if (stop_requested) batcher.stop();
       }
       batcher.run();
@@ -148,14 +129,24 @@ Command add_serve_command(CLI::App& app) {
       "Serve a causal LM over HTTP with OpenAI's API (/v1/completions, /v1/chat/completions, "
       "/v1/models), /tokenize, /detokenize, /health and Prometheus /metrics. Requests join the "
       "running batch between steps (continuous batching); each keeps its own sampling parameters "
-      "and seed. Ctrl-C stops it.");
+      "and seed. A sentence-embedding encoder (the folders `embed` takes) serves /v1/embeddings "
+      "instead of completions. Ctrl-C stops it.");
   command->add_option("--model", flags->model, "Hugging Face model folder (default: the bundled model)");
+  command->add_option("--synthetic", flags->synthetic,
+                      "Serve a benchmark shape with random weights and no tokenizer instead (gpt2-124m | "
+                      "llama-1b; prompts as token ids)");
   command->add_option("--host", flags->http.host, "Address to listen on (default 127.0.0.1)");
   command->add_option("--port", flags->http.port, "Port (default 8080; 0 picks a free one)")
       ->check(CLI::Range(0, 65535));
   command->add_option("--max-running", flags->max_running,
-                      "Sequences running at once: the KV-cache slots (default 4)")
+                      "Sequences running at once: the KV-cache slots, or for an embedding model "
+                      "the inputs per encoder forward (default 4)")
       ->check(CLI::Range(int64_t{1}, int64_t{1024}));
+  command->add_option("--kv-tokens", flags->kv_tokens,
+                      "Positions of the paged KV cache, shared by the running sequences; each request "
+                      "reserves pages for its prompt and max_tokens when it starts (default: "
+                      "--max-running x the context, so every sequence can fill it)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 30));
   command->add_option("--max-queue", flags->max_queue,
                       "Requests waiting for a slot before new ones get 503 (default 64)")
       ->check(CLI::Range(size_t{1}, size_t{1} << 20));

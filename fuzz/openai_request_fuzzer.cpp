@@ -2,9 +2,11 @@
 // parse_request) from arbitrary bytes, as /v1/completions and as
 // /v1/chat/completions. The result is a request that fits the model (ids in
 // the vocabulary, prompt + max_tokens within the context, sampling values
-// the engine accepts) or an ApiError with a 4xx status; anything else is a
-// finding. The model has no tokenizer here, so text prompts and chats are
-// refused and token-id prompts go through every check.
+// the engine accepts, logprobs off or 0..20) or an ApiError with a 4xx
+// status; anything else is a finding. The model has no tokenizer here, so
+// text prompts and chats are refused and token-id prompts go through every
+// check (logprobs and top_logprobs are checked before the prompt, so chat
+// bodies reach them too).
 #include <cstddef>
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -28,6 +30,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       for (int32_t id : r.prompt)
         if (id < 0 || id >= model.vocab_size) __builtin_trap();
       vkinfer::ops::validate(r.sampling);
+      if (r.logprobs < -1 || r.logprobs > vkinfer::ops::kMaxTopLogprobs) __builtin_trap();
     } catch (const ApiError& e) {
       if (e.status != 400 && e.status != 404) __builtin_trap();
     }

@@ -51,7 +51,8 @@ Batcher::Batcher(Engine& engine, const Tokenizer* tokenizer, size_t max_queue, C
       leader_(world_ == nullptr || world_->rank() == 0),
       scheduler_(engine.cache(), engine.max_rows(), engine.max_chunk()) {
   stats_.kv_slots = engine.cache().slots();
-  stats_.kv_tokens = engine.cache().slots() * engine.cache().ctx();
+  stats_.kv_pages = engine.cache().pages();
+  stats_.kv_tokens = engine.cache().pages() * KvCache::kPagePositions;
 }
 
 bool Batcher::submit(std::shared_ptr<ServeRequest> request) {
@@ -106,6 +107,7 @@ Batcher::Orders Batcher::lead() {
     admit.prompt = request->prompt;
     admit.sampling = request->sampling;
     admit.max_new_tokens = request->max_new_tokens;
+    admit.logprobs = request->logprobs;
     orders.admit.push_back(std::move(admit));
     admitted_.push_back(std::move(request));
   }
@@ -131,6 +133,7 @@ void Batcher::share(Orders& orders) {
       w.put(a.sampling.repetition_penalty);
       w.put(a.sampling.seed);
       w.put(a.max_new_tokens);
+      w.put(a.logprobs);  // every rank runs the logprob pass (tp exchanges it)
     }
   }
   uint64_t size = w.bytes.size();
@@ -155,6 +158,7 @@ void Batcher::share(Orders& orders) {
     a.sampling.repetition_penalty = r.get<float>();
     a.sampling.seed = r.get<uint64_t>();
     a.max_new_tokens = r.get<int64_t>();
+    a.logprobs = r.get<int>();
   }
 }
 
@@ -172,6 +176,7 @@ void Batcher::apply(const Orders& orders) {
     live.sequence.prompt = admit.prompt;
     live.sequence.sampling = admit.sampling;
     live.sequence.max_new_tokens = admit.max_new_tokens;
+    live.sequence.logprobs = admit.logprobs;
     if (leader_) {
       live.request = std::move(admitted_.at(i));
       if (tokenizer_) live.text = std::make_unique<StreamDecoder>(*tokenizer_);
@@ -198,11 +203,15 @@ void Batcher::finish(Live& live, const std::string& reason) {
   finished_.push_back(live.id);
 }
 
-void Batcher::accept(Live& live, int32_t token) {
+void Batcher::accept(Live& live, int32_t token, const ops::TokenLogprobs& logprobs) {
   Sequence& s = live.sequence;
   s.generated.push_back(token);
   ServeEvent event;
   event.token = token;
+  // Every accepted token is reported, as usage counts it: the one that
+  // completes a stop string too, since the text keeps the stop string.
+  event.has_logprobs = s.logprobs >= 0;
+  if (event.has_logprobs) event.logprobs = logprobs;
   bool stopped = false;
   if (live.text) {
     event.text = live.text->push(token);
@@ -247,19 +256,20 @@ void Batcher::run() {
         ++generated;
         // Every rank feeds the token at the next step; only the leader
         // decides what it means for the request.
-        if (leader_) accept(live, tokens[k]);
+        if (leader_) accept(live, tokens[k], engine_.logprobs()[k]);
         else live.sequence.generated.push_back(tokens[k]);
       }
     }
     // Gauges after every pass, a step or only admissions and retirements.
-    int64_t used_tokens = 0;
-    for (const Sequence* s : scheduler_.running()) used_tokens += s->fed;
+    const KvCache& cache = engine_.cache();
+    const int64_t used_tokens = cache.used_positions(), used_pages = cache.pages() - cache.free_pages();
     std::lock_guard<std::mutex> lock(mutex_);
     stats_.busy_seconds += step_seconds;
     stats_.generated_tokens += generated;
     stats_.running = scheduler_.running().size();
     stats_.kv_slots_used = static_cast<int64_t>(scheduler_.running().size());
     stats_.kv_tokens_used = used_tokens;
+    stats_.kv_pages_used = used_pages;
     scheduler_waiting_ = scheduler_.waiting();
   }
   cancel_pending();

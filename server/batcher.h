@@ -37,7 +37,8 @@ struct BatcherStats {
   double busy_seconds = 0;  // time spent in steps
   size_t queued = 0, running = 0;
   int64_t kv_slots = 0, kv_slots_used = 0;
-  int64_t kv_tokens = 0, kv_tokens_used = 0;  // positions held in the cache
+  int64_t kv_tokens = 0, kv_tokens_used = 0;  // positions of the page pool; written by running sequences
+  int64_t kv_pages = 0, kv_pages_used = 0;    // pages of the pool; reserved by running sequences
 };
 
 class Batcher {
@@ -74,13 +75,14 @@ class Batcher {
       std::vector<int32_t> prompt;
       ops::SamplingParams sampling;
       int64_t max_new_tokens = 0;
+      int logprobs = -1;
     };
     std::vector<Admit> admit;
   };
   Orders lead();  // the leader: wait for work, then decide
   void share(Orders& orders);
   void apply(const Orders& orders);
-  void accept(Live& live, int32_t token);
+  void accept(Live& live, int32_t token, const ops::TokenLogprobs& logprobs);
   void finish(Live& live, const std::string& reason);
   // The leader: every request not yet ended gets its "cancelled" event.
   void cancel_pending();

@@ -23,6 +23,13 @@ void send_json(httplib::Response& res, int status, const json& body) {
   res.set_content(body.dump(), "application/json");
 }
 
+// Completions are built as ordered_json, so fields keep OpenAI's order and
+// top_logprobs maps stay best first.
+void send_ordered_json(httplib::Response& res, int status, const nlohmann::ordered_json& body) {
+  res.status = status;
+  res.set_content(body.dump(), "application/json");
+}
+
 void send_error(httplib::Response& res, const ApiError& error) { send_json(res, error.status, error.body()); }
 
 json parse_body(const httplib::Request& req) {
@@ -33,7 +40,36 @@ json parse_body(const httplib::Request& req) {
   }
 }
 
-std::string sse(const json& chunk) { return "data: " + chunk.dump() + "\n\n"; }
+std::string sse(const nlohmann::ordered_json& chunk) { return "data: " + chunk.dump() + "\n\n"; }
+
+// Unicode code points, as OpenAI's text_offset counts them.
+int64_t code_points(const std::string& text) {
+  int64_t n = 0;
+  for (unsigned char c : text) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+// The tokens a generation reports, in order, with their offsets in the
+// completion text; a stream takes them out as their text goes out.
+struct LogprobTrail {
+  int32_t previous = -1;  // the id before the next token
+  int64_t offset = 0;     // code points of the text so far
+  std::vector<ReportedToken> pending;
+  size_t ready = 0;       // pending[0, ready): tokens whose text has gone out
+
+  void add(const ServeEvent& e) {
+    if (e.has_logprobs) pending.push_back({previous, e.logprobs, offset});
+    if (e.token >= 0) previous = e.token;
+    offset += code_points(e.text);
+    if (!e.text.empty()) ready = pending.size();
+  }
+  std::vector<ReportedToken> take(size_t count) {
+    std::vector<ReportedToken> out(pending.begin(), pending.begin() + count);
+    pending.erase(pending.begin(), pending.begin() + count);
+    ready -= count;
+    return out;
+  }
+};
 
 }  // namespace
 
@@ -67,6 +103,12 @@ void HttpServer::ready(Batcher& batcher, ServedModel model) {
   batcher_ = &batcher;
 }
 
+void HttpServer::ready(EmbeddingService& embedder, ServedModel model, EmbeddingModel embedding) {
+  model_ = std::move(model);
+  embedding_ = std::move(embedding);
+  embedder_ = &embedder;
+}
+
 void HttpServer::stop() {
   if (http_) http_->stop();
   if (thread_.joinable()) thread_.join();
@@ -75,13 +117,13 @@ void HttpServer::stop() {
 void HttpServer::routes() {
   httplib::Server& http = *http_;
   http.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
-    if (batcher_) send_json(res, 200, {{"status", "ok"}});
+    if (batcher_ || embedder_) send_json(res, 200, {{"status", "ok"}});
     else send_json(res, 503, {{"status", "loading"}});
   });
 
   // Every other route needs the model: 503 while it loads.
   auto loaded = [this](httplib::Response& res) {
-    if (batcher_) return true;
+    if (batcher_ || embedder_) return true;
     send_error(res, ApiError(503, "the model is still loading", "server_error", "loading"));
     return false;
   };
@@ -134,6 +176,12 @@ void HttpServer::routes() {
   auto generate = [this, loaded](bool chat) {
     return [this, loaded, chat](const httplib::Request& req, httplib::Response& res) {
       if (!loaded(res)) return;
+      if (embedder_) {
+        ++http_errors_;
+        return send_error(res, ApiError(400, fmt::format("'{}' is an embedding model: it serves /v1/embeddings, "
+                                                         "not completions", model_.name),
+                                        "invalid_request_error", "model_not_supported"));
+      }
       ParsedRequest parsed;
       try {
         parsed = parse_request(parse_body(req), model_, chat);
@@ -149,6 +197,9 @@ void HttpServer::routes() {
       const std::string id = fmt::format("{}-{}", chat ? "chatcmpl" : "cmpl", next_id_++);
       const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                                std::chrono::duration<double>(options_.request_timeout_s));
+      const int logprobs = request->logprobs;
+      auto trail = std::make_shared<LogprobTrail>();
+      trail->previous = request->prompt.back();
       if (!parsed.stream) {
         std::string text, reason;
         int64_t tokens = 0;
@@ -158,18 +209,22 @@ void HttpServer::routes() {
           events.clear();
           request->wait(events, std::chrono::milliseconds(200));
           for (const ServeEvent& e : events) {
+            trail->add(e);
             text += e.text;
             if (e.token >= 0) ++tokens;
             if (e.done) reason = e.finish_reason;
           }
         }
-        return send_json(res, 200, completion_response(id, model_.name, chat, text, reason, prompt_tokens, tokens));
+        nlohmann::ordered_json lp = nullptr;
+        if (logprobs >= 0) lp = logprobs_json(trail->pending, chat, logprobs, model_.tokenizer);
+        return send_ordered_json(res, 200,
+                                 completion_response(id, model_.name, chat, text, reason, prompt_tokens, tokens, lp));
       }
       res.set_header("Cache-Control", "no-cache");
       auto first = std::make_shared<bool>(true);
       res.set_chunked_content_provider(
           "text/event-stream",
-          [this, request, id, chat, deadline, first](size_t, httplib::DataSink& sink) {
+          [this, request, id, chat, deadline, first, trail, logprobs](size_t, httplib::DataSink& sink) {
             std::vector<ServeEvent> events;
             if (Clock::now() > deadline) request->cancel();
             if (!sink.is_writable()) {
@@ -181,11 +236,20 @@ void HttpServer::routes() {
             // reason in a chunk of its own, as OpenAI sends it.
             std::string text, reason;
             for (const ServeEvent& e : events) {
+              trail->add(e);
               text += e.text;
               if (e.done) reason = e.finish_reason;
             }
+            // A token's logprobs go out with the chunk that carries its
+            // text: one whose text is held back (part of a UTF-8
+            // character) waits for a later chunk, and the last text chunk
+            // takes whatever is left (tokens that never had text).
+            const size_t count = reason.empty() ? trail->ready : trail->pending.size();
+            nlohmann::ordered_json lp = nullptr;
+            if (logprobs >= 0 && count > 0) lp = logprobs_json(trail->take(count), chat, logprobs, model_.tokenizer);
             std::string out;
-            if (!text.empty() || *first) out += sse(stream_chunk(id, model_.name, chat, text, "", *first));
+            if (!text.empty() || *first || !lp.is_null())
+              out += sse(stream_chunk(id, model_.name, chat, text, "", *first, lp));
             *first = false;
             if (!reason.empty()) out += sse(stream_chunk(id, model_.name, chat, "", reason, false)) + "data: [DONE]\n\n";
             if (!out.empty() && !sink.write(out.data(), out.size())) {
@@ -203,7 +267,24 @@ void HttpServer::routes() {
   http.Post("/v1/completions", generate(false));
   http.Post("/v1/chat/completions", generate(true));
 
+  http.Post("/v1/embeddings", [this, loaded](const httplib::Request& req, httplib::Response& res) {
+    if (!loaded(res)) return;
+    try {
+      EmbeddingService* embedder = embedder_;
+      if (!embedder)
+        throw ApiError(400, fmt::format("'{}' is not an embedding model: it serves completions, not /v1/embeddings",
+                                        model_.name),
+                       "invalid_request_error", "model_not_supported");
+      send_json(res, 200, serve_embeddings(*embedder, embedding_, parse_body(req), options_.request_timeout_s));
+    } catch (const ApiError& e) {
+      if (e.status < 500) ++http_errors_;
+      send_error(res, e);
+    }
+  });
+
   http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    if (EmbeddingService* embedder = embedder_)
+      return res.set_content(embedding_metrics(embedder->stats(), http_errors_, true), "text/plain; version=0.0.4");
     std::string out;
     auto metric = [&](const char* name, const char* type, const char* help, double value) {
       out += fmt::format("# HELP vkinfer_{} {}\n# TYPE vkinfer_{} {}\nvkinfer_{} {}\n", name, help, name, type, name, value);
@@ -219,8 +300,13 @@ void HttpServer::routes() {
     metric("running_sequences", "gauge", "Sequences holding a KV-cache slot.", double(s.running));
     metric("kv_cache_slots_used_ratio", "gauge", "KV-cache slots in use.",
            s.kv_slots > 0 ? double(s.kv_slots_used) / double(s.kv_slots) : 0.0);
-    metric("kv_cache_tokens_used_ratio", "gauge", "KV-cache positions in use.",
+    metric("kv_cache_tokens_used_ratio", "gauge", "KV-cache positions written by running sequences.",
            s.kv_tokens > 0 ? double(s.kv_tokens_used) / double(s.kv_tokens) : 0.0);
+    metric("kv_cache_pages", "gauge", "Pages of the KV cache's pool.", double(s.kv_pages));
+    metric("kv_cache_pages_used", "gauge", "KV-cache pages reserved by running sequences.",
+           double(s.kv_pages_used));
+    metric("kv_cache_usage_ratio", "gauge", "Share of the KV cache's pages reserved.",
+           s.kv_pages > 0 ? double(s.kv_pages_used) / double(s.kv_pages) : 0.0);
     metric("ready", "gauge", "1 once the model is loaded.", batcher_ ? 1.0 : 0.0);
     res.set_content(out, "text/plain; version=0.0.4");
   });

@@ -1,5 +1,6 @@
 // The HTTP side of `vkinfer serve` on cpp-httplib: OpenAI's routes
-// (/v1/completions, /v1/chat/completions, /v1/models), /tokenize and
+// (/v1/completions, /v1/chat/completions, /v1/models, and /v1/embeddings
+// when the model is a sentence-embedding encoder), /tokenize and
 // /detokenize, /health (503 until the model is loaded) and Prometheus
 // /metrics. Handlers parse and validate, hand the request to the Batcher and
 // relay its events, whole or as server-sent events; every failure is an
@@ -13,6 +14,7 @@
 #include <string>
 
 #include "server/batcher.h"
+#include "server/embedding_service.h"
 #include "server/openai_api.h"
 
 namespace httplib {
@@ -40,6 +42,9 @@ class HttpServer {
   void start();
   // The model is loaded: completions go to `batcher`.
   void ready(Batcher& batcher, ServedModel model);
+  // The model is a sentence-embedding encoder: /v1/embeddings go to
+  // `embedder`, completions are refused. `model` serves /tokenize and /v1/models.
+  void ready(EmbeddingService& embedder, ServedModel model, EmbeddingModel embedding);
   // Stops accepting and returns once every handler has returned.
   void stop();
   int port() const { return port_; }
@@ -51,7 +56,9 @@ class HttpServer {
   std::thread thread_;
   int port_ = 0;
   std::atomic<Batcher*> batcher_{nullptr};
+  std::atomic<EmbeddingService*> embedder_{nullptr};  // set instead of batcher_ for an encoder
   ServedModel model_;
+  EmbeddingModel embedding_;
   std::atomic<uint64_t> next_id_{0}, http_errors_{0};
 };
 

@@ -1,6 +1,14 @@
 // Request checks mirror OpenAI's documented ranges; fields vkinfer cannot
-// honour (logprobs, presence/frequency penalties, n > 1) are refused with a
-// 400 that names them rather than ignored.
+// honour (presence/frequency penalties, n > 1, best_of > 1, echo) are
+// refused with a 400 that names them rather than ignored.
+//
+// logprobs: /v1/completions takes an integer 0..20 (OpenAI stops at 5;
+// vLLM and llama.cpp allow 20, the sampler's limit), chat takes
+// `logprobs: true` with `top_logprobs` 0..20 (top_logprobs alone is a 400,
+// as OpenAI answers). The values are the model's raw distribution: the
+// log-softmax of the logits before repetition penalty, temperature, top-k
+// and top-p (OpenAI's and vLLM's default). Reported tokens are exactly the
+// ones usage counts; the HTTP layer decides which chunk carries each.
 #include "server/openai_api.h"
 
 #include <fmt/core.h>
@@ -8,7 +16,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <map>
 #include <random>
+
+#include "engine/text/tokenizer_decoder.h"
+#include "engine/text/tokenizer_pretokenizer.h"
+#include "engine/text/unicode.h"
 
 namespace vkinfer::server {
 namespace {
@@ -93,6 +106,21 @@ std::vector<int32_t> chat_prompt(const json& body, const ServedModel& model) {
   return model.tokenizer->encode(text, /*add_special_tokens=*/false).ids;
 }
 
+// -1 when off. Completions: `logprobs` is the number of alternatives.
+int completion_logprobs(const json& body) {
+  if (body.contains("logprobs") && body["logprobs"].is_boolean())
+    bad("'logprobs' must be an integer in [0, 20] on /v1/completions (true/false is the chat form)");
+  return static_cast<int>(integer(body, "logprobs", 0, ops::kMaxTopLogprobs).value_or(-1));
+}
+
+// Chat: `logprobs` switches them on, `top_logprobs` counts alternatives.
+int chat_logprobs(const json& body) {
+  const bool on = flag(body, "logprobs");
+  const std::optional<int64_t> top = integer(body, "top_logprobs", 0, ops::kMaxTopLogprobs);
+  if (top && !on) bad("'top_logprobs' needs 'logprobs': true");
+  return on ? static_cast<int>(top.value_or(0)) : -1;
+}
+
 }  // namespace
 
 json ApiError::body() const {
@@ -113,16 +141,15 @@ ParsedRequest parse_request(const json& body, const ServedModel& model, bool cha
   for (const char* key : {"presence_penalty", "frequency_penalty"})
     if (auto x = number(body, key, -2.0, 2.0); x && *x != 0.0)
       bad(fmt::format("'{}' is not supported by vkinfer; use 'repetition_penalty'", key));
-  if (body.contains("logprobs") && !body["logprobs"].is_null() && body["logprobs"] != false &&
-      body["logprobs"] != 0)
-    bad("'logprobs' is not supported by vkinfer's GPU sampler");
   if (body.contains("best_of") && !body["best_of"].is_null() && body["best_of"] != 1) bad("'best_of' must be 1");
-  if (flag(body, "echo")) bad("'echo' is not supported");
+  if (flag(body, "echo")) bad("'echo' is not supported: vkinfer returns the completion without its prompt");
+  const int logprobs = chat ? chat_logprobs(body) : completion_logprobs(body);
 
   ParsedRequest parsed;
   parsed.chat = chat;
   parsed.stream = flag(body, "stream");
   auto request = std::make_shared<ServeRequest>();
+  request->logprobs = logprobs;
   request->prompt = chat ? chat_prompt(body, model) : completion_prompt(body, model);
   const int64_t prompt_tokens = static_cast<int64_t>(request->prompt.size());
   if (prompt_tokens == 0) bad("the prompt is empty");
@@ -176,45 +203,171 @@ ParsedRequest parse_request(const json& body, const ServedModel& model, bool cha
 }
 
 namespace {
+
+using ordered = nlohmann::ordered_json;
+
 int64_t now_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
-json finish_value(const std::string& reason) { return reason.empty() ? json(nullptr) : json(reason); }
+ordered finish_value(const std::string& reason) { return reason.empty() ? ordered(nullptr) : ordered(reason); }
+
+// A token's own bytes, for one whose decoded text is U+FFFD because it is
+// a piece of a character: a SentencePiece byte token ("<0xE2>") is that
+// byte, a byte-level BPE token (GPT-2's printable stand-ins) the bytes its
+// characters stand for. Empty for any other token.
+std::string raw_token_bytes(const Tokenizer& tokenizer, int32_t id) {
+  const std::string piece = tokenizer.id_to_token(id);
+  if (const int byte = tokenizer_detail::byte_token_value(piece); byte >= 0) return std::string(1, char(byte));
+  static const std::map<char32_t, char> stand_ins = [] {
+    std::map<char32_t, char> inverse;
+    for (int b = 0; b < 256; ++b) inverse[tokenizer_detail::byte_to_char()[b]] = char(b);
+    return inverse;
+  }();
+  if (!unicode::is_valid_utf8(piece)) return "";
+  std::string out;
+  for (char32_t cp : unicode::to_code_points(piece)) {
+    const auto it = stand_ins.find(cp);
+    if (it == stand_ins.end()) return "";
+    out += it->second;
+  }
+  return out;
+}
+
+// A token's text in context: what decoding it after `previous` adds (so
+// SentencePiece's leading space survives), or its text alone when that
+// does not extend the previous token's text. Decoding turns byte tokens
+// that do not form whole characters into U+FFFD (one per token, as HF
+// does); such a token is described by its own bytes instead (OpenAI's
+// "bytes"), so that distinct tokens keep distinct names.
+std::string token_bytes(const Tokenizer& tokenizer, int32_t previous, const std::string& previous_text,
+                        int32_t id) {
+  std::string text;
+  if (previous >= 0) {
+    const std::string both = tokenizer.decode({previous, id});
+    if (both.compare(0, previous_text.size(), previous_text) == 0) text = both.substr(previous_text.size());
+  }
+  if (text.empty()) text = tokenizer.decode({id});
+  if (text.find("\xEF\xBF\xBD") != std::string::npos) {
+    std::string raw = raw_token_bytes(tokenizer, id);
+    if (!raw.empty()) return raw;
+  }
+  return text;
+}
+
+std::string token_name(const std::string& bytes) {
+  if (unicode::is_valid_utf8(bytes)) return bytes;
+  std::string name = "bytes:";
+  for (unsigned char c : bytes) name += fmt::format("\\x{:02x}", c);
+  return name;
+}
+
+double logprob_value(float logprob) { return std::isfinite(logprob) ? double(logprob) : -9999.0; }
+
+// Names the tokens of one position, in context.
+class Namer {
+ public:
+  Namer(const Tokenizer* tokenizer, int32_t previous)
+      : tokenizer_(tokenizer),
+        previous_(previous),
+        previous_text_(tokenizer && previous >= 0 ? tokenizer->decode({previous}) : std::string()) {}
+  std::string bytes(int32_t id) const {
+    return tokenizer_ ? token_bytes(*tokenizer_, previous_, previous_text_, id) : fmt::format("token_id:{}", id);
+  }
+
+ private:
+  const Tokenizer* tokenizer_;
+  int32_t previous_;
+  std::string previous_text_;
+};
+
+ordered byte_values(const std::string& bytes) {
+  ordered out = ordered::array();
+  for (unsigned char c : bytes) out.push_back(int(c));
+  return out;
+}
+
 }  // namespace
 
-json completion_response(const std::string& id, const std::string& model, bool chat, const std::string& text,
-                         const std::string& finish_reason, int64_t prompt_tokens, int64_t completion_tokens) {
-  json choice = {{"index", 0}, {"finish_reason", finish_value(finish_reason)}, {"logprobs", nullptr}};
+ordered logprobs_json(const std::vector<ReportedToken>& tokens, bool chat, int top_n, const Tokenizer* tokenizer) {
+  if (chat) {
+    ordered content = ordered::array();
+    for (const ReportedToken& t : tokens) {
+      const Namer namer(tokenizer, t.previous);
+      auto entry = [&](const ops::TokenLogprobs::Entry& e) {
+        const std::string bytes = namer.bytes(e.id);
+        return ordered{{"token", token_name(bytes)}, {"logprob", logprob_value(e.logprob)}, {"bytes", byte_values(bytes)}};
+      };
+      ordered item = entry(t.logprobs.chosen);
+      ordered top = ordered::array();
+      for (int k = 0; k < std::min(top_n, int(t.logprobs.count)); ++k) top.push_back(entry(t.logprobs.top[k]));
+      item["top_logprobs"] = std::move(top);
+      content.push_back(std::move(item));
+    }
+    return {{"content", std::move(content)}};
+  }
+  ordered names = ordered::array(), values = ordered::array(), tops = ordered::array(), offsets = ordered::array();
+  for (const ReportedToken& t : tokens) {
+    const Namer namer(tokenizer, t.previous);
+    names.push_back(token_name(namer.bytes(t.logprobs.chosen.id)));
+    values.push_back(logprob_value(t.logprobs.chosen.logprob));
+    // The alternatives best first, then the sampled token when it is not
+    // among them. Two ids with one name keep the likelier's value.
+    ordered top = ordered::object();
+    auto add = [&](const ops::TokenLogprobs::Entry& e) {
+      const std::string name = token_name(namer.bytes(e.id));
+      if (!top.contains(name)) top[name] = logprob_value(e.logprob);
+    };
+    bool chosen_listed = false;
+    for (int k = 0; k < std::min(top_n, int(t.logprobs.count)); ++k) {
+      add(t.logprobs.top[k]);
+      chosen_listed = chosen_listed || t.logprobs.top[k].id == t.logprobs.chosen.id;
+    }
+    if (!chosen_listed) add(t.logprobs.chosen);
+    tops.push_back(std::move(top));
+    offsets.push_back(t.text_offset);
+  }
+  return {{"tokens", std::move(names)}, {"token_logprobs", std::move(values)}, {"top_logprobs", std::move(tops)},
+          {"text_offset", std::move(offsets)}};
+}
+
+ordered completion_response(const std::string& id, const std::string& model, bool chat, const std::string& text,
+                            const std::string& finish_reason, int64_t prompt_tokens, int64_t completion_tokens,
+                            const ordered& logprobs) {
+  ordered choice = {{"index", 0}};
   if (chat) choice["message"] = {{"role", "assistant"}, {"content", text}};
   else choice["text"] = text;
+  choice["logprobs"] = logprobs;
+  choice["finish_reason"] = finish_value(finish_reason);
   return {{"id", id},
           {"object", chat ? "chat.completion" : "text_completion"},
           {"created", now_seconds()},
           {"model", model},
-          {"choices", json::array({choice})},
+          {"choices", ordered::array({choice})},
           {"usage",
            {{"prompt_tokens", prompt_tokens},
             {"completion_tokens", completion_tokens},
             {"total_tokens", prompt_tokens + completion_tokens}}}};
 }
 
-json stream_chunk(const std::string& id, const std::string& model, bool chat, const std::string& text,
-                  const std::string& finish_reason, bool first) {
-  json choice = {{"index", 0}, {"finish_reason", finish_value(finish_reason)}, {"logprobs", nullptr}};
+ordered stream_chunk(const std::string& id, const std::string& model, bool chat, const std::string& text,
+                     const std::string& finish_reason, bool first, const ordered& logprobs) {
+  ordered choice = {{"index", 0}};
   if (chat) {
-    json delta = json::object();
+    ordered delta = ordered::object();
     if (first) delta["role"] = "assistant";
     if (!text.empty() || (first && finish_reason.empty())) delta["content"] = text;
     choice["delta"] = delta;
   } else {
     choice["text"] = text;
   }
+  choice["logprobs"] = logprobs;
+  choice["finish_reason"] = finish_value(finish_reason);
   return {{"id", id},
           {"object", chat ? "chat.completion.chunk" : "text_completion"},
           {"created", now_seconds()},
           {"model", model},
-          {"choices", json::array({choice})}};
+          {"choices", ordered::array({choice})}};
 }
 
 }  // namespace vkinfer::server

@@ -49,13 +49,36 @@ struct ParsedRequest {
 // Throws ApiError (400 for a bad field, 404 for another model's name).
 ParsedRequest parse_request(const nlohmann::json& body, const ServedModel& model, bool chat);
 
-// A whole response (non-streaming).
-nlohmann::json completion_response(const std::string& id, const std::string& model, bool chat,
-                                   const std::string& text, const std::string& finish_reason,
-                                   int64_t prompt_tokens, int64_t completion_tokens);
+// One reported token: its log-probabilities, the id before it (the
+// prompt's last, or the token generated before it) so that token texts are
+// decoded in context (" the", not "the"), and the length in code points of
+// the completion text before its own.
+struct ReportedToken {
+  int32_t previous = -1;
+  ops::TokenLogprobs logprobs;
+  int64_t text_offset = 0;
+};
+
+// A choice's "logprobs" for these tokens (a whole response's, or one
+// chunk's), top_n alternatives each: the legacy completions object
+// {tokens, token_logprobs, top_logprobs, text_offset} (its top_logprobs
+// maps hold the sampled token too, as OpenAI's do: up to top_n + 1), or
+// chat's {"content": [{token, logprob, bytes, top_logprobs}]}. A token
+// whose bytes are not valid UTF-8 on their own (a piece of a character) is
+// named "bytes:\xe2\x80" as OpenAI names it; "bytes" has the raw bytes. A
+// model without a tokenizer names tokens "token_id:<id>". -inf is -9999.0.
+nlohmann::ordered_json logprobs_json(const std::vector<ReportedToken>& tokens, bool chat, int top_n,
+                                     const Tokenizer* tokenizer);
+
+// A whole response (non-streaming). `logprobs`: null, or logprobs_json's.
+nlohmann::ordered_json completion_response(const std::string& id, const std::string& model, bool chat,
+                                           const std::string& text, const std::string& finish_reason,
+                                           int64_t prompt_tokens, int64_t completion_tokens,
+                                           const nlohmann::ordered_json& logprobs = nullptr);
 // One streamed chunk; `finish_reason` empty until the last. The first chat
-// chunk carries the assistant role.
-nlohmann::json stream_chunk(const std::string& id, const std::string& model, bool chat,
-                            const std::string& text, const std::string& finish_reason, bool first);
+// chunk carries the assistant role. `logprobs`: null, or the chunk's tokens'.
+nlohmann::ordered_json stream_chunk(const std::string& id, const std::string& model, bool chat,
+                                    const std::string& text, const std::string& finish_reason, bool first,
+                                    const nlohmann::ordered_json& logprobs = nullptr);
 
 }  // namespace vkinfer::server

@@ -24,6 +24,10 @@ struct ServeEvent {
   std::string text;            // text final with this token (UTF-8 complete)
   bool done = false;
   std::string finish_reason;   // on the final event: "stop", "length" or "cancelled"
+  // The request asked for logprobs and this token is reported: its raw
+  // log-probabilities (token events only).
+  bool has_logprobs = false;
+  ops::TokenLogprobs logprobs;
 };
 
 class ServeRequest {
@@ -33,6 +37,8 @@ class ServeRequest {
   ops::SamplingParams sampling;
   int64_t max_new_tokens = 16;
   std::vector<std::string> stop;
+  // -1: no logprobs; 0..20: the sampled token's and that many alternatives'.
+  int logprobs = -1;
 
   // Batcher side.
   void push(ServeEvent event) {

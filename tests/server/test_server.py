@@ -5,21 +5,17 @@ message when the package is absent); the rest is plain HTTP, so the errors' exac
 
 Run by CTest (tests/server.cmake) with VKINFER_BIN and VKINFER_TEST_DATA set."""
 import json
-import os
 import shutil
-import signal
 import socket
 import subprocess
 import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-BIN = os.environ.get("VKINFER_BIN", "")
-DATA = Path(os.environ.get("VKINFER_TEST_DATA", Path(__file__).resolve().parents[1] / "data"))
+from server_harness import BIN, DATA, Server
+
 MODEL = DATA / "models" / "llama"
 GOLDEN = json.loads((DATA / "golden" / "llama.json").read_text())
 # A ChatML-style template (Qwen2's shape) for the chat endpoint.
@@ -29,59 +25,6 @@ CHAT_TEMPLATE = ("{% for message in messages %}{{ '<|im_start|>' + message['role
 
 if not BIN or not Path(BIN).exists():
     pytest.skip("VKINFER_BIN does not name the vkinfer binary (run through ctest)", allow_module_level=True)
-
-
-class Server:
-    def __init__(self, model, *args):
-        env = dict(os.environ)
-        self.proc = subprocess.Popen([BIN, "serve", "--model", str(model), "--port", "0", *args],
-                                     stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env)
-        self.log = []
-        line = self.proc.stderr.readline()
-        self.log.append(line)
-        assert "serving on http://" in line, line + self.proc.stderr.read()
-        self.base = line.split("serving on ")[1].split(" ")[0]
-        # The rest of stderr is drained so the server never blocks on it.
-        self.reader = threading.Thread(target=lambda: self.log.extend(self.proc.stderr), daemon=True)
-        self.reader.start()
-        self.first_health = self.request("GET", "/health")[0]
-        deadline = time.time() + 120
-        while self.request("GET", "/health")[0] != 200:
-            assert self.proc.poll() is None, "".join(self.log)
-            assert time.time() < deadline, "the server did not become ready"
-            time.sleep(0.1)
-
-    def request(self, method, path, body=None, raw=None, timeout=120):
-        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-        req = urllib.request.Request(self.base + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=timeout) as res:
-                return res.status, res.read().decode()
-        except urllib.error.HTTPError as e:
-            return e.code, e.read().decode()
-
-    def post(self, path, body):
-        status, text = self.request("POST", path, body)
-        return status, json.loads(text)
-
-    def metric(self, name):
-        status, text = self.request("GET", "/metrics")
-        assert status == 200
-        for line in text.splitlines():
-            if line.startswith(f"vkinfer_{name} "):
-                return float(line.split()[1])
-        raise KeyError(name)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                raise
-        return self.proc.returncode
 
 
 @pytest.fixture(scope="module")
@@ -114,6 +57,136 @@ def test_health_models_and_metrics(server):
     assert status == 200
     assert json.loads(text)["data"][0]["id"].startswith("chat_llama")
     assert server.metric("ready") == 1.0
+
+
+def golden_log_softmax():
+    """Per greedy step of golden case 0, the log-softmax of transformers' logits (float64)."""
+    np = pytest.importorskip("numpy", reason="numpy is not installed")
+    logits = np.load(DATA / "golden" / GOLDEN["cases"][0]["decode_logits"]).astype(np.float64)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+# vkinfer's logits match transformers' within 1e-3 (decoder_test's bound, for fp32 accumulation in
+# another order); a log-softmax value moves by at most |d logit| + max |d logit| <= 2e-3, plus the
+# device's float sum of exp (< 1e-5 over this 347-token vocab).
+LOGPROB_TOLERANCE = 2.5e-3
+
+
+def name_bytes(name):
+    """A token's bytes from its name: OpenAI names a piece of a UTF-8 character "bytes:\\xe2\\x80"."""
+    return bytes.fromhex(name[len("bytes:"):].replace("\\x", "")) if name.startswith("bytes:") else name.encode()
+
+
+def golden_token_bytes(ids):
+    """What each id's name stands for with this model's SentencePiece tokenizer, after a prompt: a byte
+    token (<0xE2>) its byte, any other its text with "▁" as a space."""
+    vocab = json.loads((MODEL / "tokenizer.json").read_text())["model"]["vocab"]
+    piece = {i: p for p, i in vocab.items()}
+    out = []
+    for i in ids:
+        p = piece[i]
+        is_byte = len(p) == 6 and p.startswith("<0x") and p.endswith(">")
+        out.append(bytes([int(p[3:5], 16)]) if is_byte else p.replace("\u2581", " ").encode())
+    return out
+
+
+def check_golden_logprobs(logprobs, top_n):
+    """A greedy completion's legacy logprobs against transformers' per-step distribution."""
+    ref = golden_log_softmax()
+    _, greedy = golden_case()
+    steps = len(logprobs["token_logprobs"])
+    assert 0 < steps <= len(greedy)
+    # The reported tokens are the greedy golden ids (the names map one to one to ids here).
+    assert [name_bytes(t) for t in logprobs["tokens"]] == golden_token_bytes(greedy[:steps])
+    for i in range(steps):
+        want = ref[i]
+        assert abs(logprobs["token_logprobs"][i] - want[greedy[i]]) < LOGPROB_TOLERANCE, i
+        top = logprobs["top_logprobs"][i]
+        values = list(top.values())
+        assert values == sorted(values, reverse=True), (i, top)
+        # Greedy: the sampled token is the most likely one, listed first with its own value.
+        assert list(top)[0] == logprobs["tokens"][i] and values[0] == logprobs["token_logprobs"][i], (i, top)
+        expected = sorted(want, reverse=True)[:top_n]
+        assert len(values) == top_n  # no two of the top tokens of this model share a text
+        assert max(abs(a - b) for a, b in zip(values, expected)) < LOGPROB_TOLERANCE, i
+
+
+def test_completion_logprobs_equal_transformers_log_softmax(server):
+    prompt, greedy = golden_case()
+    status, body = server.post("/v1/completions", {"prompt": prompt, "max_tokens": len(greedy), "temperature": 0,
+                                                   "logprobs": 5})
+    assert status == 200, body
+    choice = body["choices"][0]
+    logprobs = choice["logprobs"]
+    assert set(logprobs) == {"tokens", "token_logprobs", "top_logprobs", "text_offset"}
+    steps = len(logprobs["tokens"])
+    assert steps == body["usage"]["completion_tokens"]
+    assert all(len(logprobs[k]) == steps for k in logprobs)
+    check_golden_logprobs(logprobs, 5)
+    # Each offset counts the characters of the text emitted before its token (this random model's
+    # text is mostly bytes that form no character, which decode to U+FFFD as in transformers).
+    offsets = logprobs["text_offset"]
+    assert offsets[0] == 0 and offsets == sorted(offsets) and offsets[-1] <= len(choice["text"])
+    # Sampling knobs do not change the reported (raw) distribution: the first step's values are the
+    # same whatever the penalty and temperature.
+    status, sampled = server.post("/v1/completions", {"prompt": prompt, "max_tokens": 1, "temperature": 1.7,
+                                                      "repetition_penalty": 1.5, "top_k": 3, "seed": 5, "logprobs": 5})
+    assert status == 200, sampled
+    first = sampled["choices"][0]["logprobs"]
+    assert first["top_logprobs"][0] == logprobs["top_logprobs"][0]
+    assert first["token_logprobs"][0] == first["top_logprobs"][0][first["tokens"][0]]
+
+
+def test_streamed_logprobs_concatenate_to_the_whole(server):
+    prompt, _ = golden_case()
+    request = {"prompt": prompt, "max_tokens": 20, "temperature": 0, "logprobs": 3}
+    _, whole = server.post("/v1/completions", request)
+    status, text = server.request("POST", "/v1/completions", dict(request, stream=True))
+    assert status == 200
+    chunks = [json.loads(line[len("data: "):]) for line in text.splitlines()
+              if line.startswith("data: ") and line != "data: [DONE]"]
+    merged = {"tokens": [], "token_logprobs": [], "top_logprobs": [], "text_offset": []}
+    for c in chunks:
+        lp = c["choices"][0]["logprobs"]
+        if lp is None:
+            continue
+        # Logprobs go with text: a token whose text is held back waits for the chunk that emits it.
+        assert c["choices"][0]["text"] or c is chunks[-2], c
+        for key in merged:
+            merged[key] += lp[key]
+    assert merged == whole["choices"][0]["logprobs"]
+    check_golden_logprobs(merged, 3)
+
+
+def test_chat_logprobs(server):
+    messages = [{"role": "user", "content": "Hello there"}]
+    request = {"messages": messages, "max_tokens": 6, "temperature": 0, "logprobs": True, "top_logprobs": 2}
+    status, body = server.post("/v1/chat/completions", request)
+    assert status == 200, body
+    choice = body["choices"][0]
+    content = choice["logprobs"]["content"]
+    assert len(content) == body["usage"]["completion_tokens"]
+    for t in content:
+        assert set(t) == {"token", "logprob", "bytes", "top_logprobs"}
+        assert bytes(t["bytes"]) == name_bytes(t["token"])
+        assert t["logprob"] <= 0
+        assert len(t["top_logprobs"]) == 2
+        assert t["top_logprobs"][0]["logprob"] >= t["top_logprobs"][1]["logprob"]
+        # Greedy: the chosen token is the most likely one.
+        assert t["top_logprobs"][0] == {"token": t["token"], "logprob": t["logprob"], "bytes": t["bytes"]}
+    # Without top_logprobs: the chosen tokens only. Without logprobs: null.
+    _, plain = server.post("/v1/chat/completions", dict(request, top_logprobs=None))
+    assert [t["top_logprobs"] for t in plain["choices"][0]["logprobs"]["content"]] == [[]] * len(content)
+    _, off = server.post("/v1/chat/completions", {"messages": messages, "max_tokens": 2, "temperature": 0})
+    assert off["choices"][0]["logprobs"] is None
+    status, text = server.request("POST", "/v1/chat/completions", dict(request, stream=True))
+    streamed = []
+    for line in text.splitlines():
+        if line.startswith("data: ") and line != "data: [DONE]":
+            lp = json.loads(line[len("data: "):])["choices"][0]["logprobs"]
+            streamed += lp["content"] if lp else []
+    assert streamed == content
 
 
 def test_greedy_completion_equals_transformers(server):
@@ -191,6 +264,16 @@ def test_openai_client(server):
     chat = client.chat.completions.create(model=whole.model, messages=[{"role": "user", "content": "Hi"}],
                                           max_tokens=5, temperature=0)
     assert chat.choices[0].message.role == "assistant"
+    with_logprobs = client.completions.create(model=whole.model, prompt=prompt, max_tokens=4, temperature=0,
+                                              logprobs=3)
+    lp = with_logprobs.choices[0].logprobs
+    assert len(lp.tokens) == len(lp.token_logprobs) == len(lp.top_logprobs) == len(lp.text_offset) == 4
+    assert all(len(top) == 3 for top in lp.top_logprobs)
+    chat_lp = client.chat.completions.create(model=whole.model, messages=[{"role": "user", "content": "Hi"}],
+                                             max_tokens=3, temperature=0, logprobs=True, top_logprobs=2)
+    content = chat_lp.choices[0].logprobs.content
+    assert len(content) == chat_lp.usage.completion_tokens
+    assert content[0].top_logprobs[0].token == content[0].token and len(content[0].top_logprobs) == 2
     with pytest.raises(openai.NotFoundError):
         client.completions.create(model="no-such-model", prompt="x", max_tokens=1)
     with pytest.raises(openai.BadRequestError):
@@ -205,7 +288,12 @@ def test_openai_client(server):
     (json.dumps({"prompt": "hi", "model": "gpt-4"}).encode(), 404, "does not exist"),
     (json.dumps({"prompt": [1] * 500, "max_tokens": 4}).encode(), 400, "tokens"),
     (json.dumps({"prompt": "hi", "presence_penalty": 0.5}).encode(), 400, "presence_penalty"),
-    (json.dumps({"prompt": "hi", "logprobs": 2}).encode(), 400, "logprobs"),
+    (json.dumps({"prompt": "hi", "logprobs": -1}).encode(), 400, "'logprobs'"),
+    (json.dumps({"prompt": "hi", "logprobs": 100}).encode(), 400, "'logprobs'"),
+    (json.dumps({"prompt": "hi", "logprobs": "3"}).encode(), 400, "'logprobs' must be an integer"),
+    (json.dumps({"prompt": "hi", "logprobs": True}).encode(), 400, "'logprobs' must be an integer"),
+    (json.dumps({"prompt": "hi", "logprobs": 2.5}).encode(), 400, "'logprobs' must be an integer"),
+    (json.dumps({"prompt": "hi", "echo": True, "logprobs": 1}).encode(), 400, "'echo'"),
     (json.dumps({"prompt": "hi", "n": 3}).encode(), 400, "'n'"),
     (json.dumps({"prompt": "hi", "temperature": -1}).encode(), 400, "temperature"),
     (json.dumps({"prompt": [99999]}).encode(), 400, "not an id"),
@@ -218,6 +306,22 @@ def test_bad_requests_get_openai_errors_and_the_server_keeps_serving(server, bod
     assert needle in error["message"]
     assert set(error) >= {"message", "type", "code"}
     assert server.request("GET", "/health")[0] == 200
+
+
+@pytest.mark.parametrize("extra,needle", [
+    ({"top_logprobs": 2}, "'top_logprobs' needs 'logprobs': true"),
+    ({"logprobs": False, "top_logprobs": 2}, "'top_logprobs' needs 'logprobs': true"),
+    ({"logprobs": 5}, "'logprobs' must be true or false"),
+    ({"logprobs": True, "top_logprobs": 21}, "'top_logprobs'"),
+    ({"logprobs": True, "top_logprobs": -1}, "'top_logprobs'"),
+    ({"logprobs": True, "top_logprobs": "2"}, "'top_logprobs' must be an integer"),
+])
+def test_bad_chat_logprobs_get_openai_errors(server, extra, needle):
+    body = dict({"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 2}, **extra)
+    status, reply = server.post("/v1/chat/completions", body)
+    assert status == 400, reply
+    assert needle in reply["error"]["message"]
+    assert reply["error"]["type"] == "invalid_request_error"
 
 
 def test_context_overflow_and_unknown_endpoint(server):
@@ -300,7 +404,11 @@ def test_parallel_ranks_follow_the_leader(layout):
         results = {}
 
         def run(i, max_tokens):
-            results[i] = s.post("/v1/completions", {"prompt": prompt, "max_tokens": max_tokens, "temperature": 0})
+            # The first also asks for logprobs: tp ranks exchange their slices' results, pp's last
+            # stage sends them to the leader.
+            extra = {"logprobs": 5} if i == 0 else {}
+            results[i] = s.post("/v1/completions", {"prompt": prompt, "max_tokens": max_tokens, "temperature": 0,
+                                                    **extra})
 
         lengths = [len(greedy), 5, 17]
         threads = [threading.Thread(target=run, args=(i, n)) for i, n in enumerate(lengths)]
@@ -315,5 +423,7 @@ def test_parallel_ranks_follow_the_leader(layout):
             _, expected = s.post("/detokenize", {"tokens": greedy[:n]})
             assert body["choices"][0]["finish_reason"] == "length", (layout, i, body)
             assert body["choices"][0]["text"] == expected["content"], (layout, i)
+            if i == 0:
+                check_golden_logprobs(body["choices"][0]["logprobs"], 5)
     finally:
         assert s.stop() == 0, "".join(s.log)
