@@ -179,7 +179,10 @@ void Batcher::apply(const Orders& orders) {
     live.sequence.logprobs = admit.logprobs;
     if (leader_) {
       live.request = std::move(admitted_.at(i));
-      if (tokenizer_) live.text = std::make_unique<StreamDecoder>(*tokenizer_);
+      if (tokenizer_) {
+        live.text = std::make_unique<StreamDecoder>(*tokenizer_);
+        live.stops = std::make_unique<StopMatcher>(live.request->stop);
+      }
     }
     scheduler_.submit(&live.sequence);
   }
@@ -190,12 +193,9 @@ void Batcher::finish(Live& live, const std::string& reason) {
   ServeEvent last;
   last.done = true;
   last.finish_reason = reason;
-  if (live.text && reason != "cancelled" && reason != "stop_string") {
-    std::string tail = live.text->flush();
-    const size_t end = stop_string_end(live.emitted + tail, live.request->stop);
-    if (end != std::string::npos) tail.resize(end > live.emitted.size() ? end - live.emitted.size() : 0);
-    last.text = std::move(tail);
-  }
+  // The decoder's last bytes and the text held back for a possible stop
+  // sequence that never came (a last-moment one is still cut).
+  if (live.text && reason != "cancelled" && reason != "stop_string") last.text = live.stops->finish(live.text->flush());
   // OpenAI reports an end-of-sequence token and a stop string alike.
   if (last.finish_reason == "stop_string" || last.finish_reason == "eos") last.finish_reason = "stop";
   live.sequence.finished = true;
@@ -208,19 +208,16 @@ void Batcher::accept(Live& live, int32_t token, const ops::TokenLogprobs& logpro
   s.generated.push_back(token);
   ServeEvent event;
   event.token = token;
-  // Every accepted token is reported, as usage counts it: the one that
-  // completes a stop string too, since the text keeps the stop string.
+  // Every accepted token is reported, as usage counts it: those of a stop
+  // sequence too (vLLM reports them so), though the text leaves it out.
   event.has_logprobs = s.logprobs >= 0;
   if (event.has_logprobs) event.logprobs = logprobs;
   bool stopped = false;
   if (live.text) {
-    event.text = live.text->push(token);
-    const size_t end = stop_string_end(live.emitted + event.text, live.request->stop);
-    if (end != std::string::npos) {
-      event.text.resize(end > live.emitted.size() ? end - live.emitted.size() : 0);
-      stopped = true;
-    }
-    live.emitted += event.text;
+    // OpenAI's stop sequences: the text ends before the first one, and text
+    // that may begin one waits until the next token shows whether it does.
+    event.text = live.stops->push(live.text->push(token));
+    stopped = live.stops->stopped();
   }
   live.request->push(std::move(event));
   const auto& eos = engine_.decoder().config().eos_token_ids;

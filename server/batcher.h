@@ -28,6 +28,7 @@
 #include "engine/runtime/scheduler.h"
 #include "engine/text/tokenizer.h"
 #include "server/serve_request.h"
+#include "server/stop_matcher.h"
 
 namespace vkinfer::server {
 
@@ -64,7 +65,7 @@ class Batcher {
     std::shared_ptr<ServeRequest> request;  // the leader's only
     Sequence sequence;
     std::unique_ptr<StreamDecoder> text;
-    std::string emitted;  // text sent so far (stop strings are matched on it)
+    std::unique_ptr<StopMatcher> stops;  // with `text`: the request's stop sequences
   };
   // One step's orders, as the leader decides them and every rank applies them.
   struct Orders {

@@ -217,6 +217,33 @@ def test_stream_equals_whole_response(server):
     assert all(c["choices"][0]["finish_reason"] is None for c in chunks[:-1])
 
 
+def streamed_text(server, request):
+    status, text = server.request("POST", "/v1/completions", dict(request, stream=True))
+    assert status == 200, text
+    events = [line[len("data: "):] for line in text.splitlines() if line.startswith("data: ")]
+    chunks = [json.loads(e) for e in events[:-1]]
+    return "".join(c["choices"][0]["text"] for c in chunks), chunks[-1]["choices"][0]["finish_reason"]
+
+
+def test_stop_sequences_end_the_text_before_them(server):
+    """OpenAI's `stop`: the text ends just before the first stop sequence, which is not returned,
+    streamed or not; a stop sequence that never appears changes nothing."""
+    request = {"prompt": "In the beginning", "max_tokens": 24, "temperature": 0}
+    _, plain = server.post("/v1/completions", request)
+    full = plain["choices"][0]["text"]
+    assert len(full) > 12, full
+    later = full[8:11]
+    cut = full[:full.find(later)]
+    for stop in (later, [full[9:13], later], ["never appears in it \u2603", later]):
+        _, body = server.post("/v1/completions", dict(request, stop=stop))
+        assert body["choices"][0]["text"] == cut, (stop, full)
+        assert body["choices"][0]["finish_reason"] == "stop"
+        assert streamed_text(server, dict(request, stop=stop)) == (cut, "stop")
+    _, body = server.post("/v1/completions", dict(request, stop="never appears in it \u2603"))
+    assert body["choices"][0]["text"] == full
+    assert streamed_text(server, dict(request, stop="never appears in it \u2603"))[0] == full
+
+
 def test_concurrent_requests_keep_their_own_tokens(server):
     """Six sampled requests (two KV slots, so some wait in the queue) each equal the same request run
     alone: a request's tokens do not depend on what else runs."""
