@@ -180,6 +180,12 @@ void register_all() {
       {"gemv_4096x4096", 1, 4096, 4096, ops::MatmulKind::kVec},
       {"gemm_128x3072x768", 128, 3072, 768, ops::MatmulKind::kTiled},
       {"gemm_512x4096x4096", 512, 4096, 4096, ops::MatmulKind::kTiled},
+      // A server's decode step of 2, 4, 8 and 16 streams (MLP up): the
+      // policy's kernel for each M, so the cost per stream shows.
+      {"streams_2x3072x768", 2, 3072, 768, ops::MatmulKind::kAuto},
+      {"streams_4x3072x768", 4, 3072, 768, ops::MatmulKind::kAuto},
+      {"streams_8x3072x768", 8, 3072, 768, ops::MatmulKind::kAuto},
+      {"streams_16x3072x768", 16, 3072, 768, ops::MatmulKind::kAuto},
   };
   for (const Variant& variant : variants())
     for (DType dtype : {DType::kF32, DType::kF16})

@@ -6,9 +6,13 @@ running, --base). Bounded: every request has a token limit and a timeout, every 
   bench/serve_load.py --bin build/vkinfer --synthetic gpt2-124m --streams 1,4,16 --prompt 64 --tokens 32
 
 For each concurrency N it runs `--reps` rounds; a round starts N completions at once (the same
-prompt length, distinct prompts, greedy, `max_tokens` = --tokens) and reports
-  - aggregate tok/s: completion tokens of the round (the responses' usage) / the round's wall time;
-  - TTFT: each streamed request's time from sending to its first chunk (the first token).
+prompt length, distinct prompts, greedy) and reports
+  - decode tok/s: the aggregate decode rate once the prompts are in, N * (T - t) / (wall(T) -
+    wall(t)) from a round with max_tokens T = --tokens and one with t = --tokens / 4: the
+    difference cancels the prefill and the first token, which the end-to-end rate includes;
+  - end-to-end tok/s: completion tokens of the T round (the responses' usage) / its wall time;
+  - TTFT: each streamed request's time from sending to its first chunk (the first token), all
+    N sent at once.
 Medians over rounds (TTFT: over every request of every round) are printed and, with --json, written.
 The functions here are also the test suite's driver (tests/server/test_load.py)."""
 import argparse
@@ -98,25 +102,36 @@ def run_concurrently(jobs, deadline_s):
     return results
 
 
+def _round(base, prompts, max_tokens, timeout):
+    """N concurrent greedy completions; returns (completion tokens, wall seconds)."""
+    bodies = [{"prompt": p, "max_tokens": max_tokens, "temperature": 0} for p in prompts]
+    start = time.monotonic()
+    done = run_concurrently([lambda b=b: completion(base, b, timeout) for b in bodies], timeout)
+    wall = time.monotonic() - start
+    for r in done:
+        if r["status"] != 200:
+            raise RuntimeError(f"HTTP {r['status']}: {r['body']}")
+        if r["body"]["usage"]["completion_tokens"] != max_tokens:
+            raise RuntimeError(f"a request stopped early ({r['body']['usage']}): the rates would be wrong")
+    return sum(r["body"]["usage"]["completion_tokens"] for r in done), wall
+
+
 def measure(base, streams, prompt_tokens, max_tokens, reps, vocab, seed=0, timeout=600.0):
-    """Rounds of `streams` concurrent greedy requests: the aggregate completion tokens per second of
-    each round (non-streamed, from usage) and every streamed request's time to first token."""
+    """Rounds of `streams` concurrent greedy requests (see the module's doc)."""
     rng = random.Random(seed)
-    rates, ttfts = [], []
+    short = max(1, max_tokens // 4)
+    decode, end_to_end, ttfts = [], [], []
     for _ in range(reps):
         prompts = [[rng.randrange(vocab) for _ in range(prompt_tokens)] for _ in range(streams)]
-        bodies = [{"prompt": p, "max_tokens": max_tokens, "temperature": 0} for p in prompts]
-        start = time.monotonic()
-        done = run_concurrently([lambda b=b: completion(base, b, timeout) for b in bodies], timeout)
-        wall = time.monotonic() - start
-        for r in done:
-            if r["status"] != 200:
-                raise RuntimeError(f"HTTP {r['status']}: {r['body']}")
-        rates.append(sum(r["body"]["usage"]["completion_tokens"] for r in done) / wall)
-        streamed = run_concurrently([lambda b=b: completion(base, {**b, "stream": True}, timeout) for b in bodies],
-                                    timeout)
+        _, short_wall = _round(base, prompts, short, timeout)
+        tokens, wall = _round(base, prompts, max_tokens, timeout)
+        decode.append(streams * (max_tokens - short) / (wall - short_wall))
+        end_to_end.append(tokens / wall)
+        bodies = [{"prompt": p, "max_tokens": short, "temperature": 0, "stream": True} for p in prompts]
+        streamed = run_concurrently([lambda b=b: completion(base, b, timeout) for b in bodies], timeout)
         ttfts.extend(r["ttft"] for r in streamed)
-    return {"streams": streams, "tok_per_s": statistics.median(rates), "tok_per_s_rounds": rates,
+    return {"streams": streams, "decode_tok_per_s": statistics.median(decode), "decode_rounds": decode,
+            "end_to_end_tok_per_s": statistics.median(end_to_end),
             "ttft_median_s": statistics.median(ttfts), "ttft_max_s": max(ttfts)}
 
 
@@ -184,13 +199,14 @@ def main():
         for n in counts:
             r = measure(base, n, args.prompt, args.tokens, args.reps, args.vocab)
             results.append(r)
-            print(f"streams {n:3d}: {r['tok_per_s']:8.1f} tok/s aggregate (rounds "
-                  f"{', '.join(f'{x:.1f}' for x in r['tok_per_s_rounds'])}), TTFT median "
-                  f"{1000 * r['ttft_median_s']:.0f} ms, max {1000 * r['ttft_max_s']:.0f} ms", flush=True)
-        single = results[0]["tok_per_s"] if counts[0] == 1 else None
+            print(f"streams {n:3d}: decode {r['decode_tok_per_s']:7.1f} tok/s aggregate (rounds "
+                  f"{', '.join(f'{x:.1f}' for x in r['decode_rounds'])}), end to end "
+                  f"{r['end_to_end_tok_per_s']:.1f} tok/s, TTFT median {1000 * r['ttft_median_s']:.0f} ms, "
+                  f"max {1000 * r['ttft_max_s']:.0f} ms", flush=True)
+        single = results[0]["decode_tok_per_s"] if counts[0] == 1 else None
         if single:
             for r in results[1:]:
-                print(f"streams {r['streams']:3d}: {r['tok_per_s'] / single:.2f}x one stream")
+                print(f"streams {r['streams']:3d}: decode {r['decode_tok_per_s'] / single:.2f}x one stream")
         if args.json:
             with open(args.json, "w") as f:
                 json.dump({"prompt": args.prompt, "tokens": args.tokens, "results": results}, f, indent=1)
