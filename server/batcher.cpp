@@ -137,7 +137,8 @@ void Batcher::share(Orders& orders) {
     }
   }
   uint64_t size = w.bytes.size();
-  world_->broadcast(&size, sizeof(size), 0);
+  // Followers wait here while the server is idle, without spinning a core.
+  world_->broadcast_idle(&size, sizeof(size), 0);
   w.bytes.resize(size);
   world_->broadcast(w.bytes.data(), size, 0);
   if (leader_) return;

@@ -88,6 +88,33 @@ req = urllib.request.Request(base + "/v1/completions", method="POST", headers={"
 got = json.loads(urllib.request.urlopen(req, timeout=60).read())["choices"][0]["text"]
 assert got == want, (got, want)
 PY
+# Idle, no rank may keep a core busy (Open MPI's blocking broadcast would
+# poll at 100% in the follower): CPU seconds of each rank over 3 s of idle.
+python3 - "$port" <<'PY' || { kill -9 "$serve_pid"; cat "$serve_log"; echo "an idle MPI server burns CPU"; exit 1; }
+import os, sys, time
+port = sys.argv[1]
+def ranks():
+    out = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmd = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+        except OSError:
+            continue
+        if b"serve" in cmd and port.encode() in cmd and not cmd[0].endswith(b"mpirun"):
+            out.append(pid)
+    return out
+def cpu(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+pids = ranks()
+assert len(pids) == 2, pids
+time.sleep(1)
+before = {p: cpu(p) for p in pids}
+time.sleep(3)
+used = {p: (cpu(p) - before[p]) / 3 for p in pids}
+print("idle CPU share per rank:", used)
+assert all(u < 0.25 for u in used.values()), used
+PY
 kill -INT "$serve_pid"
 for _ in $(seq 1 150); do kill -0 "$serve_pid" 2>/dev/null || break; sleep 0.2; done
 if kill -0 "$serve_pid" 2>/dev/null; then

@@ -37,6 +37,10 @@ class Communicator {
   // recv holds world * bytes: rank r's `send` lands at recv + r * bytes.
   virtual void all_gather(const void* send, size_t bytes, void* recv) = 0;
   virtual void broadcast(void* data, size_t bytes, int root) = 0;
+  // A broadcast the other ranks may wait on for long (a server's followers,
+  // idle until a request comes): they wait without keeping a core busy,
+  // where the transport would otherwise poll (MPI). The same otherwise.
+  virtual void broadcast_idle(void* data, size_t bytes, int root) { broadcast(data, bytes, root); }
   virtual void barrier() = 0;
   // Point to point within this group. `peer` is a rank of this group. A send
   // may block until the peer receives it (as MPI_Send may), so two ranks
