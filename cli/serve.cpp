@@ -5,6 +5,7 @@
 // process exits 0.
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <memory>
@@ -39,7 +40,14 @@ struct ServeFlags {
   RunFlags run;
 };
 
-int run_serve(const ServeFlags& flags) {
+int run_serve(const ServeFlags& given) {
+  // A request holds its connection's thread while it waits or runs: with
+  // fewer threads than running and queued requests, the rest would wait
+  // unseen in the accept backlog (neither running nor refused with 503).
+  ServeFlags flags = given;
+  if (flags.http.threads == 0)
+    flags.http.threads = static_cast<int>(
+        std::min<int64_t>(flags.max_running + static_cast<int64_t>(flags.max_queue) + 4, 1024));
   if (!flags.model.empty() && !flags.synthetic.empty())
     fail(ErrorCode::kInvalidArgument, "give --model or --synthetic, not both");
   const std::string model = !flags.synthetic.empty() ? synthetic_model(flags.synthetic, cache_root()).string()
@@ -124,6 +132,7 @@ int run_serve(const ServeFlags& flags) {
 
 Command add_serve_command(CLI::App& app) {
   auto flags = std::make_shared<ServeFlags>();
+  flags->http.threads = 0;  // from the limits (run_serve)
   auto* command = app.add_subcommand(
       "serve",
       "Serve a causal LM over HTTP with OpenAI's API (/v1/completions, /v1/chat/completions, "
@@ -155,7 +164,9 @@ Command add_serve_command(CLI::App& app) {
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 30));
   command->add_option("--max-body-bytes", flags->http.max_body_bytes, "Largest request body (default 1 MiB)")
       ->check(CLI::Range(size_t{64}, size_t{1} << 30));
-  command->add_option("--threads", flags->http.threads, "Connections served at once (default 8)")
+  command->add_option("--threads", flags->http.threads,
+                      "Connections served at once (default: --max-running + --max-queue + 4, at most "
+                      "1024, so every running or queued request holds one and /health still answers)")
       ->check(CLI::Range(1, 1024));
   command->add_option("--idle-timeout", flags->http.idle_timeout_s,
                       "Seconds a connection may stay silent (default 30)")

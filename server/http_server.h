@@ -27,7 +27,7 @@ struct HttpOptions {
   std::string host = "127.0.0.1";
   int port = 8080;
   size_t max_body_bytes = 1 << 20;
-  int threads = 8;                 // concurrent connections handled
+  int threads = 8;                 // concurrent connections handled (serve: 0 picks from the limits)
   double idle_timeout_s = 30;      // read/write timeout on a connection
   double request_timeout_s = 600;  // a generation running longer is cancelled
 };
