@@ -10,7 +10,7 @@ packages=(build-essential cmake pkg-config git
           libfmt-dev libgtest-dev nlohmann-json3-dev libcli11-dev libbenchmark-dev libicu-dev libonig-dev
           libopenmpi-dev openmpi-bin clang libclang-rt-14-dev python3-venv
           libcpp-httplib-dev pybind11-dev python3-pytest
-          python3-torch python3-numpy python3-jinja2)
+          python3-torch python3-numpy python3-jinja2 curl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -244,6 +244,34 @@ def test_stop_sequences_end_the_text_before_them(server):
     assert streamed_text(server, dict(request, stop="never appears in it \u2603"))[0] == full
 
 
+def test_curl_client(server):
+    """curl, as the README shows it: a whole completion equals the same request's answer over
+    urllib, and `curl -N` receives the stream's events up to [DONE]."""
+    curl = shutil.which("curl")
+    if not curl:
+        pytest.skip("curl is not installed (scripts/setup.sh installs it)")
+    request = {"prompt": "In the beginning", "max_tokens": 6, "temperature": 0}
+    _, expected = server.post("/v1/completions", request)
+    out = subprocess.run([curl, "-sS", "--fail-with-body", server.base + "/v1/completions", "-H",
+                          "Content-Type: application/json", "-d", json.dumps(request)],
+                         capture_output=True, text=True, timeout=60, check=True).stdout
+    body = json.loads(out)
+    assert body["choices"][0]["text"] == expected["choices"][0]["text"]
+    assert body["usage"] == expected["usage"]
+    stream = subprocess.run([curl, "-sSN", server.base + "/v1/completions", "-H", "Content-Type: application/json",
+                             "-d", json.dumps(dict(request, stream=True))],
+                            capture_output=True, text=True, timeout=60, check=True).stdout
+    events = [line[len("data: "):] for line in stream.splitlines() if line.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    assert "".join(json.loads(e)["choices"][0]["text"] for e in events[:-1]) == expected["choices"][0]["text"]
+    # A bad request: curl sees the 400 and OpenAI's error body.
+    bad = subprocess.run([curl, "-sS", "-o", "-", "-w", "\n%{http_code}", server.base + "/v1/completions", "-H",
+                          "Content-Type: application/json", "-d", '{"prompt": "x", "max_tokens": 0}'],
+                         capture_output=True, text=True, timeout=60).stdout
+    text, code = bad.rsplit("\n", 1)
+    assert code == "400" and "error" in json.loads(text), bad
+
+
 def test_concurrent_requests_keep_their_own_tokens(server):
     """Six sampled requests (two KV slots, so some wait in the queue) each equal the same request run
     alone: a request's tokens do not depend on what else runs."""
