@@ -49,7 +49,8 @@ std::vector<SequenceResult> CausalLM::generate(const std::vector<std::vector<int
 }
 
 std::vector<float> CausalLM::forward(const std::vector<std::vector<int32_t>>& ids, const std::vector<int>& slots,
-                                     const std::vector<int64_t>& starts, bool all_logits) {
+                                     const std::vector<int64_t>& starts, bool all_logits, int64_t rope_length) {
+  if (rope_length < 0) fail(ErrorCode::kInvalidArgument, "forward(): rope_length must be >= 0 (got {})", rope_length);
   const size_t n = ids.size();
   if (n == 0) fail(ErrorCode::kInvalidArgument, "forward() needs at least one row of input ids");
   if (slots.size() != n || starts.size() != n)
@@ -102,7 +103,7 @@ std::vector<float> CausalLM::forward(const std::vector<std::vector<int32_t>>& id
         if (left == 0) continue;
         const int64_t take = std::min(left, chunk);
         batch.ids.insert(batch.ids.end(), ids[i].begin() + fed[i], ids[i].begin() + fed[i] + take);
-        batch.sequences.push_back({slots[i], take, 0});
+        batch.sequences.push_back({slots[i], take, rope_length});
         rows_of.push_back(i);
       }
       if (batch.sequences.empty()) break;

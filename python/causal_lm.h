@@ -28,9 +28,11 @@ class CausalLM {
   // (the slot is rewound there; -1: after what it holds). Returns the
   // logits, [sum of lengths, vocab] with all_logits (each row's ids in
   // turn), else [rows, vocab] of each row's last id. Inputs longer than
-  // max_prefill_rows run in several forwards.
+  // max_prefill_rows run in several forwards. rope_length > 0: the length
+  // every row's dynamic rope_scaling follows (transformers' batched forward
+  // takes the longest position of the whole batch); 0: each row's own.
   std::vector<float> forward(const std::vector<std::vector<int32_t>>& ids, const std::vector<int>& slots,
-                             const std::vector<int64_t>& starts, bool all_logits);
+                             const std::vector<int64_t>& starts, bool all_logits, int64_t rope_length = 0);
   // dst[i] becomes a copy of src[i] (keys, values, length). No dst may be
   // a src, and each dst appears once, so the copies do not depend on order.
   void copy_slots(const std::vector<int>& src, const std::vector<int>& dst);

@@ -205,7 +205,7 @@ py::array_t<int64_t> generate(CausalLM& model, py::handle input_ids, py::handle 
 // forward(): logits as numpy, [B, T, V] for equal-length rows (or a list
 // of [T_i, V] for ragged ones) with all_logits, else [B, V].
 py::object forward(CausalLM& model, py::handle input_ids, py::handle slots_object, py::handle positions_object,
-                   bool all_logits) {
+                   bool all_logits, int64_t rope_length) {
   const IdRows rows = id_rows(input_ids, "input_ids");
   std::vector<int> slots;
   if (slots_object.is_none()) {
@@ -218,7 +218,7 @@ py::object forward(CausalLM& model, py::handle input_ids, py::handle slots_objec
   std::vector<float> logits;
   {
     py::gil_scoped_release release;
-    logits = model.forward(rows, slots, starts, all_logits);
+    logits = model.forward(rows, slots, starts, all_logits, rope_length);
   }
   const int64_t V = model.config().vocab_size;
   if (!all_logits) {
@@ -302,9 +302,11 @@ PYBIND11_MODULE(_vkinfer, m) {
            py::arg("seed") = 0, py::arg("eos_token_id") = py::none(), py::arg("pad_token_id") = py::none(),
            "The engine's own generate (GPU sampler). Returns int64 [B, T + new] as transformers does.")
       .def("forward", &forward, py::arg("input_ids"), py::arg("slots") = py::none(),
-           py::arg("positions") = py::none(), py::arg("all_logits") = true,
+           py::arg("positions") = py::none(), py::arg("all_logits") = true, py::arg("rope_length") = 0,
            "Feeds row b to KV-cache slot slots[b] (default b), from position positions[b] (rewinding the "
-           "slot; default: after what it holds). Returns float32 logits [B, T, V] (all_logits) or [B, V].")
+           "slot; default: after what it holds). Returns float32 logits [B, T, V] (all_logits) or [B, V]. "
+           "rope_length > 0: the sequence length every row's dynamic rope_scaling follows, as transformers' "
+           "batched forward takes its longest position + 1 (0: each row's own).")
       .def("copy_slots", &CausalLM::copy_slots, py::arg("src"), py::arg("dst"),
            py::call_guard<py::gil_scoped_release>(), "Slot dst[i] becomes a copy of slot src[i].")
       .def("reset", &CausalLM::reset, py::call_guard<py::gil_scoped_release>(), "Empties every KV-cache slot.")

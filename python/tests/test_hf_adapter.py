@@ -30,6 +30,18 @@ def llama_pair(llama):
     return adapter, reference("llama")
 
 
+@pytest.fixture(scope="module")
+def dynamic_pair():
+    """Llama with dynamic rope_scaling (factor 2 over 24 positions): the batch's prompts and their
+    continuations run past 24, where each forward's rotary base depends on the batch's length."""
+    import vkinfer
+
+    name = "llama_rope_dynamic"
+    model = vkinfer.CausalLM.from_pretrained(model_dir(name), batch=4, ctx=64)
+    return HuggingFaceGenerationModelAdapter(transformers.AutoConfig.from_pretrained(model_dir(name)), model), \
+        reference(name)
+
+
 def left_padded(prompts, pad):
     width = max(map(len, prompts))
     ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts])
@@ -66,6 +78,16 @@ def test_greedy_left_padded_batch_equals_transformers(name, request):
     batch = golden(name)["batch"]
     ids, mask = left_padded([p["prompt_ids"] for p in batch["prompts"]], batch["pad_token_id"] or 0)
     got, expected = both(pair, ids, attention_mask=mask, do_sample=False, max_new_tokens=24,
+                         pad_token_id=batch["pad_token_id"] or 0)
+    assert got.tolist() == expected.tolist()
+
+
+def test_dynamic_rope_left_padded_batch_equals_transformers(dynamic_pair):
+    """transformers rotates every row of a batched forward with the base of the batch's longest
+    row; the adapter passes that length, so rows shorter than the longest still match."""
+    batch = golden("llama_rope_dynamic")["batch"]
+    ids, mask = left_padded([p["prompt_ids"] for p in batch["prompts"]], batch["pad_token_id"] or 0)
+    got, expected = both(dynamic_pair, ids, attention_mask=mask, do_sample=False, max_new_tokens=24,
                          pad_token_id=batch["pad_token_id"] or 0)
     assert got.tolist() == expected.tolist()
 

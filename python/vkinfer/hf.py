@@ -21,9 +21,9 @@ How a generate() call maps onto the engine:
   2 * rows - 1 slots: load the model with `batch >= 2 * num_beams * batch_size`.
 - Contrastive search and assisted generation edit the KV tensors themselves: they raise
   ValueError.
-- The engine's dynamic rope_scaling follows each sequence's own length; a left-padded batch in
-  transformers follows the padded length. Models with dynamic rope_scaling can therefore differ
-  from transformers' batched output (not from its one-prompt output).
+- Dynamic rope_scaling follows the batch, as in transformers: each forward tells the engine the
+  longest row's length (the attention mask's longest run of real tokens, which in generate() is
+  the padded width), so a left-padded batch rotates every row as transformers' batched forward does.
 """
 from __future__ import annotations
 
@@ -148,7 +148,8 @@ class HuggingFaceGenerationModelAdapter(PreTrainedModel):
                 raise ValueError("past_key_values is not this adapter's current vkinfer cache")
             if rows != len(past_key_values.slots):
                 raise ValueError(f"{rows} rows of input_ids for a cache of {len(past_key_values.slots)} rows")
-            out = model.forward(ids, slots=past_key_values.slots, all_logits=True)
+            out = model.forward(ids, slots=past_key_values.slots, all_logits=True,
+                                rope_length=_rope_length(attention_mask, ids.shape))
             logits = torch.from_numpy(np.ascontiguousarray(out))
             past_key_values.seen += length
         if not return_dict:
@@ -175,11 +176,23 @@ class HuggingFaceGenerationModelAdapter(PreTrainedModel):
                 raise ValueError(f"row {b} of attention_mask has no 1: nothing to generate from")
         self._epoch += 1
         model.reset()
-        out = model.forward(real, slots=list(range(rows)), positions=[0] * rows, all_logits=True)
+        out = model.forward(real, slots=list(range(rows)), positions=[0] * rows, all_logits=True,
+                            rope_length=int(mask.sum(axis=1).max()))
         logits = torch.zeros((rows, length, model.vocab_size), dtype=torch.float32)
         for b in range(rows):
             logits[b, torch.from_numpy(np.nonzero(mask[b])[0])] = torch.from_numpy(np.ascontiguousarray(out[b]))
         return logits, VkinferCache(model, list(range(rows)), length, self._epoch)
+
+
+def _rope_length(attention_mask, shape) -> int:
+    """The length transformers' rotary embedding sees in a batched forward (dynamic rope_scaling):
+    the longest row's real tokens so far, cached ones included; 0 (each row its own) without a mask."""
+    if attention_mask is None:
+        return 0
+    mask = np.asarray(attention_mask.detach().cpu().numpy() if torch.is_tensor(attention_mask) else attention_mask)
+    if mask.ndim != 2 or mask.shape[0] != shape[0]:
+        raise ValueError(f"attention_mask has shape {mask.shape} for input_ids of {shape[0]} rows")
+    return int((mask != 0).sum(axis=1).max())
 
 
 def load_adapter(path, **load_kwargs) -> HuggingFaceGenerationModelAdapter:
