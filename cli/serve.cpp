@@ -36,6 +36,7 @@ struct ServeFlags {
   int64_t max_running = 4;
   size_t max_queue = 64;
   int64_t max_prompt_tokens = 0;
+  int64_t max_total_tokens = 0;
   int64_t kv_tokens = 0;
   RunFlags run;
 };
@@ -101,6 +102,7 @@ int run_serve(const ServeFlags& given) {
         served.vocab_size = decoder->config().vocab_size;
         served.tokenizer = tokenizer.get();
         served.max_prompt_tokens = flags.max_prompt_tokens;
+        served.max_total_tokens = flags.max_total_tokens;
         if (chat)
           served.render_chat = [&chat](const nlohmann::json& messages) {
             return chat->render(nlohmann::ordered_json::parse(messages.dump()), /*add_generation_prompt=*/true);
@@ -161,6 +163,10 @@ Command add_serve_command(CLI::App& app) {
       ->check(CLI::Range(size_t{1}, size_t{1} << 20));
   command->add_option("--max-prompt-tokens", flags->max_prompt_tokens,
                       "Longest prompt accepted (default: the context)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 30));
+  command->add_option("--max-total-tokens", flags->max_total_tokens,
+                      "Longest prompt + max_tokens of one request, and a chat's default max_tokens up to "
+                      "it: the KV-cache positions one request may reserve (default: the context)")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 30));
   command->add_option("--max-body-bytes", flags->http.max_body_bytes, "Largest request body (default 1 MiB)")
       ->check(CLI::Range(size_t{64}, size_t{1} << 30));

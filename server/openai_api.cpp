@@ -153,7 +153,9 @@ ParsedRequest parse_request(const json& body, const ServedModel& model, bool cha
   request->prompt = chat ? chat_prompt(body, model) : completion_prompt(body, model);
   const int64_t prompt_tokens = static_cast<int64_t>(request->prompt.size());
   if (prompt_tokens == 0) bad("the prompt is empty");
-  const int64_t prompt_limit = model.max_prompt_tokens > 0 ? std::min(model.max_prompt_tokens, model.ctx) : model.ctx;
+  const int64_t total_limit = model.max_total_tokens > 0 ? std::min(model.max_total_tokens, model.ctx) : model.ctx;
+  const int64_t prompt_limit =
+      model.max_prompt_tokens > 0 ? std::min(model.max_prompt_tokens, total_limit) : total_limit;
   if (prompt_tokens >= prompt_limit)
     bad(fmt::format("the prompt has {} tokens; this server takes prompts of up to {} tokens",
                     prompt_tokens, prompt_limit - 1),
@@ -161,10 +163,13 @@ ParsedRequest parse_request(const json& body, const ServedModel& model, bool cha
   // OpenAI: 16 for completions; a chat runs until the context is full.
   const char* max_key = chat && body.contains("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
   const std::optional<int64_t> max_tokens = integer(body, max_key, 1, int64_t(1) << 40);
-  request->max_new_tokens = max_tokens.value_or(chat ? model.ctx - prompt_tokens : 16);
-  if (prompt_tokens + request->max_new_tokens > model.ctx)
-    bad(fmt::format("the prompt ({} tokens) plus '{}' ({}) exceeds the context of {} tokens", prompt_tokens,
-                    max_key, request->max_new_tokens, model.ctx),
+  request->max_new_tokens = max_tokens.value_or(chat ? total_limit - prompt_tokens : 16);
+  if (prompt_tokens + request->max_new_tokens > total_limit)
+    bad(total_limit < model.ctx
+            ? fmt::format("the prompt ({} tokens) plus '{}' ({}) exceeds this server's limit of {} tokens per "
+                          "request", prompt_tokens, max_key, request->max_new_tokens, total_limit)
+            : fmt::format("the prompt ({} tokens) plus '{}' ({}) exceeds the context of {} tokens", prompt_tokens,
+                          max_key, request->max_new_tokens, model.ctx),
         "context_length_exceeded");
 
   // OpenAI's defaults: temperature 1, top_p 1; top_k and

@@ -38,6 +38,9 @@ struct ServedModel {
   // prompt text; empty when the model has no chat template.
   std::function<std::string(const nlohmann::json& messages)> render_chat;
   int64_t max_prompt_tokens = 0;     // 0: ctx
+  // Prompt plus max_tokens of one request (0: ctx): the KV positions a
+  // request may reserve, and a chat's default max_tokens up to it.
+  int64_t max_total_tokens = 0;
 };
 
 struct ParsedRequest {

@@ -140,3 +140,31 @@ def test_two_hundred_mixed_requests_leave_the_cache_empty(server):
     # Still serving.
     status, body = server.post("/v1/completions", {"prompt": "In the beginning", "max_tokens": 3})
     assert status == 200 and body["usage"]["completion_tokens"] >= 1, body
+
+
+def test_max_total_tokens_caps_what_a_request_reserves(tmp_path):
+    """--max-total-tokens: prompt + max_tokens above it is a 400 naming the limit, and a chat without
+    max_tokens runs up to it (not to the context), so it reserves only that many KV positions."""
+    folder = tmp_path / "chat_llama"
+    folder.mkdir()
+    for f in MODEL.iterdir():
+        (folder / f.name).write_bytes(f.read_bytes())
+    config = json.loads((folder / "tokenizer_config.json").read_text())
+    config["chat_template"] = ("{% for m in messages %}{{ m['role'] + ': ' + m['content'] + '\n' }}{% endfor %}"
+                               "{% if add_generation_prompt %}{{ 'assistant: ' }}{% endif %}")
+    (folder / "tokenizer_config.json").write_text(json.dumps(config))
+    s = Server(folder, "--max-total-tokens", "40", "--max-running", "2")
+    try:
+        status, body = s.post("/v1/completions", {"prompt": "In the beginning", "max_tokens": 60})
+        assert status == 400 and "limit of 40 tokens per request" in body["error"]["message"], body
+        assert body["error"]["code"] == "context_length_exceeded"
+        status, body = s.post("/v1/chat/completions", {"messages": [{"role": "user", "content": "Hello"}],
+                                                       "temperature": 0})
+        assert status == 200, body
+        usage = body["usage"]
+        total = usage["prompt_tokens"] + usage["completion_tokens"]
+        assert total <= 40, usage
+        if body["choices"][0]["finish_reason"] == "length":
+            assert total == 40, usage
+    finally:
+        assert s.stop() == 0, "".join(s.log)
