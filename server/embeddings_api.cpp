@@ -105,14 +105,7 @@ int64_t EmbeddingRequest::tokens() const {
 }
 
 EmbeddingRequest parse_embedding_request(const json& body, const EmbeddingModel& model) {
-  if (!body.is_object()) bad(fmt::format("the body must be a JSON object, not a JSON {}", body.type_name()));
-  if (body.contains("model") && !body["model"].is_null()) {
-    if (!body["model"].is_string()) bad("'model' must be a string");
-    if (body["model"].get<std::string>() != model.name)
-      throw ApiError(404, fmt::format("the model '{}' does not exist; this server serves '{}'",
-                                      body["model"].get<std::string>(), model.name),
-                     "invalid_request_error", "model_not_found");
-  }
+  check_body_and_model(body, model.name);
   EmbeddingRequest request;
   if (body.contains("encoding_format") && !body["encoding_format"].is_null()) {
     const json& format = body["encoding_format"];

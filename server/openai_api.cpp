@@ -128,15 +128,19 @@ json ApiError::body() const {
                      {"code", code.empty() ? json(nullptr) : json(code)}}}};
 }
 
-ParsedRequest parse_request(const json& body, const ServedModel& model, bool chat) {
+void check_body_and_model(const json& body, const std::string& served_name) {
   if (!body.is_object()) bad(fmt::format("the body must be a JSON object, not a JSON {}", body.type_name()));
   if (body.contains("model") && !body["model"].is_null()) {
     if (!body["model"].is_string()) bad("'model' must be a string");
-    if (body["model"].get<std::string>() != model.name)
+    if (body["model"].get<std::string>() != served_name)
       throw ApiError(404, fmt::format("the model '{}' does not exist; this server serves '{}'",
-                                      body["model"].get<std::string>(), model.name),
+                                      body["model"].get<std::string>(), served_name),
                      "invalid_request_error", "model_not_found");
   }
+}
+
+ParsedRequest parse_request(const json& body, const ServedModel& model, bool chat) {
+  check_body_and_model(body, model.name);
   if (auto n = integer(body, "n", 1, 1 << 20); n && *n != 1) bad("'n' must be 1: vkinfer returns one choice");
   for (const char* key : {"presence_penalty", "frequency_penalty"})
     if (auto x = number(body, key, -2.0, 2.0); x && *x != 0.0)

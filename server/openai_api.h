@@ -28,6 +28,11 @@ struct ApiError : std::runtime_error {
   nlohmann::json body() const;
 };
 
+// Every endpoint's first checks of a body: a JSON object whose optional
+// "model" names the served model. Throws ApiError (400, or 404 for another
+// model's name).
+void check_body_and_model(const nlohmann::json& body, const std::string& served_name);
+
 // What the server serves, as the request parser needs it.
 struct ServedModel {
   std::string name;                  // the folder's name; requests may name it

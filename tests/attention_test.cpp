@@ -170,6 +170,17 @@ std::vector<ops::ReducePolicy> gemm_policies() {
   return out;
 }
 
+// Every device policy's reduce settings, then (with texel buffers, which the
+// GEMM path reads through) the GEMM tile shapes, each named.
+std::vector<std::pair<std::string, ops::ReducePolicy>> fused_and_gemm_policies() {
+  std::vector<std::pair<std::string, ops::ReducePolicy>> policies;
+  for (const auto& [name, policy] : testing::all_policies(test_device().info()))
+    policies.emplace_back(name, policy.reduce);
+  if (test_device().info().enabled.texel_buffers)
+    for (const ops::ReducePolicy& policy : gemm_policies()) policies.emplace_back("gemm", policy);
+  return policies;
+}
+
 TEST(Attention, DecoderPrefillAsGemms) {
   if (!test_device().info().enabled.texel_buffers) GTEST_SKIP() << "the GEMM path needs texel buffers";
   // Keys counts that are not multiples of 4, GQA, a first visible key > 0, past > 0;
@@ -200,12 +211,7 @@ TEST(Attention, EncoderPaddingMask) {
   vk::Buffer seq = vk::Buffer::create(device, bounds.size() * 4, vk::MemoryKind::kDevice);
   device.upload(seq, 0, bounds.data(), bounds.size() * 4);
   Tensor out = Tensor::create(device, B * T, H * D);
-  std::vector<std::pair<std::string, ops::ReducePolicy>> policies;
-  for (const auto& [name, policy] : testing::all_policies(device.info())) policies.emplace_back(name, policy.reduce);
-  const bool texel = device.info().enabled.texel_buffers;
-  if (texel)
-    for (const ops::ReducePolicy& policy : gemm_policies()) policies.emplace_back("gemm", policy);
-  for (const auto& [name, policy] : policies) {
+  for (const auto& [name, policy] : fused_and_gemm_policies()) {
     ops::AttentionArgs args;
     args.q = ops::View(qkv.buffer, 0, static_cast<uint32_t>(width));
     args.out = out;
@@ -400,12 +406,7 @@ TEST(Attention, PackedStepBatchOfSequencesAtTheirOwnSlots) {
 TEST(Attention, PackedStepBatchThroughAPagedCache) {
   const std::vector<PackedSequence> mixed = {{2, 5, 1}, {0, 0, 6}, {3, 9, 3}, {1, 17, 1}};
   const std::vector<PackedSequence> one = {{1, 4, 21}};
-  std::vector<std::pair<std::string, ops::ReducePolicy>> policies;
-  for (const auto& [name, policy] : testing::all_policies(test_device().info()))
-    policies.emplace_back(name, policy.reduce);
-  if (test_device().info().enabled.texel_buffers)
-    for (const ops::ReducePolicy& policy : gemm_policies()) policies.emplace_back("gemm", policy);
-  for (const auto& [name, policy] : policies) {
+  for (const auto& [name, policy] : fused_and_gemm_policies()) {
     SCOPED_TRACE(name);
     for (int64_t D : {12, 16}) {
       run_packed_case(mixed, 4, 2, D, policy, false, 0, true);
@@ -422,12 +423,7 @@ TEST(Attention, PackedStepBatchThroughAPagedCache) {
 TEST(Attention, SlidingWindowHidesKeysBeyondIt) {
   const std::vector<PackedSequence> mixed = {{2, 5, 1}, {0, 0, 9}, {3, 9, 3}, {1, 17, 1}};
   const std::vector<PackedSequence> one = {{1, 4, 21}};
-  std::vector<std::pair<std::string, ops::ReducePolicy>> policies;
-  for (const auto& [name, policy] : testing::all_policies(test_device().info()))
-    policies.emplace_back(name, policy.reduce);
-  if (test_device().info().enabled.texel_buffers)
-    for (const ops::ReducePolicy& policy : gemm_policies()) policies.emplace_back("gemm", policy);
-  for (const auto& [name, policy] : policies) {
+  for (const auto& [name, policy] : fused_and_gemm_policies()) {
     SCOPED_TRACE(name);
     for (int64_t window : {1, 6, 7}) {
       run_packed_case(mixed, 4, 2, 16, policy, false, window);

@@ -166,6 +166,23 @@ std::vector<params::FinalCandidate> SamplerBuffers::read_final(int64_t row,
   return std::vector<params::FinalCandidate>(first, first + candidates);
 }
 
+namespace {
+
+// The candidates kernel's view of a logits slice: where its rows are and
+// which global ids they hold.
+params::SampleCandidatesParams candidates_params(View logits, int64_t vocab_offset, int64_t vocab_valid,
+                                                 const SamplerBuffers& buffers) {
+  params::SampleCandidatesParams p{};
+  p.logits_offset = logits.offset;
+  p.logits_stride = logits.stride;
+  p.vocab_offset = static_cast<uint32_t>(vocab_offset);
+  p.vocab_valid = static_cast<uint32_t>(vocab_valid);
+  p.seen_words = buffers.seen_words;
+  return p;
+}
+
+}  // namespace
+
 void sample_candidates(vk::CommandStream& stream, View logits, int64_t rows,
                        int64_t vocab_offset, int64_t vocab_valid, const SamplingParams& params,
                        uint32_t step, SamplerBuffers& buffers, const ReducePolicy& policy) {
@@ -174,12 +191,7 @@ void sample_candidates(vk::CommandStream& stream, View logits, int64_t rows,
   check_slice(rows, logits, vocab_offset, vocab_valid, buffers, "sample_candidates");
   if (rows == 0) return;
   const bool greedy = is_greedy(params);
-  params::SampleCandidatesParams p{};
-  p.logits_offset = logits.offset;
-  p.logits_stride = logits.stride;
-  p.vocab_offset = static_cast<uint32_t>(vocab_offset);
-  p.vocab_valid = static_cast<uint32_t>(vocab_valid);
-  p.seen_words = buffers.seen_words;
+  params::SampleCandidatesParams p = candidates_params(logits, vocab_offset, vocab_valid, buffers);
   p.candidates = candidate_count(params, buffers.vocab_global);
   p.flags = sampling_flags(params, buffers.vocab_global);
   p.penalty = params.repetition_penalty;
@@ -268,12 +280,7 @@ void sample_logprobs(vk::CommandStream& stream, View logits, int64_t rows, int64
   if (rows == 0) return;
   // No penalty, temperature 1, no greedy shortcut: the kernel's "processed"
   // logits are then the raw ones and its stats the raw row's.
-  params::SampleCandidatesParams p{};
-  p.logits_offset = logits.offset;
-  p.logits_stride = logits.stride;
-  p.vocab_offset = static_cast<uint32_t>(vocab_offset);
-  p.vocab_valid = static_cast<uint32_t>(vocab_valid);
-  p.seen_words = buffers.seen_words;
+  params::SampleCandidatesParams p = candidates_params(logits, vocab_offset, vocab_valid, buffers);
   p.candidates = slots;
   p.flags = SAMPLING_FLAG_CHOSEN;
   p.penalty = 1.0f;
