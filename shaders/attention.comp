@@ -112,8 +112,16 @@ void main() {
   const uint QUADS = HEAD_DIM / 4u;
   for (uint d = 0u; d < QUADS; ++d) q4[d] = vec4(q[4u * d], q[4u * d + 1u], q[4u * d + 2u], q[4u * d + 3u]);
   for (uint d = 0u; d < QUADS; ++d) acc4[d] = vec4(0.0);
+  // Each lane's keys rise by WORKGROUP, so it reads the page table once
+  // per page it enters rather than once per key.
+  uint run = 0xffffffffu, run_base = 0u, run_first = 0u;
   for (uint j = key_begin + lane; j < cached_end; j += WORKGROUP) {
-    const uint at = kv_index(seq, kv_head, j);
+    if (kv_run(j) != run) {
+      run = kv_run(j);
+      run_first = kv_run_first(run);
+      run_base = kv_index(seq, kv_head, run_first);
+    }
+    const uint at = run_base + (j - run_first) * pc.kv_pos_stride;
     visit_key(k_tex, v_tex, (pc.k_offset + at) / 4u, (pc.v_offset + at) / 4u);
   }
   if (FRESH)
@@ -124,8 +132,14 @@ void main() {
   for (uint d = 0u; d < HEAD_DIM; ++d) acc[d] = acc4[d / 4u][d % 4u];
 #else
   for (uint d = 0u; d < HEAD_DIM; ++d) acc[d] = 0.0;
+  uint run = 0xffffffffu, run_base = 0u, run_first = 0u;  // as in the texel loop
   for (uint j = key_begin + lane; j < cached_end; j += WORKGROUP) {
-    const uint at = kv_index(seq, kv_head, j);
+    if (kv_run(j) != run) {
+      run = kv_run(j);
+      run_first = kv_run_first(run);
+      run_base = kv_index(seq, kv_head, run_first);
+    }
+    const uint at = run_base + (j - run_first) * pc.kv_pos_stride;
     visit_key(pc.k_offset + at, pc.v_offset + at, false);
   }
   if (FRESH)

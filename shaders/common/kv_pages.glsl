@@ -20,4 +20,11 @@ uint kv_index(uint seq, uint kv_head, uint pos) {
   return page * pc.kv_seq_stride + kv_head * pc.kv_head_stride + within * pc.kv_pos_stride;
 }
 
+// Loops that visit one sequence's positions in order can read the page table
+// once per run of positions instead of once per position: kv_run(pos) is the
+// run (page) holding pos, kv_run_first(run) its first position. Unpaged, the
+// whole sequence is one run.
+uint kv_run(uint pos) { return pc.page_shift == 0u ? 0u : pos >> pc.page_shift; }
+uint kv_run_first(uint run) { return pc.page_shift == 0u ? 0u : run << pc.page_shift; }
+
 #endif
