@@ -222,9 +222,12 @@ void HttpServer::routes() {
       }
       res.set_header("Cache-Control", "no-cache");
       auto first = std::make_shared<bool>(true);
+      auto streamed_tokens = std::make_shared<int64_t>(0);
+      const bool include_usage = parsed.include_usage;
       res.set_chunked_content_provider(
           "text/event-stream",
-          [this, request, id, chat, deadline, first, trail, logprobs](size_t, httplib::DataSink& sink) {
+          [this, request, id, chat, deadline, first, trail, logprobs, streamed_tokens, include_usage,
+           prompt_tokens](size_t, httplib::DataSink& sink) {
             std::vector<ServeEvent> events;
             if (Clock::now() > deadline) request->cancel();
             if (!sink.is_writable()) {
@@ -238,6 +241,7 @@ void HttpServer::routes() {
             for (const ServeEvent& e : events) {
               trail->add(e);
               text += e.text;
+              if (e.token >= 0) ++*streamed_tokens;
               if (e.done) reason = e.finish_reason;
             }
             // A token's logprobs go out with the chunk that carries its
@@ -251,7 +255,11 @@ void HttpServer::routes() {
             if (!text.empty() || *first || !lp.is_null())
               out += sse(stream_chunk(id, model_.name, chat, text, "", *first, lp));
             *first = false;
-            if (!reason.empty()) out += sse(stream_chunk(id, model_.name, chat, "", reason, false)) + "data: [DONE]\n\n";
+            if (!reason.empty()) {
+              out += sse(stream_chunk(id, model_.name, chat, "", reason, false));
+              if (include_usage) out += sse(usage_chunk(id, model_.name, chat, prompt_tokens, *streamed_tokens));
+              out += "data: [DONE]\n\n";
+            }
             if (!out.empty() && !sink.write(out.data(), out.size())) {
               request->cancel();
               return false;

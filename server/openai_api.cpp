@@ -1,6 +1,8 @@
 // Request checks mirror OpenAI's documented ranges; fields vkinfer cannot
-// honour (presence/frequency penalties, n > 1, best_of > 1, echo) are
-// refused with a 400 that names them rather than ignored.
+// honour (presence/frequency penalties, n > 1, best_of > 1, echo, a suffix,
+// logit_bias, tools and function calling, a JSON response_format) are
+// refused with a 400 that names them rather than ignored. Fields that do not
+// change the tokens (user, metadata, ...) are accepted and ignored.
 //
 // logprobs: /v1/completions takes an integer 0..20 (OpenAI stops at 5;
 // vLLM and llama.cpp allow 20, the sampler's limit), chat takes
@@ -128,6 +130,33 @@ json ApiError::body() const {
                      {"code", code.empty() ? json(nullptr) : json(code)}}}};
 }
 
+namespace {
+
+// A field that is present and not its "off" value (null, false, "", an
+// empty list or object).
+bool given(const json& body, const char* key) {
+  if (!body.contains(key)) return false;
+  const json& value = body[key];
+  return !(value.is_null() || value == false || (value.is_string() && value.get_ref<const std::string&>().empty()) ||
+           ((value.is_array() || value.is_object()) && value.empty()));
+}
+
+// Fields that would change what is generated and that vkinfer does not do.
+void refuse_unsupported(const json& body) {
+  if (given(body, "suffix")) bad("'suffix' (insertion) is not supported by vkinfer");
+  if (given(body, "logit_bias")) bad("'logit_bias' is not supported by vkinfer");
+  for (const char* key : {"tools", "functions", "tool_choice", "function_call"})
+    if (given(body, key) && !(body[key].is_string() && body[key] == "none"))
+      bad(fmt::format("'{}' (tool and function calling) is not supported by vkinfer", key));
+  if (given(body, "response_format")) {
+    const json& format = body["response_format"];
+    if (!format.is_object() || !format.contains("type") || format["type"] != "text")
+      bad("'response_format' must be {\"type\": \"text\"}: vkinfer does not constrain output to JSON");
+  }
+}
+
+}  // namespace
+
 void check_body_and_model(const json& body, const std::string& served_name) {
   if (!body.is_object()) bad(fmt::format("the body must be a JSON object, not a JSON {}", body.type_name()));
   if (body.contains("model") && !body["model"].is_null()) {
@@ -147,11 +176,18 @@ ParsedRequest parse_request(const json& body, const ServedModel& model, bool cha
       bad(fmt::format("'{}' is not supported by vkinfer; use 'repetition_penalty'", key));
   if (body.contains("best_of") && !body["best_of"].is_null() && body["best_of"] != 1) bad("'best_of' must be 1");
   if (flag(body, "echo")) bad("'echo' is not supported: vkinfer returns the completion without its prompt");
+  refuse_unsupported(body);
   const int logprobs = chat ? chat_logprobs(body) : completion_logprobs(body);
 
   ParsedRequest parsed;
   parsed.chat = chat;
   parsed.stream = flag(body, "stream");
+  if (body.contains("stream_options") && !body["stream_options"].is_null()) {
+    const json& options = body["stream_options"];
+    if (!options.is_object()) bad("'stream_options' must be an object");
+    if (!parsed.stream) bad("'stream_options' is only allowed with 'stream': true");
+    parsed.include_usage = flag(options, "include_usage");
+  }
   auto request = std::make_shared<ServeRequest>();
   request->logprobs = logprobs;
   request->prompt = chat ? chat_prompt(body, model) : completion_prompt(body, model);
@@ -340,6 +376,26 @@ ordered logprobs_json(const std::vector<ReportedToken>& tokens, bool chat, int t
           {"text_offset", std::move(offsets)}};
 }
 
+namespace {
+
+ordered usage_json(int64_t prompt_tokens, int64_t completion_tokens) {
+  return {{"prompt_tokens", prompt_tokens},
+          {"completion_tokens", completion_tokens},
+          {"total_tokens", prompt_tokens + completion_tokens}};
+}
+
+}  // namespace
+
+ordered usage_chunk(const std::string& id, const std::string& model, bool chat, int64_t prompt_tokens,
+                    int64_t completion_tokens) {
+  return {{"id", id},
+          {"object", chat ? "chat.completion.chunk" : "text_completion"},
+          {"created", now_seconds()},
+          {"model", model},
+          {"choices", ordered::array()},
+          {"usage", usage_json(prompt_tokens, completion_tokens)}};
+}
+
 ordered completion_response(const std::string& id, const std::string& model, bool chat, const std::string& text,
                             const std::string& finish_reason, int64_t prompt_tokens, int64_t completion_tokens,
                             const ordered& logprobs) {
@@ -353,10 +409,7 @@ ordered completion_response(const std::string& id, const std::string& model, boo
           {"created", now_seconds()},
           {"model", model},
           {"choices", ordered::array({choice})},
-          {"usage",
-           {{"prompt_tokens", prompt_tokens},
-            {"completion_tokens", completion_tokens},
-            {"total_tokens", prompt_tokens + completion_tokens}}}};
+          {"usage", usage_json(prompt_tokens, completion_tokens)}};
 }
 
 ordered stream_chunk(const std::string& id, const std::string& model, bool chat, const std::string& text,

@@ -52,6 +52,9 @@ struct ParsedRequest {
   std::shared_ptr<ServeRequest> request;
   bool stream = false;
   bool chat = false;
+  // stream_options.include_usage: a last chunk with no choices and the
+  // request's usage, before [DONE], as OpenAI sends it.
+  bool include_usage = false;
 };
 
 // Throws ApiError (400 for a bad field, 404 for another model's name).
@@ -88,5 +91,10 @@ nlohmann::ordered_json completion_response(const std::string& id, const std::str
 nlohmann::ordered_json stream_chunk(const std::string& id, const std::string& model, bool chat,
                                     const std::string& text, const std::string& finish_reason, bool first,
                                     const nlohmann::ordered_json& logprobs = nullptr);
+
+// stream_options.include_usage: the last chunk before [DONE], with no
+// choices and the request's usage.
+nlohmann::ordered_json usage_chunk(const std::string& id, const std::string& model, bool chat, int64_t prompt_tokens,
+                                   int64_t completion_tokens);
 
 }  // namespace vkinfer::server

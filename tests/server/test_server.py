@@ -379,6 +379,53 @@ def test_bad_chat_logprobs_get_openai_errors(server, extra, needle):
     assert reply["error"]["type"] == "invalid_request_error"
 
 
+@pytest.mark.parametrize("extra,needle", [
+    ({"suffix": " and so on"}, "'suffix'"),
+    ({"logit_bias": {"5": 100}}, "'logit_bias'"),
+    ({"tools": [{"type": "function", "function": {"name": "f"}}]}, "'tools'"),
+    ({"tool_choice": "required"}, "'tool_choice'"),
+    ({"response_format": {"type": "json_object"}}, "'response_format'"),
+    ({"stream_options": {"include_usage": True}}, "only allowed with 'stream': true"),
+])
+def test_fields_that_would_change_the_output_are_refused_by_name(server, extra, needle):
+    """What vkinfer cannot do is refused naming the field, never silently ignored; fields that change
+    nothing (their off values, `user`) are accepted."""
+    body = dict({"prompt": "In the beginning", "max_tokens": 2}, **extra)
+    status, reply = server.post("/v1/completions", body)
+    assert status == 400, reply
+    assert needle in reply["error"]["message"]
+    harmless = {"prompt": "In the beginning", "max_tokens": 2, "suffix": None, "logit_bias": {}, "tools": [],
+                "tool_choice": "none", "response_format": {"type": "text"}, "user": "someone"}
+    status, reply = server.post("/v1/completions", harmless)
+    assert status == 200, reply
+
+
+def test_stream_options_include_usage(server):
+    """stream_options.include_usage: one more chunk before [DONE], with no choices and the usage the
+    whole response reports; the openai client reads it."""
+    request = {"prompt": "In the beginning", "max_tokens": 7, "temperature": 0}
+    _, whole = server.post("/v1/completions", request)
+    status, text = server.request("POST", "/v1/completions",
+                                  dict(request, stream=True, stream_options={"include_usage": True}))
+    assert status == 200
+    events = [line[len("data: "):] for line in text.splitlines() if line.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    last = json.loads(events[-2])
+    assert last["choices"] == [] and last["usage"] == whole["usage"], last
+    assert all("usage" not in json.loads(e) for e in events[:-2])
+    openai = pytest.importorskip("openai")
+    name = json.loads(server.request("GET", "/v1/models")[1])["data"][0]["id"]
+    client = openai.OpenAI(base_url=server.base + "/v1", api_key="none")
+    try:
+        chunks = list(client.chat.completions.create(
+            model=name, messages=[{"role": "user", "content": "Hello"}], max_tokens=5, temperature=0,
+            stream=True, stream_options={"include_usage": True}))
+        assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens >= 1
+        assert chunks[-1].choices == []
+    finally:
+        client.close()
+
+
 def test_context_overflow_and_unknown_endpoint(server):
     status, body = server.post("/v1/completions", {"prompt": [5] * 100, "max_tokens": 100})
     assert status == 400 and body["error"]["code"] == "context_length_exceeded"
