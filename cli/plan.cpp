@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "engine/model/kv_cache.h"
 #include "engine/core/error.h"
 #include "engine/model/config.h"
 #include "engine/model/load_decoder.h"
@@ -19,6 +20,7 @@ namespace {
 struct PlanFlags {
   std::string model;
   int64_t batch = 1;
+  int64_t kv_tokens = 0;
   RunFlags run;
 };
 
@@ -35,11 +37,14 @@ int run_plan(const PlanFlags& flags) {
   limits.quant = flags.run.quant;
   limits.ctx = flags.run.ctx > 0 ? flags.run.ctx : decoder.max_positions;
   limits.max_rows_per_seq = std::min(flags.run.max_prefill_rows, limits.ctx);
+  limits.kv_tokens = flags.kv_tokens;
+  KvCache::check_pool(limits.batch, limits.ctx, limits.kv_tokens);
   fmt::print("model {} ({}), {} layers, hidden {}, vocab {}\n", model, config.model_type,
              decoder.num_layers, decoder.hidden_size, decoder.vocab_size);
   const std::vector<StageRange> stages = flags.run.stages(decoder.num_layers);
   const int tp = flags.run.tp;
-  fmt::print("tp {}, pp {}, ctx {}, batch {}, dtype {}\n", tp, stages.size(), limits.ctx, limits.batch,
+  fmt::print("tp {}, pp {}, ctx {}, batch {}, KV cache {} positions, dtype {}\n", tp, stages.size(), limits.ctx,
+             limits.batch, KvCache::pool_pages(limits.batch, limits.ctx, limits.kv_tokens) * KvCache::kPagePositions,
              flags.run.dtype_name);
   bool fits = true;
   // Global ranks as run_ranks numbers them: tp innermost, then stages.
@@ -76,7 +81,11 @@ Command add_plan_command(CLI::App& app) {
       "plan", "Print each rank's device-memory budget (its stage's weights/tp + KV cache/tp + "
               "activations) against its device heap, before anything is allocated");
   command->add_option("--model", flags->model, "Hugging Face model folder or sharded folder");
-  command->add_option("--batch", flags->batch, "Sequences generated together");
+  command->add_option("--batch", flags->batch, "Sequences generated together (serve's --max-running)");
+  command->add_option("--kv-tokens", flags->kv_tokens,
+                      "Positions of the paged KV cache (serve's --kv-tokens; default: a whole context "
+                      "per sequence)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 30));
   add_run_flags(command, flags->run);
   add_pipeline_flags(command, flags->run);
   return {command, [flags] { return run_plan(*flags); }};

@@ -20,6 +20,15 @@ uint64_t KvCache::bytes(int64_t layers, int64_t slots, int64_t kv_heads, int64_t
   return 2ull * layers * pool_pages(slots, ctx, pool_positions) * kv_heads * kPagePositions * head_dim * 4;
 }
 
+void KvCache::check_pool(int64_t slots, int64_t ctx, int64_t pool_positions) {
+  const int64_t pages = pool_pages(slots, ctx, pool_positions);
+  if (pages < pages_for(ctx))
+    fail(ErrorCode::kInvalidArgument,
+         "a KV cache of {} positions cannot hold one sequence of the context ({}). HINT: raise "
+         "--kv-tokens to at least {}, or lower --ctx",
+         pages * kPagePositions, ctx, pages_for(ctx) * kPagePositions);
+}
+
 KvCache::KvCache(vk::Device& device, int64_t layers, int64_t slots, int64_t kv_heads, int64_t ctx,
                  int64_t head_dim, int64_t pool_positions)
     : device_(&device),
@@ -32,12 +41,8 @@ KvCache::KvCache(vk::Device& device, int64_t layers, int64_t slots, int64_t kv_h
       slot_pages_(slots, 0) {
   if (slots < 1 || ctx < 1 || pool_positions < 0)
     fail(ErrorCode::kInternal, "KV cache of {} slots x {} positions ({} pooled)", slots, ctx, pool_positions);
+  check_pool(slots, ctx, pool_positions);
   const int64_t pages = pool_pages(slots, ctx, pool_positions);
-  if (pages < pages_per_seq_)
-    fail(ErrorCode::kInvalidArgument,
-         "a KV cache of {} positions cannot hold one sequence of the context ({}). HINT: raise "
-         "--kv-tokens to at least {}, or lower --ctx",
-         pages * kPagePositions, ctx, pages_per_seq_ * kPagePositions);
   const uint64_t page_bytes = uint64_t(kv_heads) * kPagePositions * head_dim * 4;
   const uint64_t layer_bytes = uint64_t(pages) * page_bytes;
   const uint64_t range = device.info().max_storage_buffer_range;

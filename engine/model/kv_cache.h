@@ -45,6 +45,9 @@ class KvCache {
   static int64_t pool_pages(int64_t slots, int64_t ctx, int64_t pool_positions);
   static uint64_t bytes(int64_t layers, int64_t slots, int64_t kv_heads, int64_t ctx, int64_t head_dim,
                         int64_t pool_positions = 0);
+  // Throws kInvalidArgument (with a HINT) when the pool cannot hold one
+  // sequence of the whole context (memory plans check before allocating).
+  static void check_pool(int64_t slots, int64_t ctx, int64_t pool_positions);
   // Pages that hold `positions` positions.
   static int64_t pages_for(int64_t positions) { return (positions + kPagePositions - 1) / kPagePositions; }
 
