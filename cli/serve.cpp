@@ -38,6 +38,7 @@ struct ServeFlags {
   int64_t max_prompt_tokens = 0;
   int64_t max_total_tokens = 0;
   int64_t kv_tokens = 0;
+  int64_t step_tokens = 0;
   RunFlags run;
 };
 
@@ -93,7 +94,7 @@ int run_serve(const ServeFlags& given) {
       const StageRange stage = flags.run.stages(config.decoder().num_layers).at(rank.coord.stage);
       auto decoder = load_decoder(model, rank.device, rank.comm, flags.run.dtype(), limits, stage);
       Engine engine(*decoder, {&rank.pp, flags.run.microbatches});
-      server::Batcher batcher(engine, tokenizer.get(), flags.max_queue, &rank.world);
+      server::Batcher batcher(engine, tokenizer.get(), flags.max_queue, &rank.world, flags.step_tokens);
       if (leader) {
         server::ServedModel served;
         served.name = std::filesystem::path(model).lexically_normal().filename().string();
@@ -157,6 +158,11 @@ Command add_serve_command(CLI::App& app) {
                       "Positions of the paged KV cache, shared by the running sequences; each request "
                       "reserves pages for its prompt and max_tokens when it starts (default: "
                       "--max-running x the context, so every sequence can fill it)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 30));
+  command->add_option("--step-tokens", flags->step_tokens,
+                      "Rows one engine step may carry: every running sequence's decode row, then prefill "
+                      "chunks up to this, so a burst of long prompts delays running streams by at most "
+                      "that much work (default: --max-running x --max-prefill-rows, no bound)")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 30));
   command->add_option("--max-queue", flags->max_queue,
                       "Requests waiting for a slot before new ones get 503 (default 64)")

@@ -43,13 +43,23 @@ class Reader {
 
 }  // namespace
 
-Batcher::Batcher(Engine& engine, const Tokenizer* tokenizer, size_t max_queue, Communicator* world)
+namespace {
+
+int64_t step_budget(Engine& engine, int64_t step_rows) {
+  if (step_rows <= 0) return engine.max_rows();
+  return std::clamp(step_rows, engine.cache().slots(), engine.max_rows());
+}
+
+}  // namespace
+
+Batcher::Batcher(Engine& engine, const Tokenizer* tokenizer, size_t max_queue, Communicator* world,
+                 int64_t step_rows)
     : engine_(engine),
       tokenizer_(tokenizer),
       max_queue_(max_queue),
       world_(world && world->world() > 1 ? world : nullptr),
       leader_(world_ == nullptr || world_->rank() == 0),
-      scheduler_(engine.cache(), engine.max_rows(), engine.max_chunk()) {
+      scheduler_(engine.cache(), step_budget(engine, step_rows), engine.max_chunk()) {
   stats_.kv_slots = engine.cache().slots();
   stats_.kv_pages = engine.cache().pages();
   stats_.kv_tokens = engine.cache().pages() * KvCache::kPagePositions;

@@ -46,7 +46,12 @@ class Batcher {
  public:
   // `tokenizer` may be null (ids only, no stop strings). `world`: every
   // rank's communicator when several ranks serve (rank 0 leads); null alone.
-  Batcher(Engine& engine, const Tokenizer* tokenizer, size_t max_queue, Communicator* world = nullptr);
+  // `step_rows` > 0 bounds the rows of one step (decode rows first, then
+  // prefill chunks), so a burst of long prompts delays the running streams'
+  // next tokens by at most that much work; at least one row per KV slot, at
+  // most the engine's. 0: the engine's.
+  Batcher(Engine& engine, const Tokenizer* tokenizer, size_t max_queue, Communicator* world = nullptr,
+          int64_t step_rows = 0);
   ~Batcher();
   Batcher(const Batcher&) = delete;
   Batcher& operator=(const Batcher&) = delete;

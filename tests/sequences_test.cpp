@@ -164,6 +164,49 @@ TEST_P(Sequences, MoreSequencesThanSlotsWaitAndReuseARetiredSlot) {
     EXPECT_TRUE(slots[&sequences[i]] == slots[&sequences[0]] || slots[&sequences[i]] == slots[&sequences[1]]);
 }
 
+// A step budget below what the prompts want (the server's --step-tokens):
+// every step carries the running sequences' decode rows and prefill chunks
+// only up to the budget, so long prompts take several steps beside the
+// others' decoding, and every sequence still gets its solo tokens.
+TEST_P(Sequences, AStepRowBudgetBoundsEveryStep) {
+  const auto golden = load_golden(GetParam());
+  Loaded m = load(GetParam(), 3, 8);
+  Engine& engine = *m.engine;
+  std::vector<Sequence> sequences;
+  size_t index = 0;
+  for (const auto& c : golden["cases"])
+    sequences.push_back(request(c["prompt_ids"].get<std::vector<int32_t>>(),
+                                index++ % 2 ? seeded(7 + index, 0.8f, 0) : ops::SamplingParams(), 6));
+  ASSERT_GE(sequences.size(), 3u);
+  std::vector<std::vector<int32_t>> solo;
+  for (const Sequence& s : sequences) solo.push_back(alone(engine, s));
+  constexpr int64_t kBudget = 5;
+  Scheduler scheduler(engine.cache(), kBudget, engine.max_chunk());
+  for (Sequence& s : sequences) scheduler.submit(&s);
+  vk::CommandStream stream(test_device());
+  int steps = 0;
+  while (true) {
+    const std::vector<ScheduledRows> plan = scheduler.plan();
+    if (plan.empty()) break;
+    int64_t rows = 0;
+    for (const ScheduledRows& entry : plan) rows += entry.rows;
+    ASSERT_LE(rows, kBudget) << "step " << steps;
+    const std::vector<int32_t> tokens = engine.step(stream, plan);
+    for (size_t k = 0; k < plan.size(); ++k) {
+      Sequence& s = *plan[k].sequence;
+      if (tokens[k] < 0) continue;
+      s.generated.push_back(tokens[k]);
+      if (static_cast<int64_t>(s.generated.size()) >= s.max_new_tokens) {
+        s.finished = true;
+        scheduler.retire(&s);
+      }
+    }
+    ++steps;
+  }
+  for (size_t i = 0; i < sequences.size(); ++i) EXPECT_EQ(sequences[i].generated, solo[i]) << "sequence " << i;
+  EXPECT_EQ(engine.cache().free_slots(), 3);
+}
+
 INSTANTIATE_TEST_SUITE_P(Families, Sequences,
                          ::testing::Values("gpt2", "llama", "opt", "gpt_neox", "llama_rope_dynamic"));
 

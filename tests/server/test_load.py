@@ -28,7 +28,9 @@ WORDS = ["In", "the", "beginning", "God", "created", "heaven", "and", "earth", "
 
 @pytest.fixture(scope="module")
 def server():
-    s = Server(MODEL, "--max-running", "16", "--max-queue", "256", "--kv-tokens", str(KV_TOKENS))
+    # --step-tokens 24: with 16 decoding, prefills get 8 rows a step, so prompts take several steps.
+    s = Server(MODEL, "--max-running", "16", "--max-queue", "256", "--kv-tokens", str(KV_TOKENS),
+               "--step-tokens", "24")
     yield s
     assert s.stop() == 0, "".join(s.log)
 
