@@ -63,15 +63,21 @@ ops::SamplingParams seeded(uint64_t seed, float temperature, int top_k) {
 }
 
 // Runs steps until every submitted sequence finished (length only) or
-// `steps` steps ran; returns the steps run. Records each step's plan size.
+// `steps` steps ran; returns the steps run. Records each step's plan size
+// and rows.
 int run_steps(Engine& engine, Scheduler& scheduler, int steps = -1, std::vector<size_t>* plan_sizes = nullptr,
-              std::map<const Sequence*, int>* slots = nullptr) {
+              std::map<const Sequence*, int>* slots = nullptr, std::vector<int64_t>* step_rows = nullptr) {
   vk::CommandStream stream(test_device());
   int done = 0;
   while (done != steps) {
     std::vector<ScheduledRows> plan = scheduler.plan();
     if (plan.empty()) break;
     if (plan_sizes) plan_sizes->push_back(plan.size());
+    if (step_rows) {
+      int64_t rows = 0;
+      for (const ScheduledRows& entry : plan) rows += entry.rows;
+      step_rows->push_back(rows);
+    }
     if (slots)
       for (const ScheduledRows& entry : plan) (*slots)[entry.sequence] = entry.sequence->slot;
     const std::vector<int32_t> tokens = engine.step(stream, plan);
@@ -183,26 +189,10 @@ TEST_P(Sequences, AStepRowBudgetBoundsEveryStep) {
   constexpr int64_t kBudget = 5;
   Scheduler scheduler(engine.cache(), kBudget, engine.max_chunk());
   for (Sequence& s : sequences) scheduler.submit(&s);
-  vk::CommandStream stream(test_device());
-  int steps = 0;
-  while (true) {
-    const std::vector<ScheduledRows> plan = scheduler.plan();
-    if (plan.empty()) break;
-    int64_t rows = 0;
-    for (const ScheduledRows& entry : plan) rows += entry.rows;
-    ASSERT_LE(rows, kBudget) << "step " << steps;
-    const std::vector<int32_t> tokens = engine.step(stream, plan);
-    for (size_t k = 0; k < plan.size(); ++k) {
-      Sequence& s = *plan[k].sequence;
-      if (tokens[k] < 0) continue;
-      s.generated.push_back(tokens[k]);
-      if (static_cast<int64_t>(s.generated.size()) >= s.max_new_tokens) {
-        s.finished = true;
-        scheduler.retire(&s);
-      }
-    }
-    ++steps;
-  }
+  std::vector<int64_t> step_rows;
+  run_steps(engine, scheduler, -1, nullptr, nullptr, &step_rows);
+  ASSERT_FALSE(step_rows.empty());
+  for (size_t step = 0; step < step_rows.size(); ++step) EXPECT_LE(step_rows[step], kBudget) << "step " << step;
   for (size_t i = 0; i < sequences.size(); ++i) EXPECT_EQ(sequences[i].generated, solo[i]) << "sequence " << i;
   EXPECT_EQ(engine.cache().free_slots(), 3);
 }
